@@ -1,0 +1,24 @@
+/** Backoff settings. `{}` means base 1 s, cap 1 min. */
+export interface BackoffOptions {
+  baseMs?: number;
+  capMs?: number;
+  /** Returns a number in [0, 1); injectable so tests can pin jitter. */
+  random?: () => number;
+}
+
+/** Default backoff base: 1 s. */
+export const DEFAULT_BACKOFF_BASE_MS = 1_000;
+/** Default backoff cap: 1 min. */
+export const DEFAULT_BACKOFF_CAP_MS = 60_000;
+
+/**
+ * Delay before attempt `attempt + 1` after attempt `attempt` failed: `min(base · 2^(attempt−1), cap)` times a
+ * jitter drawn uniformly from [0.75, 1.25), so a burst of failures does not retry in lockstep.
+ */
+export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
+  const base = options.baseMs ?? DEFAULT_BACKOFF_BASE_MS;
+  const cap = options.capMs ?? DEFAULT_BACKOFF_CAP_MS;
+  const exponential = Math.min(base * 2 ** Math.max(0, attempt - 1), cap);
+  const jitter = 0.75 + (options.random ?? Math.random)() * 0.5;
+  return Math.round(exponential * jitter);
+}

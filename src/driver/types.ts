@@ -1,0 +1,217 @@
+import type {
+  CatchUp,
+  FailureRecord,
+  JobRecord,
+  JobState,
+  Overlap,
+  PeriodicRecord,
+  RunOutcome,
+  RunRecord,
+} from "../types.ts";
+
+/**
+ * The dialect seam. Every SQL statement flywheel runs lives behind this interface; `src/driver/sqlite` and
+ * `src/driver/postgres` implement it and `test/driver/conformance.ts` holds both to one contract.
+ *
+ * Rules every implementation keeps:
+ * - Time comes from the `now` the caller passes, never from the database's clock.
+ * - Each method is one transaction (or one statement) unless it says otherwise.
+ * - `tx`, where accepted, is the caller's open transaction: the statement runs on it and commits with it.
+ */
+export interface Driver {
+  readonly dialect: "sqlite" | "postgres";
+
+  /** Creates or upgrades the schema; idempotent. Refuses a schema newer than the code knows. */
+  migrate(): Promise<{ applied: number[] }>;
+  /** The applied schema version and the newest this code knows. */
+  schemaVersion(): Promise<{ current: number; latest: number }>;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  /** Releases connections and timers. Idempotent. */
+  close(): Promise<void>;
+
+  /** Inserts jobs in input order; unique collisions are skipped and reported with the holder's id. */
+  jobInsert(p: { jobs: JobInsertRow[]; tx?: unknown }): Promise<InsertOutcome[]>;
+  /** Claims up to `limit` claimable jobs and commits a `started` run stub for each, in one transaction. */
+  jobClaim(p: ClaimParams): Promise<ClaimedJob[]>;
+  /** Extends the leases still held (matching token, still running); returns the ids it extended. */
+  leaseRenew(p: { leases: LeaseRef[]; leasedUntil: Date; now: Date }): Promise<Set<string>>;
+  /**
+   * Finalizes attempts in one transaction: each run row gets its outcome; each job advances only if its
+   * `lease_token` still matches, else nothing on the job changes and the run is recorded `superseded`
+   * (`cancelled` when an operator cancelled the job meanwhile) and its follow-ups are not inserted.
+   */
+  jobFinalize(p: { items: FinalizeItem[]; now: Date }): Promise<FinalizeOutcome[]>;
+  /** Returns expired leases to `retryable` (or `discarded` when out of attempts) and marks their stubs `crashed`. */
+  sweep(p: { now: Date; limit: number }): Promise<number>;
+
+  jobGet(id: string): Promise<JobRecord | null>;
+  /** Newest first; `before` is an id cursor. */
+  jobList(p: JobListParams): Promise<JobRecord[]>;
+  runList(jobId: string): Promise<RunRecord[]>;
+  /** Cancels a non-terminal job; returns the job as it was before, or null when missing. Terminal jobs are left alone. */
+  jobCancel(p: { id: string; now: Date }): Promise<JobRecord | null>;
+  /** Makes a non-running job available now, raising `max_attempts` to `attempt + 1` when exhausted. Returns the job as it was before. */
+  jobRetry(p: { id: string; now: Date }): Promise<JobRecord | null>;
+  /** Hard-deletes up to `limit` terminal jobs finalized before `before`, and their runs; returns how many jobs. */
+  jobDeleteFinished(p: { before: Date; limit: number }): Promise<number>;
+  /** Counts per (kind, state), optionally for one kind. */
+  jobOverview(p: { kind?: string }): Promise<Array<{ kind: string; state: JobState; count: number }>>;
+  /** Counts by state, plus ready/in-flight/scheduled-ahead and the oldest ready `scheduled_at`. */
+  queueStats(p: { now: Date; queues?: string[] }): Promise<QueueStats>;
+  recentFailures(p: { since: Date; limit: number }): Promise<FailureRecord[]>;
+
+  periodicGet(slug: string): Promise<PeriodicRecord | null>;
+  periodicList(): Promise<PeriodicRecord[]>;
+  /** Inserts or replaces the periodic with this slug (keeping id, created_at and skip counters). */
+  periodicSave(p: PeriodicSaveRow): Promise<PeriodicRecord>;
+  /** Active periodics with `next_run_at <= now`. */
+  periodicDue(p: { now: Date; limit: number }): Promise<PeriodicRecord[]>;
+  /**
+   * Fires a periodic in one transaction, guarded by compare-and-set on `next_run_at`: when another scheduler
+   * advanced it first nothing happens (`fired: false`). Otherwise inserts `jobs` (collisions skipped), advances
+   * `next_run_at`, and adds `skipped` plus the overlap (`unique_active_key`) collisions to `skipped_count`.
+   */
+  periodicFire(p: PeriodicFireParams): Promise<{ fired: boolean; inserted: InsertOutcome[] }>;
+  periodicSetActive(p: { slug: string; active: boolean; now: Date }): Promise<boolean>;
+  periodicDelete(slug: string): Promise<boolean>;
+  /** Deactivates active periodics of `source` whose slug is not in `keep`; returns their slugs. */
+  periodicDeactivateMissing(p: { source: string; keep: string[]; now: Date }): Promise<string[]>;
+
+  /**
+   * Calls `listener` when another connection or process may have made work available (Postgres
+   * `LISTEN`, SQLite `PRAGMA data_version`). Returns the unsubscribe function.
+   */
+  subscribe(listener: () => void): () => void;
+}
+
+/** A row to insert into `jobs`; every default is already applied. */
+export interface JobInsertRow {
+  id: string;
+  kind: string;
+  queue: string;
+  args: unknown;
+  priority: number;
+  state: "available" | "scheduled";
+  maxAttempts: number;
+  timeoutMs: number | null;
+  scheduledAt: Date;
+  uniqueKey: string | null;
+  uniqueActiveKey: string | null;
+  parentJobId: string | null;
+  executorClass: string;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  createdAt: Date;
+}
+
+/** Result of inserting one row: its id, or the id of the job holding the key it collided with. */
+export type InsertOutcome =
+  | { inserted: true; id: string }
+  | { inserted: false; id: string; key: "unique_key" | "unique_active_key"; value: string };
+
+/** What a runner claims. `queues: null` claims every queue; `executorClasses: null` claims every class. */
+export interface ClaimParams {
+  queues: string[] | null;
+  executorClasses: string[] | null;
+  limit: number;
+  now: Date;
+  leasedUntil: Date;
+  leaseToken: string;
+  executorId: string;
+  /** Only these ids (used to work one job inline). */
+  ids?: string[];
+}
+
+/** A claimed job with the id of the run stub committed for this attempt. */
+export interface ClaimedJob extends JobRecord {
+  runId: string;
+  startedAt: Date;
+}
+
+/** Identifies a held lease. */
+export interface LeaseRef {
+  jobId: string;
+  leaseToken: string;
+}
+
+/** One attempt's result and the job's next state, computed by the runtime. */
+export interface FinalizeItem {
+  jobId: string;
+  runId: string;
+  leaseToken: string;
+  run: {
+    outcome: Exclude<RunOutcome, "started" | "crashed" | "superseded">;
+    errorClass: string | null;
+    errorMessage: string | null;
+    output: unknown;
+    finishedAt: Date;
+    durationMs: number;
+    costMicros: number | null;
+  };
+  job: {
+    state: JobState;
+    scheduledAt: Date | null;
+    /** Added to `max_attempts` (snooze gives back the attempt it used). */
+    maxAttemptsDelta: number;
+  };
+  followUps: JobInsertRow[];
+}
+
+/** Whether a finalize advanced the job, and what its follow-ups became. */
+export interface FinalizeOutcome {
+  applied: boolean;
+  /** The run outcome actually recorded (differs from the requested one when not applied). */
+  outcome: RunOutcome;
+  children: InsertOutcome[];
+}
+
+/** Filters for `jobList`. */
+export interface JobListParams {
+  state?: JobState;
+  kind?: string;
+  queue?: string;
+  limit: number;
+  before?: string;
+}
+
+/** Raw queue statistics from which `queueHealth` is derived. */
+export interface QueueStats {
+  counts: Record<JobState, number>;
+  ready: number;
+  scheduledAhead: number;
+  oldestReadyAt: Date | null;
+}
+
+/** A periodic as the runtime wants it stored; `nextRunAt` already decided. */
+export interface PeriodicSaveRow {
+  slug: string;
+  kind: string;
+  queue: string;
+  args: unknown;
+  cron: string | null;
+  intervalSeconds: number | null;
+  timezone: string;
+  overlap: Overlap;
+  catchUp: CatchUp;
+  backfill: number;
+  maxAttempts: number | null;
+  priority: number | null;
+  timeoutMs: number | null;
+  source: string;
+  isActive: boolean;
+  nextRunAt: Date;
+  now: Date;
+}
+
+/** Parameters of {@link Driver.periodicFire}. */
+export interface PeriodicFireParams {
+  id: string;
+  expectedNextRunAt: Date;
+  nextRunAt: Date;
+  jobs: JobInsertRow[];
+  /** Fires dropped by the catch-up policy. */
+  skipped: number;
+  skipReason: string | null;
+  now: Date;
+}

@@ -1,0 +1,261 @@
+import { runAttempt, type AttemptContext } from "./attempt.ts";
+import type { Clock } from "./clock.ts";
+import type { ClaimedJob, Driver } from "./driver/types.ts";
+import { parseDuration, type Duration } from "./duration.ts";
+import type { Finalizer } from "./finalizer.ts";
+import { newId } from "./id.ts";
+import type { Logger } from "./logger.ts";
+import type { JobRef, Observer } from "./observe/observer.ts";
+import { RetryLadder, sleep } from "./retry-ladder.ts";
+
+/**
+ * One runner's settings. `{}` means: queue `default`, 10 concurrent jobs, executor class `""` (plus unclassed
+ * jobs), 30 s lease renewed every 10 s, 250 ms idle poll, backoff 1 s … 1 min, 30 min default job timeout.
+ */
+export interface RunnerOptions {
+  queues?: string[];
+  concurrency?: number;
+  /** This runner serves jobs of this class and unclassed (`""`) jobs. */
+  executorClass?: string;
+  /** Serve every executor class. */
+  anyClass?: boolean;
+  lease?: Duration;
+  pollInterval?: Duration;
+  backoff?: { base?: Duration; cap?: Duration };
+  /** Timeout for jobs whose kind and row set none; `null` for none. */
+  jobTimeout?: Duration | null;
+}
+
+/** Runner defaults, in one place. */
+export const RUNNER_DEFAULTS = {
+  queues: ["default"],
+  concurrency: 10,
+  leaseMs: 30_000,
+  pollIntervalMs: 250,
+  jobTimeoutMs: 30 * 60_000,
+} as const;
+
+/** What a runner needs from the client that owns it. */
+export interface RunnerCore {
+  driver: Driver;
+  clock: Clock;
+  logger: Logger;
+  observer: Required<Observer>;
+  finalizer: Finalizer;
+  executorId: string;
+  attemptContext(options: { backoff: { baseMs?: number; capMs?: number }; defaultTimeoutMs: number | null }): AttemptContext;
+  /** Subscribes to "new work may exist" signals (in-process inserts and the driver's cross-process wake-ups). */
+  onWake(listener: () => void): () => void;
+  /** Registers an in-flight attempt so `cancelJob` can abort it. */
+  track(jobId: string, controller: AbortController): () => void;
+}
+
+interface InFlight {
+  job: ClaimedJob;
+  controller: AbortController;
+}
+
+/** How a runner stops: on abort (drain), or as soon as no job is due (`untilIdle`). */
+export interface RunMode {
+  untilIdle?: boolean;
+  /** Longest wait for in-flight attempts after abort before their signals are aborted. */
+  drainTimeoutMs?: number;
+  /** Claim only these job ids. */
+  ids?: string[];
+}
+
+/**
+ * Claims jobs into free slots, runs them, renews their leases and hands outcomes to the finalizer.
+ * Database errors back off (doubling to 30 s, one log line per rung); they never end the loop.
+ */
+export class Runner {
+  readonly #core: RunnerCore;
+  readonly #queues: string[] | null;
+  readonly #classes: string[] | null;
+  readonly #concurrency: number;
+  readonly #leaseMs: number;
+  readonly #pollMs: number;
+  readonly #context: AttemptContext;
+  readonly #inflight = new Map<string, InFlight>();
+  readonly #ladder: RetryLadder;
+  #kicked = false;
+  #wake: (() => void) | null = null;
+  #worked = 0;
+
+  constructor(core: RunnerCore, options: RunnerOptions = {}, scope: { allQueues?: boolean } = {}) {
+    this.#core = core;
+    this.#queues = scope.allQueues ? null : (options.queues ?? [...RUNNER_DEFAULTS.queues]);
+    this.#classes = options.anyClass ? null : [...new Set([options.executorClass ?? "", ""])];
+    this.#concurrency = Math.max(1, options.concurrency ?? RUNNER_DEFAULTS.concurrency);
+    this.#leaseMs = options.lease !== undefined ? parseDuration(options.lease) : RUNNER_DEFAULTS.leaseMs;
+    this.#pollMs = options.pollInterval !== undefined ? parseDuration(options.pollInterval) : RUNNER_DEFAULTS.pollIntervalMs;
+    const timeout = options.jobTimeout === undefined ? RUNNER_DEFAULTS.jobTimeoutMs : options.jobTimeout === null ? null : parseDuration(options.jobTimeout);
+    this.#context = core.attemptContext({
+      backoff: {
+        baseMs: options.backoff?.base !== undefined ? parseDuration(options.backoff.base) : undefined,
+        capMs: options.backoff?.cap !== undefined ? parseDuration(options.backoff.cap) : undefined,
+      },
+      defaultTimeoutMs: timeout,
+    });
+    this.#ladder = new RetryLadder(core.logger, "jobs: claim failed");
+  }
+
+  /** Attempts currently held by this runner. */
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
+  /**
+   * Runs until `signal` aborts (then drains) or, with `untilIdle`, until nothing is due and nothing runs.
+   * Resolves with the number of attempts it finished.
+   */
+  async run(signal: AbortSignal, mode: RunMode = {}): Promise<number> {
+    const unsubscribe = this.#core.onWake(() => this.#kick());
+    const stopRenewal = this.#startRenewal();
+    const onAbort = () => this.#kick();
+    signal.addEventListener("abort", onAbort);
+    try {
+      while (!signal.aborted) {
+        const free = this.#concurrency - this.#inflight.size;
+        let claimed = 0;
+        if (free > 0) {
+          try {
+            claimed = await this.#claim(free, mode.ids);
+            this.#ladder.succeeded();
+          } catch (error) {
+            await this.#ladder.failed(error, signal);
+            continue;
+          }
+        }
+        if (mode.untilIdle && claimed === 0 && this.#inflight.size === 0) break;
+        // Full, or working through what it has: a finishing job kicks. Idle: a wake-up or the poll does.
+        const idle = claimed < free;
+        await this.#waitForKick(signal, idle && !mode.untilIdle ? this.#pollMs : null);
+      }
+      await this.#drain(mode.drainTimeoutMs ?? 30_000);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      stopRenewal();
+      unsubscribe();
+    }
+    return this.#worked;
+  }
+
+  async #claim(limit: number, ids: string[] | undefined): Promise<number> {
+    const now = this.#core.clock.now();
+    const jobs = await this.#core.driver.jobClaim({
+      queues: this.#queues,
+      executorClasses: this.#classes,
+      limit,
+      now,
+      leasedUntil: new Date(now.getTime() + this.#leaseMs),
+      leaseToken: newId(),
+      executorId: this.#core.executorId,
+      ids,
+    });
+    for (const job of jobs) this.#start(job);
+    return jobs.length;
+  }
+
+  #start(job: ClaimedJob): void {
+    const controller = new AbortController();
+    this.#inflight.set(job.id, { job, controller });
+    const untrack = this.#core.track(job.id, controller);
+    const ref: JobRef = { id: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt, runId: job.runId };
+    const { observer, finalizer, logger } = this.#core;
+    observer.onClaim({ job: ref, executorId: this.#core.executorId });
+    runAttempt(this.#context, job, controller)
+      .then(async (result) => {
+        const persisted = await finalizer.submit(result.item);
+        this.#worked++;
+        observer.onFinish({
+          job: ref,
+          outcome: persisted.outcome,
+          errorClass: result.errorClass,
+          errorMessage: result.item.run.errorMessage,
+          durationMs: result.item.run.durationMs,
+        });
+        if (persisted.applied && result.retryDelayMs !== null) {
+          observer.onRetry({ job: ref, nextAttempt: job.attempt + 1, delayMs: result.retryDelayMs });
+        }
+      })
+      .catch((error) => logger.error("jobs: attempt bookkeeping failed", { job_id: job.id, error: (error as Error).message }))
+      .finally(() => {
+        untrack();
+        this.#inflight.delete(job.id);
+        this.#kick();
+      });
+  }
+
+  /** Renews every held lease in one statement each lease/3 of clock time; aborts attempts whose lease is gone. */
+  #startRenewal(): () => void {
+    let cancel = () => {};
+    let stopped = false;
+    const schedule = () => {
+      cancel = this.#core.clock.setTimer(Math.max(1, Math.floor(this.#leaseMs / 3)), () => {
+        void this.#renew().finally(() => {
+          if (!stopped) schedule();
+        });
+      });
+    };
+    schedule();
+    return () => {
+      stopped = true;
+      cancel();
+    };
+  }
+
+  async #renew(): Promise<void> {
+    const held = [...this.#inflight.values()];
+    if (held.length === 0) return;
+    const now = this.#core.clock.now();
+    try {
+      const renewed = await this.#core.driver.leaseRenew({
+        leases: held.map((h) => ({ jobId: h.job.id, leaseToken: h.job.leaseToken! })),
+        leasedUntil: new Date(now.getTime() + this.#leaseMs),
+        now,
+      });
+      for (const h of held) {
+        if (!renewed.has(h.job.id) && this.#inflight.has(h.job.id)) {
+          h.controller.abort(new Error("jobs: lease lost (the job was cancelled or reclaimed by the sweep)"));
+        }
+      }
+    } catch (error) {
+      this.#core.logger.error("jobs: lease renewal failed", { error: (error as Error).message, held: held.length });
+    }
+  }
+
+  async #drain(timeoutMs: number): Promise<void> {
+    if (this.#inflight.size === 0) return;
+    const deadline = Date.now() + timeoutMs;
+    while (this.#inflight.size > 0 && Date.now() < deadline) await this.#waitForKick(undefined, deadline - Date.now());
+    if (this.#inflight.size === 0) return;
+    this.#core.logger.warn("jobs: drain timeout passed; aborting in-flight attempts", { inflight: this.#inflight.size });
+    for (const h of this.#inflight.values()) h.controller.abort(new Error("jobs: node shutting down"));
+    // Workers that honour their signal return promptly; give their outcomes a moment to persist.
+    const grace = Date.now() + Math.min(5_000, Math.max(timeoutMs, 100));
+    while (this.#inflight.size > 0 && Date.now() < grace) await this.#waitForKick(undefined, grace - Date.now());
+  }
+
+  #kick(): void {
+    this.#kicked = true;
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  async #waitForKick(signal: AbortSignal | undefined, timeoutMs: number | null): Promise<void> {
+    if (this.#kicked || signal?.aborted) {
+      this.#kicked = false;
+      return;
+    }
+    const controller = new AbortController();
+    const woken = new Promise<void>((resolve) => (this.#wake = resolve));
+    const waits: Promise<void>[] = [woken];
+    if (timeoutMs !== null) waits.push(sleep(timeoutMs, controller.signal));
+    await Promise.race(waits);
+    controller.abort();
+    this.#wake = null;
+    this.#kicked = false;
+  }
+}

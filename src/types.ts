@@ -1,0 +1,214 @@
+import type { GenericSchema } from "valibot";
+import type { Duration } from "./duration.ts";
+import type { Logger } from "./logger.ts";
+
+/** Lifecycle state of a job. `scheduled` waits for a future `scheduledAt`; `retryable` waits for backoff. */
+export type JobState = "available" | "scheduled" | "running" | "retryable" | "succeeded" | "cancelled" | "discarded";
+
+/** States a job never leaves. */
+export const TERMINAL_STATES: readonly JobState[] = ["succeeded", "cancelled", "discarded"];
+/** Whether `state` is terminal (succeeded, cancelled, discarded). */
+export function isTerminal(state: JobState): boolean {
+  return state === "succeeded" || state === "cancelled" || state === "discarded";
+}
+
+/** States a runner may claim once `scheduledAt <= now`. */
+export const CLAIMABLE_STATES: readonly JobState[] = ["available", "scheduled", "retryable"];
+/** Every state, in lifecycle order. */
+export const JOB_STATES: readonly JobState[] = ["available", "scheduled", "running", "retryable", "succeeded", "cancelled", "discarded"];
+
+/** How one attempt ended, as recorded in `job_runs.outcome`. `started` is the stub written at claim. */
+export type RunOutcome = "started" | "success" | "error" | "timeout" | "snooze" | "cancelled" | "crashed" | "superseded";
+
+/** Classification of a failed attempt: `transient` and `timeout` retry, the others discard at once. */
+export type ErrorClass = "transient" | "timeout" | "permanent" | "validation" | "unknown_kind";
+
+/** A JSON-serialisable value. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** The job handed to a worker. */
+export interface Job<A = unknown> {
+  readonly id: string;
+  readonly kind: string;
+  readonly queue: string;
+  /** Args, parsed by the worker's schema when it has one. */
+  readonly args: A;
+  /** This attempt's number, starting at 1. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** Id of this attempt's `job_runs` row, allocated before the worker runs: the idempotency key for external side effects. */
+  readonly runId: string;
+  readonly parentId: string | null;
+  readonly tags: readonly string[];
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly enqueuedAt: Date;
+  /** Logger tagged with job id, kind and run id. */
+  readonly logger: Logger;
+  /** Aborted on timeout, cancel, lost lease, or when the node's drain deadline passes. */
+  readonly signal: AbortSignal;
+}
+
+/** A child job a worker asks for; inserted in the same transaction that finalizes the parent. */
+export interface FollowUp {
+  kind: string | WorkerDefinition<any, any>;
+  args?: unknown;
+  /** Link the child to this job (`parent_job_id`). */
+  parent?: boolean;
+  options?: Omit<InsertOptions, "tx" | "parentId">;
+}
+
+/**
+ * What a worker may return. Precedence when several apply: `cancel`, then `snooze`, then success.
+ * Returning nothing is success with no output.
+ */
+export interface WorkResult {
+  /** Stored on the attempt's run row as JSON. */
+  output?: unknown;
+  /** Cost of the attempt in millionths of your currency unit. */
+  costMicros?: number;
+  /** Reschedule after this delay without consuming an attempt. */
+  snooze?: Duration;
+  /** End the job as `cancelled`; a string is recorded as the reason. */
+  cancel?: boolean | string;
+  /** Child jobs to insert atomically with this job's finalize. */
+  followUps?: FollowUp[];
+}
+
+/** The definition of a worker: its kind, optional args schema and defaults, and the work function. */
+export interface WorkerDefinition<A = unknown, In = A> {
+  readonly kind: string;
+  /** valibot schema for args; invalid args are refused at insert and discarded if they reach a runner. */
+  readonly args?: GenericSchema<In, A>;
+  readonly queue?: string;
+  readonly priority?: number;
+  readonly maxAttempts?: number;
+  readonly timeout?: Duration;
+  work(job: Job<A>): Promise<WorkResult | void> | WorkResult | void;
+  /** Classify a thrown error; return undefined to fall back to the default rules. */
+  classify?(error: Error): ErrorClass | undefined;
+  /** Override the backoff before the next attempt; return undefined for the default. */
+  retryDelay?(attempt: number, error: Error): Duration | undefined;
+}
+
+/** Options for `insert` and `insertMany` items. `{}` means: worker defaults, else queue `default`, priority 100, 25 attempts, runnable now. */
+export interface InsertOptions {
+  queue?: string;
+  /** Lower runs first. Default 100. */
+  priority?: number;
+  scheduleAt?: Date;
+  delay?: Duration;
+  maxAttempts?: number;
+  timeout?: Duration;
+  /** Collides with any job that ever had this key. */
+  uniqueKey?: string;
+  /** Collides only with a non-terminal job holding this key. */
+  uniqueActiveKey?: string;
+  executorClass?: string;
+  parentId?: string;
+  tags?: string[];
+  requestId?: string;
+  /** The caller's open transaction (outbox): a postgres.js `TransactionSql`, or a bun:sqlite `Database` inside `db.transaction`. */
+  tx?: unknown;
+}
+
+/** A job row as stored. */
+export interface JobRecord {
+  id: string;
+  kind: string;
+  queue: string;
+  args: unknown;
+  priority: number;
+  state: JobState;
+  attempt: number;
+  maxAttempts: number;
+  timeoutMs: number | null;
+  scheduledAt: Date;
+  leasedUntil: Date | null;
+  leaseToken: string | null;
+  uniqueKey: string | null;
+  uniqueActiveKey: string | null;
+  parentJobId: string | null;
+  executorClass: string;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+  finalizedAt: Date | null;
+  deletedAt: Date | null;
+}
+
+/** One attempt's audit row. */
+export interface RunRecord {
+  id: string;
+  jobId: string;
+  attempt: number;
+  executorClass: string;
+  executorId: string;
+  startedAt: Date;
+  finishedAt: Date | null;
+  outcome: RunOutcome;
+  errorClass: string | null;
+  errorMessage: string | null;
+  output: unknown;
+  durationMs: number | null;
+  costMicros: number | null;
+  enqueuedChildren: number;
+  createdAt: Date;
+}
+
+/** What to do with fires missed while no scheduler ran. */
+export type CatchUp = "all" | "latest" | "none";
+/** Whether a fire may start while the previous fire's job is still queued or running. */
+export type Overlap = "allow" | "skip";
+
+/** A periodic schedule as stored. */
+export interface PeriodicRecord {
+  id: string;
+  slug: string;
+  kind: string;
+  queue: string;
+  args: unknown;
+  cron: string | null;
+  intervalSeconds: number | null;
+  timezone: string;
+  overlap: Overlap;
+  catchUp: CatchUp;
+  backfill: number;
+  maxAttempts: number | null;
+  priority: number | null;
+  timeoutMs: number | null;
+  source: string;
+  skippedCount: number;
+  lastSkippedAt: Date | null;
+  lastSkipReason: string | null;
+  nextRunAt: Date;
+  lastEnqueuedAt: Date | null;
+  isActive: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A sample of queue health. */
+export interface QueueHealth {
+  counts: Record<JobState, number>;
+  /** Claimable now. */
+  ready: number;
+  /** Running. */
+  inflight: number;
+  /** Waiting for a future time (scheduled or retryable, not yet due). */
+  scheduledAhead: number;
+  /** Seconds the oldest ready job has waited past its `scheduledAt`: the queue's lag. 0 when nothing is ready. */
+  oldestReadyAgeSeconds: number;
+  sampledAt: Date;
+}
+
+/** A discarded job with the error of its last attempt. */
+export interface FailureRecord {
+  jobId: string;
+  kind: string;
+  queue: string;
+  attempt: number;
+  finalizedAt: Date | null;
+  errorClass: string | null;
+  errorMessage: string | null;
+}

@@ -1,0 +1,49 @@
+/** Operating systems flywheel ships binaries for. */
+export type ReleaseOs = "linux" | "darwin";
+
+/** CPU architectures flywheel ships binaries for (Node/Bun spelling, as in `process.arch`). */
+export type ReleaseArch = "x64" | "arm64";
+
+/** One platform a release carries a binary for. */
+export interface ReleasePlatform {
+  os: ReleaseOs;
+  arch: ReleaseArch;
+}
+
+/** Every platform `build.ts --target all` compiles for, and so every platform a release has an asset for. */
+export const RELEASE_PLATFORMS: readonly ReleasePlatform[] = [
+  { os: "linux", arch: "x64" },
+  { os: "linux", arch: "arm64" },
+  { os: "darwin", arch: "x64" },
+  { os: "darwin", arch: "arm64" },
+];
+
+/** Name of the release asset that lists `<sha256>  <asset name>` for every other asset (sha256sum format). */
+export const CHECKSUMS_ASSET = "checksums.txt";
+
+/**
+ * The platform this process runs on, or `undefined` when no release carries a binary for it (Windows, 32-bit,
+ * …): callers turn that into a message rather than guessing an asset name.
+ */
+export function hostPlatform(
+  platform: string = process.platform,
+  arch: string = process.arch,
+): ReleasePlatform | undefined {
+  const os = platform === "linux" || platform === "darwin" ? platform : undefined;
+  const cpu = arch === "x64" || arch === "arm64" ? arch : undefined;
+  return os && cpu ? { os, arch: cpu } : undefined;
+}
+
+/**
+ * The release asset name of the binary for one version and platform: `flywheel-<version>-<os>-<arch>`, with the
+ * version as written without the tag's leading `v`.
+ * @example assetName("1.2.3", { os: "linux", arch: "x64" }) // "flywheel-1.2.3-linux-x64"
+ */
+export function assetName(version: string, platform: ReleasePlatform): string {
+  return `flywheel-${version}-${platform.os}-${platform.arch}`;
+}
+
+/** Bun's `--compile` target string for a platform (`bun-linux-x64`, …). */
+export function bunCompileTarget(platform: ReleasePlatform): `bun-${ReleaseOs}-${ReleaseArch}` {
+  return `bun-${platform.os}-${platform.arch}`;
+}

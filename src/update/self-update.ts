@@ -1,0 +1,163 @@
+import { VERSION } from "../version.ts";
+import { installRefusal, runningInstall, stageExecutable, type InstallFacts } from "./install.ts";
+import { assetName, CHECKSUMS_ASSET, hostPlatform, type ReleasePlatform } from "./platform.ts";
+import {
+  downloadAsset,
+  fetchRelease,
+  findAsset,
+  parseChecksums,
+  updateBaseUrl,
+  verifyChecksum,
+  type FetchLike,
+} from "./release.ts";
+import { compareVersions, parseVersion, stripV } from "./semver.ts";
+import { UpdateError } from "./update-error.ts";
+
+/**
+ * Options for {@link selfUpdate}. `{}` means: install the latest release over the running binary, if it is
+ * newer, from `FLYWHEEL_UPDATE_URL` or GitHub. The remaining fields exist so tests can describe an install
+ * without being one; the CLI passes only `check`, `force` and `version`.
+ */
+export interface SelfUpdateOptions {
+  /** Report what would happen and change nothing. Skips the install refusals: asking is always allowed. */
+  check?: boolean;
+  /** Install even when the release is the version already running. */
+  force?: boolean;
+  /** Install exactly this version (with or without `v`), newer or older, instead of the latest. */
+  version?: string;
+  /** Version considered installed; defaults to {@link VERSION}. */
+  currentVersion?: string;
+  /** Base of the releases API; defaults to {@link updateBaseUrl}. */
+  baseUrl?: string;
+  /** The executable to replace and whether it is compiled; defaults to {@link runningInstall}. */
+  install?: InstallFacts;
+  /** Platform whose asset to pick; defaults to {@link hostPlatform}. */
+  platform?: ReleasePlatform;
+  fetch?: FetchLike;
+  /** Directory writability test; defaults to a real write probe. */
+  probe?: (dir: string) => boolean;
+  /**
+   * Checks the staged binary before it replaces the old one; throw to abort. Defaults to running
+   * `<staged> version --json` and comparing the version it reports.
+   */
+  verifyStaged?: (path: string, expectedVersion: string) => Promise<void>;
+  /** Progress lines (downloading…, verified…); defaults to none. */
+  log?: (line: string) => void;
+}
+
+/** What {@link selfUpdate} did or, with `check`, would do. */
+export type SelfUpdateResult =
+  | { action: "up-to-date"; current: string; latest: string }
+  | { action: "available"; current: string; target: string }
+  | { action: "updated"; from: string; to: string; path: string };
+
+/**
+ * Replaces the running flywheel binary with a release: resolve the release, pick the asset for this platform,
+ * verify its SHA-256 against the release's `checksums.txt`, write it beside the binary, check it runs, and
+ * rename it over the old one. Throws {@link UpdateError}; whatever the failure, the installed binary is left
+ * byte-identical, because nothing touches its path before the final `rename`.
+ *
+ * Guarantees: no unverified byte is ever installed (a release without `checksums.txt` is refused); the swap is
+ * atomic (readers see the old or the new file, never a mix). Non-guarantees: the running process keeps
+ * executing the old code until it exits; a downgrade with `version` is allowed on purpose.
+ * @example
+ * const result = await selfUpdate({ check: true });
+ * if (result.action === "available") console.log(`run flywheel self-update to get ${result.target}`);
+ */
+export async function selfUpdate(options: SelfUpdateOptions = {}): Promise<SelfUpdateResult> {
+  const log = options.log ?? (() => {});
+  const current = stripV(options.currentVersion ?? VERSION);
+  const pinned = options.version === undefined ? undefined : stripV(options.version);
+  if (pinned !== undefined && !parseVersion(pinned)) {
+    throw new UpdateError("usage", `flywheel: --version ${JSON.stringify(options.version)} is not a version (expected e.g. 1.2.3)`);
+  }
+  const platform = options.platform ?? hostPlatform();
+  if (!platform) {
+    throw new UpdateError("refused", `flywheel: no flywheel binaries are published for ${process.platform}-${process.arch}; build from source instead`);
+  }
+  const install = options.install ?? runningInstall();
+  if (!options.check) {
+    const refusal = installRefusal(install, options.probe);
+    if (refusal) throw new UpdateError("refused", refusal);
+  }
+
+  const http = options.fetch ? { fetch: options.fetch } : {};
+  const base = options.baseUrl ?? updateBaseUrl();
+  const release = await fetchRelease(base, pinned, http);
+  if (pinned !== undefined && compareVersions(release.version, pinned) !== 0) {
+    throw new UpdateError("release", `flywheel: asked ${base} for v${pinned} but it answered ${release.tag}`);
+  }
+
+  const order = compareVersions(release.version, current);
+  // A pin installs whatever differs (including downgrades); "latest" only ever moves forward.
+  const wanted = options.force || (pinned !== undefined ? order !== 0 : order > 0);
+  if (!wanted) return { action: "up-to-date", current, latest: release.version };
+  if (options.check) return { action: "available", current, target: release.version };
+
+  const name = assetName(release.version, platform);
+  const asset = findAsset(release, name);
+  if (!asset) {
+    throw new UpdateError("release", `flywheel: release ${release.tag} has no binary for ${platform.os}-${platform.arch} (looked for ${name})`);
+  }
+  const sumsAsset = findAsset(release, CHECKSUMS_ASSET);
+  if (!sumsAsset) {
+    throw new UpdateError("checksum", `flywheel: release ${release.tag} has no ${CHECKSUMS_ASSET}; refusing to install a binary that cannot be verified`);
+  }
+  const sums = parseChecksums(new TextDecoder().decode(await downloadAsset(sumsAsset, http)));
+  const expected = sums.get(name);
+  if (!expected) {
+    throw new UpdateError("checksum", `flywheel: ${CHECKSUMS_ASSET} of ${release.tag} has no entry for ${name}; refusing to install it`);
+  }
+
+  log(`downloading ${name} from ${asset.browser_download_url}`);
+  const bytes = await downloadAsset(asset, http);
+  verifyChecksum(name, bytes, expected);
+  log(`verified sha256 ${expected} (${formatBytes(bytes.byteLength)})`);
+
+  const staged = await stageExecutable(install.execPath, bytes);
+  try {
+    await (options.verifyStaged ?? runsAsVersion)(staged.path, release.version);
+    await staged.commit();
+  } finally {
+    await staged.discard();
+  }
+  return { action: "updated", from: current, to: release.version, path: install.execPath };
+}
+
+/**
+ * Default staged-binary check: the file must start and report `expected` from `version --json`. The checksum
+ * proves the bytes are the published ones; this proves they run here (right OS, CPU, libc) before we commit.
+ */
+async function runsAsVersion(path: string, expected: string): Promise<void> {
+  const fail = (why: string) =>
+    new UpdateError("checksum", `flywheel: the downloaded flywheel ${expected} does not run on this machine (${why}); nothing was changed`);
+  let proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  try {
+    proc = Bun.spawn([path, "version", "--json"], {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, FLYWHEEL_NO_UPDATE_CHECK: "1" },
+      timeout: 30_000,
+    });
+  } catch (cause) {
+    throw fail(cause instanceof Error ? cause.message : String(cause));
+  }
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  if (code !== 0) throw fail(`exit ${code ?? proc.signalCode}: ${err.trim().split("\n")[0] ?? ""}`);
+  let reported: unknown;
+  try {
+    reported = (JSON.parse(out) as { version?: unknown }).version;
+  } catch {
+    throw fail(`unexpected output ${JSON.stringify(out.slice(0, 80))}`);
+  }
+  if (reported !== expected) throw fail(`it reports version ${JSON.stringify(reported)}`);
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
+}

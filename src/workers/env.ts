@@ -1,0 +1,106 @@
+import { statSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { WorkerError } from "../errors.ts";
+
+/**
+ * Options shared by the ready-made command workers. `{}` means: the child sees only PATH, HOME, SHELL, LANG,
+ * TMPDIR and USER from the host; stdout, stderr and HTTP bodies are each capped at 64 KiB; a terminated
+ * process group gets 5 s between SIGTERM and SIGKILL; relative paths resolve against the current directory.
+ */
+export interface CommandWorkerOptions {
+  /** Host environment variables the child inherits; everything else is hidden. */
+  envAllowlist?: readonly string[];
+  /** Bytes kept per stream (stdout, stderr, HTTP body); longer output keeps its head and tail. */
+  maxOutputBytes?: number;
+  /** Milliseconds between SIGTERM and SIGKILL when a process group is terminated. */
+  killGraceMs?: number;
+  /** Directory that relative `dir`, `script` and `command` paths resolve against (usually the config file's). */
+  baseDir?: string;
+}
+
+/** The host variables a command sees when no `envAllowlist` is given. */
+export const DEFAULT_ENV_ALLOWLIST: readonly string[] = ["PATH", "HOME", "SHELL", "LANG", "TMPDIR", "USER"];
+/** Default per-stream capture cap: 64 KiB. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 65_536;
+/** Default grace between SIGTERM and SIGKILL. */
+export const DEFAULT_KILL_GRACE_MS = 5_000;
+
+/** {@link CommandWorkerOptions} with every default filled in. */
+export type ResolvedCommandOptions = Required<CommandWorkerOptions>;
+
+/**
+ * Fills in the defaults of {@link CommandWorkerOptions}; the one place they are applied.
+ * @throws TypeError when a number option is negative or not finite.
+ */
+export function resolveCommandOptions(options: CommandWorkerOptions = {}): ResolvedCommandOptions {
+  const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  for (const [name, value] of [["maxOutputBytes", maxOutputBytes], ["killGraceMs", killGraceMs]] as const) {
+    if (!Number.isFinite(value) || value < 0) throw new TypeError(`flywheel: ${name} must be a non-negative number, got ${value}`);
+  }
+  return {
+    envAllowlist: [...(options.envAllowlist ?? DEFAULT_ENV_ALLOWLIST)],
+    maxOutputBytes: Math.floor(maxOutputBytes),
+    killGraceMs,
+    baseDir: resolve(options.baseDir ?? process.cwd()),
+  };
+}
+
+/**
+ * The child's whole environment: the allow-listed host variables that are set, then `extra` on top.
+ * Nothing else leaks from the daemon (database URLs, tokens) into job processes.
+ */
+export function childEnv(
+  allowlist: readonly string[],
+  extra: Readonly<Record<string, string>> = {},
+  host: Readonly<Record<string, string | undefined>> = process.env,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of allowlist) {
+    const value = host[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return Object.assign(env, extra);
+}
+
+/**
+ * The first of `candidates` found on `path`, else the first candidate (so the error that follows names the
+ * preferred binary). `path` defaults to the host PATH.
+ */
+export function firstOnPath(candidates: readonly [string, ...string[]], path: string | undefined = process.env.PATH): string {
+  for (const name of candidates) {
+    if (Bun.which(name, { PATH: path ?? "" })) return name;
+  }
+  return candidates[0];
+}
+
+/** Resolves `path` against `baseDir` unless it is absolute. */
+export function resolveFrom(baseDir: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+/**
+ * Resolves a script path and checks that it is a file, so a typo fails the job permanently with the path in
+ * the message instead of as an interpreter's exit code that would be retried.
+ * @throws WorkerError (`permanent`) when the file does not exist.
+ */
+export function requireScript(baseDir: string, script: string): string {
+  const path = resolveFrom(baseDir, script);
+  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) {
+    throw new WorkerError(`script not found: ${path}`, { errorClass: "permanent" });
+  }
+  return path;
+}
+
+/**
+ * Resolves the working directory and checks that it exists; posix_spawn would report a missing one as the
+ * command being missing.
+ * @throws WorkerError (`permanent`) when it is not a directory.
+ */
+export function requireDir(baseDir: string, dir: string | undefined): string {
+  const path = resolveFrom(baseDir, dir ?? ".");
+  if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new WorkerError(`working directory not found: ${path}`, { errorClass: "permanent" });
+  }
+  return path;
+}
