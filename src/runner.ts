@@ -193,9 +193,9 @@ export class Runner {
     let stopped = false;
     const schedule = () => {
       cancel = this.#core.clock.setTimer(Math.max(1, Math.floor(this.#leaseMs / 3)), () => {
-        void this.#renew().finally(() => {
-          if (!stopped) schedule();
-        });
+        // Reschedule first: a clock jump spanning several periods must renew at each of them.
+        if (!stopped) schedule();
+        void this.#renew();
       });
     };
     schedule();

@@ -1,0 +1,40 @@
+import * as v from "valibot";
+import type { WorkerDefinition } from "../types.ts";
+import { defineWorker } from "../worker.ts";
+import { childEnv, type CommandWorkerOptions, firstOnPath, resolveCommandOptions } from "./env.ts";
+import { COMMON_ARGS, runCommandJob } from "./spawn.ts";
+
+/** Args of the `mage` worker: the `targets` to run, plus the common fields. */
+export const MAGE_ARGS = v.strictObject({
+  /** Targets run in order, e.g. `["build", "test"]`. */
+  targets: v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1, "mage: give at least one target")),
+  /** The binary; default `magex`, or `mage` when only that is on PATH. */
+  binary: v.optional(v.pipe(v.string(), v.minLength(1))),
+  ...COMMON_ARGS,
+});
+
+/** Parsed args of the `mage` worker. */
+export type MageArgs = v.InferOutput<typeof MAGE_ARGS>;
+
+/** Binaries tried, in order, when `binary` is not given. */
+export const MAGE_BINARIES = ["magex", "mage"] as const;
+
+/**
+ * The `mage` worker: runs `<binary> <args…> <targets…>`; `args` come first because mage reads flags
+ * (`-v`, `-d dir`) before targets.
+ * @example
+ * fw.register(mageWorker());
+ * await fw.insert("mage", { targets: ["build"], dir: "/src/app", args: ["-v"] });
+ */
+export function mageWorker(options: CommandWorkerOptions = {}): WorkerDefinition<MageArgs, v.InferInput<typeof MAGE_ARGS>> {
+  const resolved = resolveCommandOptions(options);
+  return defineWorker({
+    kind: "mage",
+    args: MAGE_ARGS,
+    work(job) {
+      const { targets, args = [] } = job.args;
+      const binary = job.args.binary ?? firstOnPath(MAGE_BINARIES, childEnv(resolved.envAllowlist, job.args.env).PATH);
+      return runCommandJob(job, [binary, ...args, ...targets], job.args, resolved);
+    },
+  });
+}
