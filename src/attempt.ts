@@ -81,7 +81,12 @@ export async function runAttempt(ctx: AttemptContext, job: ClaimedJob, controlle
     tags: job.tags,
     metadata: job.metadata,
     enqueuedAt: job.createdAt,
-    logger: ctx.logger.child({ job_id: job.id, kind: job.kind, run_id: job.runId }),
+    // Built on first use: most workers never log, and a child logger per attempt is hot-path garbage.
+    get logger() {
+      const logger = ctx.logger.child({ job_id: job.id, kind: job.kind, run_id: job.runId });
+      Object.defineProperty(this, "logger", { value: logger });
+      return logger;
+    },
     signal: controller.signal,
   };
 

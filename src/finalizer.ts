@@ -1,11 +1,13 @@
 import type { Clock } from "./clock.ts";
 import type { Driver, FinalizeItem, FinalizeOutcome } from "./driver/types.ts";
+import { FlywheelError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { RetryLadder } from "./retry-ladder.ts";
 
 interface Pending {
   item: FinalizeItem;
   resolve(outcome: FinalizeOutcome): void;
+  reject(error: unknown): void;
 }
 
 /**
@@ -29,8 +31,8 @@ export class Finalizer {
 
   /** Queues an item; resolves once its outcome is committed. */
   submit(item: FinalizeItem): Promise<FinalizeOutcome> {
-    return new Promise((resolve) => {
-      this.#queue.push({ item, resolve });
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => {
@@ -52,6 +54,11 @@ export class Finalizer {
           batch.forEach((p, i) => p.resolve(outcomes[i]!));
           break;
         } catch (error) {
+          // A closed client cannot come back; anything else (an outage, a lock timeout) can, so keep trying.
+          if (error instanceof FlywheelError && error.code === "closed") {
+            for (const p of batch) p.reject(error);
+            break;
+          }
           await this.#ladder.failed(error);
         }
       }

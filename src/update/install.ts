@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, openSync, realpathSync, unlinkSync } from "node:fs";
 import { chmod, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, sep } from "node:path";
@@ -31,7 +30,7 @@ export function runningInstall(): InstallFacts {
  * honest test: permission bits lie for root, read-only mounts and ACLs.
  */
 export function canWriteDir(dir: string): boolean {
-  const probe = join(dir, `.flywheel-write-probe-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const probe = join(dir, `.flywheel-write-probe-${process.pid}-${randomSuffix()}`);
   try {
     closeSync(openSync(probe, "wx", 0o600));
   } catch {
@@ -54,7 +53,7 @@ export function canWriteDir(dir: string): boolean {
 export function installRefusal(facts: InstallFacts, probe: (dir: string) => boolean = canWriteDir): string | undefined {
   const { execPath, isCompiled } = facts;
   if (!isCompiled) {
-    return `flywheel: self-update only works for the standalone flywheel binary; this is running under ${basename(execPath)} from source or a package (update it with git pull, npm install flywheel@latest or bun add flywheel@latest)`;
+    return `flywheel: self-update only replaces the standalone flywheel binary, and this flywheel runs from source under ${execPath}; update it where it came from (git pull, or npm/bun install flywheel@latest)`;
   }
   // Match on path segments so a directory merely named like "my-node_modules" does not trigger a refusal.
   const path = execPath.split(sep).join("/");
@@ -69,6 +68,12 @@ export function installRefusal(facts: InstallFacts, probe: (dir: string) => bool
     return `flywheel: cannot write to ${dir}; re-run with permission to replace ${execPath} (e.g. "sudo flywheel self-update") or reinstall flywheel somewhere you own`;
   }
   return undefined;
+}
+
+// Web Crypto rather than node:crypto: the bundler hoists node: imports to the binary's top level, and
+// node:crypto alone adds ~5 ms to every command's startup.
+function randomSuffix(): string {
+  return crypto.randomUUID().slice(0, 8);
 }
 
 /** A new binary written beside the one it will replace, not yet in place. */
@@ -89,7 +94,7 @@ export interface StagedExecutable {
  */
 export async function stageExecutable(target: string, bytes: Uint8Array): Promise<StagedExecutable> {
   const dir = dirname(target);
-  const path = join(dir, `.${basename(target)}.update-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const path = join(dir, `.${basename(target)}.update-${process.pid}-${randomSuffix()}`);
   let done = false;
   const discard = async () => {
     if (done) return;

@@ -1,0 +1,148 @@
+#!/usr/bin/env bun
+import { defineCommand, runCommand, showUsage, type ArgsDef, type CommandDef } from "citty";
+import { maybeNotifyUpdate } from "../update/check.ts";
+import { VERSION } from "../version.ts";
+
+// The only place that parses argv and exits (STYLE.md). Commands live one per file and throw on failure.
+//
+// citty's `runMain` is not used on purpose: it prints stack traces, exits 1 on usage errors (§12 wants 2) and
+// ignores unknown flags, so a typo like `self-update --chek` would silently perform a real update. This file
+// keeps citty's command definitions, parser and usage rendering, and adds those three rules.
+
+type Loader = () => Promise<CommandDef<any>>;
+
+/** Every command, by name, imported on first use so `flywheel version` loads no database driver. Add new commands here. */
+const commands: Record<string, Loader> = {
+  version: () => import("./version.ts").then((m) => m.default),
+  "self-update": () => import("./self-update.ts").then((m) => m.default),
+};
+
+/** Other names for commands. Resolved here rather than through citty's `meta.alias`, which imports every command to search it. */
+const aliases: Record<string, string> = {
+  update: "self-update",
+  upgrade: "self-update",
+};
+
+/** Commands that skip the passive update check (§13): self-update does its own. */
+const quiet = new Set(["self-update"]);
+
+const root = defineCommand({
+  meta: { name: "flywheel", version: VERSION, description: "A durable job runtime for Bun" },
+  subCommands: commands,
+});
+
+async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes("--debug");
+  const args = argv.filter((a) => a !== "--debug");
+  const [first, ...rest] = args;
+  if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+    await showUsage(root);
+    return first === undefined ? 2 : 0;
+  }
+  if (first === "--version") {
+    console.log(VERSION);
+    return 0;
+  }
+  const name = aliases[first] ?? first;
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!load) return fail(`flywheel: unknown command ${JSON.stringify(first)} (run \`flywheel --help\`)`, 2);
+
+  try {
+    const cmd = await load();
+    const { leaf, parent, leafArgs } = await resolveLeaf(cmd, rest);
+    if (leafArgs.includes("--help") || leafArgs.includes("-h")) {
+      await showUsage(leaf, parent ?? root);
+      return 0;
+    }
+    const unknown = await undeclaredFlag(leaf, leafArgs);
+    if (unknown) return fail(`flywheel: unknown flag ${unknown} for \`flywheel ${name}\` (run \`flywheel ${name} --help\`)`, 2);
+
+    const checked = quiet.has(name) ? undefined : maybeNotifyUpdate();
+    await runCommand(cmd, { rawArgs: rest });
+    // Bounded by the check's own timeout (~300 ms); it lets the refreshed cache reach disk before exit.
+    await checked;
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    if (debug && error instanceof Error && error.stack) console.error(error.stack);
+    return fail(oneLine(error), exitCodeOf(error));
+  }
+}
+
+/** Follows nested subcommands (`jobs ls`) to the command that will actually run, for help and flag checks. */
+async function resolveLeaf(
+  cmd: CommandDef<any>,
+  rawArgs: string[],
+  parent?: CommandDef<any>,
+): Promise<{ leaf: CommandDef<any>; parent: CommandDef<any> | undefined; leafArgs: string[] }> {
+  const subs = await resolve(cmd.subCommands);
+  const i = rawArgs.findIndex((a) => !a.startsWith("-"));
+  const next = i >= 0 ? rawArgs[i] : undefined;
+  if (subs && next !== undefined && Object.hasOwn(subs, next)) {
+    const sub = await resolve(subs[next]);
+    if (sub) return resolveLeaf(sub, rawArgs.slice(i + 1), cmd);
+  }
+  return { leaf: cmd, parent, leafArgs: rawArgs };
+}
+
+/** The first flag in `rawArgs` that `cmd` does not declare (citty would silently ignore it), or `undefined`. */
+async function undeclaredFlag(cmd: CommandDef<any>, rawArgs: string[]): Promise<string | undefined> {
+  const defs: ArgsDef = (await resolve(cmd.args)) ?? {};
+  const allowed = new Set(["help", "h"]);
+  const takesValue = new Set<string>();
+  for (const [key, def] of Object.entries(defs)) {
+    if (def.type === "positional") continue;
+    const alias = "alias" in def ? def.alias : undefined;
+    const names = [key, kebab(key), camel(key), ...(Array.isArray(alias) ? alias : alias ? [alias] : [])];
+    for (const n of names) {
+      allowed.add(n);
+      if (def.type === "boolean") allowed.add(`no-${n}`);
+      else takesValue.add(n);
+    }
+  }
+  for (let i = 0; i < rawArgs.length; i++) {
+    const token = rawArgs[i]!;
+    if (token === "--") break;
+    if (!token.startsWith("-") || token === "-" || /^-\d/.test(token)) continue;
+    const flag = token.replace(/^--?/, "");
+    const eq = flag.indexOf("=");
+    const n = eq >= 0 ? flag.slice(0, eq) : flag;
+    if (!allowed.has(n)) return `--${n}`.replace(/^--(.)$/, "-$1");
+    // The value of `--version 1.2.3` is the next token even if it starts with "-"; skip it.
+    if (eq < 0 && takesValue.has(n)) i++;
+  }
+  return undefined;
+}
+
+async function resolve<T>(value: T | Promise<T> | (() => T) | (() => Promise<T>) | undefined): Promise<T | undefined> {
+  return typeof value === "function" ? await (value as () => T | Promise<T>)() : await value;
+}
+
+function kebab(s: string): string {
+  return s.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
+}
+
+function camel(s: string): string {
+  return s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** 2 for usage and config errors (§12), 1 for everything else. */
+function exitCodeOf(error: unknown): number {
+  const e = error as { name?: unknown; code?: unknown } | null;
+  if (e?.name === "CLIError") return 2;
+  return e?.code === "usage" || e?.code === "config_invalid" ? 2 : 1;
+}
+
+/** An error as one line that starts `flywheel:` (or `jobs:`), without citty's ANSI colours. */
+function oneLine(error: unknown): string {
+  const raw = error instanceof Error ? error.message : String(error);
+  const line = (raw.split("\n")[0] ?? "").replace(/\x1b\[[0-9;]*m/g, "").trim();
+  return /^(flywheel|jobs):/.test(line) ? line : `flywheel: ${line}`;
+}
+
+// console.error rather than process.stderr.write: the Node stream behind process.stderr costs ~6 ms to build.
+function fail(line: string, code: number): number {
+  console.error(line);
+  return code;
+}
+
+process.exit(await main(process.argv.slice(2)));

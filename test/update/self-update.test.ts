@@ -1,0 +1,213 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { renderSelfUpdate } from "../../src/cli/self-update.ts";
+import type { ReleasePlatform } from "../../src/update/platform.ts";
+import { selfUpdate, type SelfUpdateOptions } from "../../src/update/self-update.ts";
+import { UpdateError } from "../../src/update/update-error.ts";
+import { checksumsFor, startReleaseServer, type FakeReleaseServer } from "./fake-release-server.ts";
+
+const PLATFORM: ReleasePlatform = { os: "linux", arch: "arm64" };
+const bin = (v: string) => `flywheel-${v}-linux-arm64`;
+
+let server: FakeReleaseServer;
+let root: string;
+let target: string;
+let verified: string[];
+
+beforeAll(() => {
+  server = startReleaseServer();
+  root = mkdtempSync(join(tmpdir(), "flywheel-selfupdate-"));
+});
+afterAll(async () => {
+  await server.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+let n = 0;
+beforeEach(() => {
+  const dir = join(root, String(n++));
+  mkdirSync(dir);
+  target = join(dir, "flywheel");
+  writeFileSync(target, "binary 1.0.0");
+  verified = [];
+  server.requests.length = 0;
+  const v11 = { [bin("1.1.0")]: "binary 1.1.0", [bin("1.1.0").replace("arm64", "x64")]: "other platform" };
+  const v09 = { [bin("0.9.0")]: "binary 0.9.0" };
+  const v10 = { [bin("1.0.0")]: "binary 1.0.0" };
+  server.publish([
+    { version: "0.9.0", assets: { ...v09, "checksums.txt": checksumsFor(v09) } },
+    { version: "1.0.0", assets: { ...v10, "checksums.txt": checksumsFor(v10) } },
+    { version: "1.1.0", assets: { ...v11, "checksums.txt": checksumsFor(v11) } },
+  ]);
+});
+
+function opts(extra: Partial<SelfUpdateOptions> = {}): SelfUpdateOptions {
+  return {
+    currentVersion: "1.0.0",
+    baseUrl: server.url,
+    install: { execPath: target, isCompiled: true },
+    platform: PLATFORM,
+    probe: () => true,
+    verifyStaged: async (path, v) => {
+      verified.push(`${readFileSync(path, "utf8")}@${v}`);
+    },
+    ...extra,
+  };
+}
+
+async function failure(p: Promise<unknown>): Promise<UpdateError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(UpdateError);
+  return e as UpdateError;
+}
+
+const installed = () => readFileSync(target, "utf8");
+const siblings = () => readdirSync(join(target, ".."));
+
+describe("selfUpdate", () => {
+  test("installs a newer latest release after verifying it", async () => {
+    const result = await selfUpdate(opts());
+    expect(result).toEqual({ action: "updated", from: "1.0.0", to: "1.1.0", path: target });
+    expect(installed()).toBe("binary 1.1.0");
+    expect(verified).toEqual(["binary 1.1.0@1.1.0"]);
+    expect(siblings()).toEqual(["flywheel"]);
+    expect(renderSelfUpdate(result)).toBe(`updated flywheel 1.0.0 → 1.1.0 (${target})`);
+  });
+
+  test("already latest: says so and downloads nothing", async () => {
+    server.publish([{ version: "1.0.0", assets: {} }]);
+    const result = await selfUpdate(opts());
+    expect(result).toEqual({ action: "up-to-date", current: "1.0.0", latest: "1.0.0" });
+    expect(renderSelfUpdate(result)).toBe("flywheel 1.0.0 is the latest version");
+    expect(server.requests).toEqual(["/releases/latest"]);
+  });
+
+  test("a latest release older than the running version is not a downgrade", async () => {
+    expect((await selfUpdate(opts({ currentVersion: "2.0.0" }))).action).toBe("up-to-date");
+    expect(installed()).toBe("binary 1.0.0");
+  });
+
+  test("--check reports and changes nothing, even where installing would be refused", async () => {
+    const result = await selfUpdate(opts({ check: true, probe: () => false }));
+    expect(result).toEqual({ action: "available", current: "1.0.0", target: "1.1.0" });
+    expect(renderSelfUpdate(result)).toBe("flywheel 1.1.0 is available (you have 1.0.0): run `flywheel self-update`");
+    expect(server.requests).toEqual(["/releases/latest"]);
+    expect(installed()).toBe("binary 1.0.0");
+  });
+
+  test("--check --force reports a reinstall", async () => {
+    server.publish([{ version: "1.0.0", assets: {} }]);
+    const result = await selfUpdate(opts({ check: true, force: true }));
+    expect(renderSelfUpdate(result)).toBe("flywheel 1.0.0 would be reinstalled (--force)");
+    expect(installed()).toBe("binary 1.0.0");
+  });
+
+  test("--force reinstalls the same version", async () => {
+    server.publish([{ version: "1.0.0", assets: { [bin("1.0.0")]: "fresh 1.0.0", "checksums.txt": checksumsFor({ [bin("1.0.0")]: "fresh 1.0.0" }) } }]);
+    const result = await selfUpdate(opts({ force: true }));
+    expect(result.action).toBe("updated");
+    expect(installed()).toBe("fresh 1.0.0");
+  });
+
+  test("--version pins a release, including an older one", async () => {
+    expect(await selfUpdate(opts({ version: "v0.9.0" }))).toMatchObject({ action: "updated", to: "0.9.0" });
+    expect(installed()).toBe("binary 0.9.0");
+    expect(server.requests[0]).toBe("/releases/tags/v0.9.0");
+  });
+
+  test("--version of the running version without --force does nothing", async () => {
+    const result = await selfUpdate(opts({ version: "1.0.0" }));
+    expect(result.action).toBe("up-to-date");
+    expect(renderSelfUpdate(result, "1.0.0")).toContain("already installed (use --force");
+  });
+
+  test("--version that does not exist names it", async () => {
+    const e = await failure(selfUpdate(opts({ version: "7.7.7" })));
+    expect(e.message).toBe(`flywheel: no release v7.7.7 at ${server.url}`);
+  });
+
+  test("--version that is not a version is a usage error, before any request", async () => {
+    const e = await failure(selfUpdate(opts({ version: "latest" })));
+    expect(e.code).toBe("usage");
+    expect(server.requests).toEqual([]);
+  });
+
+  test("checksum mismatch: refused, nothing written, old binary untouched", async () => {
+    const assets = { [bin("1.1.0")]: "tampered", "checksums.txt": checksumsFor({ [bin("1.1.0")]: "binary 1.1.0" }) };
+    server.publish([{ version: "1.1.0", assets }]);
+    const e = await failure(selfUpdate(opts()));
+    expect(e.code).toBe("checksum");
+    expect(e.message).toMatch(/^flywheel: checksum mismatch for flywheel-1\.1\.0-linux-arm64: expected [0-9a-f]{64}, got [0-9a-f]{64}; nothing was changed$/);
+    expect(installed()).toBe("binary 1.0.0");
+    expect(siblings()).toEqual(["flywheel"]);
+    expect(verified).toEqual([]);
+  });
+
+  test("missing checksums.txt: refused before downloading the binary", async () => {
+    server.publish([{ version: "1.1.0", assets: { [bin("1.1.0")]: "binary 1.1.0" } }]);
+    const e = await failure(selfUpdate(opts()));
+    expect(e.message).toBe("flywheel: release v1.1.0 has no checksums.txt; refusing to install a binary that cannot be verified");
+    expect(server.requests).toEqual(["/releases/latest"]);
+    expect(installed()).toBe("binary 1.0.0");
+  });
+
+  test("checksums.txt without an entry for our asset: refused", async () => {
+    server.publish([{ version: "1.1.0", assets: { [bin("1.1.0")]: "binary 1.1.0", "checksums.txt": checksumsFor({ other: "x" }) } }]);
+    const e = await failure(selfUpdate(opts()));
+    expect(e.message).toContain("has no entry for flywheel-1.1.0-linux-arm64");
+    expect(installed()).toBe("binary 1.0.0");
+  });
+
+  test("no asset for this platform: names the platform and the asset looked for", async () => {
+    const e = await failure(selfUpdate(opts({ platform: { os: "darwin", arch: "x64" } })));
+    expect(e.message).toBe("flywheel: release v1.1.0 has no binary for darwin-x64 (looked for flywheel-1.1.0-darwin-x64)");
+  });
+
+  test("a staged binary that fails its smoke run is discarded; old binary untouched", async () => {
+    const e = await failure(
+      selfUpdate(
+        opts({
+          verifyStaged: async () => {
+            throw new UpdateError("checksum", "flywheel: the downloaded flywheel 1.1.0 does not run on this machine (exit 126)");
+          },
+        }),
+      ),
+    );
+    expect(e.message).toContain("does not run on this machine");
+    expect(installed()).toBe("binary 1.0.0");
+    expect(siblings()).toEqual(["flywheel"]);
+  });
+
+  test("refusals happen before any network request", async () => {
+    const cases: Partial<SelfUpdateOptions>[] = [
+      { install: { execPath: "/usr/lib/node_modules/flywheel/flywheel", isCompiled: true } },
+      { install: { execPath: "/opt/homebrew/Cellar/flywheel/1.0.0/bin/flywheel", isCompiled: true } },
+      { install: { execPath: "/usr/bin/bun", isCompiled: false } },
+      { probe: () => false },
+    ];
+    const messages: string[] = [];
+    for (const c of cases) {
+      const e = await failure(selfUpdate(opts(c)));
+      expect(e.code).toBe("refused");
+      messages.push(e.message);
+    }
+    expect(messages[0]).toContain("npm install -g flywheel@latest");
+    expect(messages[1]).toContain("brew upgrade flywheel");
+    expect(messages[2]).toContain("runs from source");
+    expect(messages[3]).toContain("cannot write to");
+    expect(server.requests).toEqual([]);
+    expect(installed()).toBe("binary 1.0.0");
+  });
+
+  test("a release source that answers with another tag than pinned is refused", async () => {
+    const lying = async () => Response.json({ tag_name: "v6.6.6", assets: [] });
+    const e = await failure(selfUpdate(opts({ version: "1.1.0", fetch: lying })));
+    expect(e.message).toContain("asked");
+    expect(e.message).toContain("v6.6.6");
+  });
+});
