@@ -130,10 +130,10 @@ export class SqliteDriver implements Driver {
       if (rows.length === 0) return [];
       const claimed = rows.map((row) => ({ ...decodeJob(row), runId: newId(), startedAt: p.now }));
       claimed.sort((a, b) => a.priority - b.priority || a.scheduledAt.getTime() - b.scheduledAt.getTime() || (a.id < b.id ? -1 : 1));
-      const stub = this.db.query(
-        "INSERT INTO job_runs (id, job_id, attempt, executor_class, executor_id, started_at, outcome, created_at) VALUES (?, ?, ?, ?, ?, ?, 'started', ?)",
-      );
-      for (const job of claimed) stub.run(job.runId, job.id, job.attempt, job.executorClass, p.executorId, now, now);
+      const stubs: SQLQueryBindings[] = [];
+      for (const job of claimed) stubs.push(job.runId, job.id, job.attempt, job.executorClass, p.executorId, now, now);
+      const values = Array(claimed.length).fill("(?, ?, ?, ?, ?, ?, 'started', ?)").join(",");
+      this.db.query(`INSERT INTO job_runs (id, job_id, attempt, executor_class, executor_id, started_at, outcome, created_at) VALUES ${values}`).run(...stubs);
       return claimed;
     });
   }
