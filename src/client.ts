@@ -30,6 +30,7 @@ import type {
   InsertOptions,
   JobRecord,
   JobState,
+  OutboxTx,
   Overlap,
   PeriodicRecord,
   QueueHealth,
@@ -191,7 +192,7 @@ export class Flywheel {
   }
 
   /** Enqueues many jobs in chunked multi-row statements; unique collisions are skipped and reported. */
-  async insertMany(items: InsertManyItem[], options: { tx?: unknown } = {}): Promise<InsertManyResult> {
+  async insertMany(items: InsertManyItem[], options: { tx?: OutboxTx } = {}): Promise<InsertManyResult> {
     const now = this.clock.now();
     const rows = items.map((item, index) => {
       try {
@@ -225,6 +226,9 @@ export class Flywheel {
       }
     }
     assertJson(args, kindName);
+    for (const [key, value] of [["priority", options.priority], ["maxAttempts", options.maxAttempts]] as const) {
+      if (value !== undefined && !Number.isSafeInteger(value)) throw new ValidationError(`flywheel: ${key} must be an integer, got ${value}`, key);
+    }
     const scheduledAt =
       options.scheduleAt ?? (options.delay !== undefined ? new Date(now.getTime() + parseDuration(options.delay)) : now);
     const timeout = options.timeout ?? worker?.timeout;

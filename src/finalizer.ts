@@ -13,11 +13,14 @@ interface Pending {
 /**
  * Group-commits attempt outcomes: items submitted in the same turn of the event loop share one finalize
  * transaction. A failed commit is retried with backoff until it lands, because an outcome the worker already
- * produced must never be lost (SPEC §6.6).
+ * produced must never be lost (SPEC §6.6). An item the database refuses for its data (a constraint or value
+ * error, which no retry can fix) is recorded as a refused finalize instead, so it cannot stall the outcomes
+ * behind it.
  */
 export class Finalizer {
   readonly #driver: Driver;
   readonly #clock: Clock;
+  readonly #logger: Logger;
   readonly #ladder: RetryLadder;
   #queue: Pending[] = [];
   #scheduled = false;
@@ -26,6 +29,7 @@ export class Finalizer {
   constructor(driver: Driver, clock: Clock, logger: Logger) {
     this.#driver = driver;
     this.#clock = clock;
+    this.#logger = logger;
     this.#ladder = new RetryLadder(logger, "jobs: finalize failed");
   }
 
@@ -47,21 +51,65 @@ export class Finalizer {
     while (this.#queue.length > 0) {
       const batch = this.#queue;
       this.#queue = [];
-      for (;;) {
-        try {
-          const outcomes = await this.#driver.jobFinalize({ items: batch.map((p) => p.item), now: this.#clock.now() });
-          this.#ladder.succeeded();
-          batch.forEach((p, i) => p.resolve(outcomes[i]!));
-          break;
-        } catch (error) {
-          // A closed client cannot come back; anything else (an outage, a lock timeout) can, so keep trying.
-          if (error instanceof FlywheelError && error.code === "closed") {
-            for (const p of batch) p.reject(error);
-            break;
-          }
-          await this.#ladder.failed(error);
+      await this.#commit(batch);
+    }
+  }
+
+  async #commit(batch: Pending[]): Promise<void> {
+    for (;;) {
+      try {
+        const outcomes = await this.#driver.jobFinalize({ items: batch.map((p) => p.item), now: this.#clock.now() });
+        this.#ladder.succeeded();
+        batch.forEach((p, i) => p.resolve(outcomes[i]!));
+        return;
+      } catch (error) {
+        // A closed client cannot come back; anything else (an outage, a lock timeout) can, so keep trying.
+        if (error instanceof FlywheelError && error.code === "closed") {
+          for (const p of batch) p.reject(error);
+          return;
         }
+        if (this.#driver.isDataError(error)) {
+          // Find the item the database refuses; the rest of the batch commits without it.
+          if (batch.length > 1) {
+            for (const p of batch) await this.#commit([p]);
+            return;
+          }
+          const pending = batch[0]!;
+          if (!isRefusal(pending.item)) {
+            this.#logger.error("jobs: the database refused an outcome; recording the refusal instead", {
+              job_id: pending.item.jobId,
+              run_id: pending.item.runId,
+              error: (error as Error)?.message ?? String(error),
+            });
+            pending.item = refusal(pending.item, error);
+            continue;
+          }
+        }
+        await this.#ladder.failed(error);
       }
     }
   }
+}
+
+const REFUSED = "jobs: finalize refused by the database: ";
+
+function isRefusal(item: FinalizeItem): boolean {
+  return item.run.errorMessage?.startsWith(REFUSED) ?? false;
+}
+
+/** The same attempt, recorded as a discarding error with the database's reason and nothing else to write. */
+function refusal(item: FinalizeItem, error: unknown): FinalizeItem {
+  return {
+    ...item,
+    run: {
+      ...item.run,
+      outcome: "error",
+      errorClass: "validation",
+      errorMessage: `${REFUSED}${(error as Error)?.message ?? String(error)}`.slice(0, 4000),
+      output: null,
+      costMicros: null,
+    },
+    job: { state: "discarded", scheduledAt: null, maxAttemptsDelta: 0 },
+    followUps: [],
+  };
 }

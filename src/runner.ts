@@ -191,11 +191,14 @@ export class Runner {
   #startRenewal(): () => void {
     let cancel = () => {};
     let stopped = false;
+    let chain = Promise.resolve();
     const schedule = () => {
       cancel = this.#core.clock.setTimer(Math.max(1, Math.floor(this.#leaseMs / 3)), () => {
-        // Reschedule first: a clock jump spanning several periods must renew at each of them.
+        // Reschedule first: a clock jump spanning several periods must renew at each of them. Renewals run one
+        // after another so a slow one never lands after (and undoes) a later one.
         if (!stopped) schedule();
-        void this.#renew();
+        const now = this.#core.clock.now();
+        chain = chain.then(() => this.#renew(now));
       });
     };
     schedule();
@@ -205,10 +208,9 @@ export class Runner {
     };
   }
 
-  async #renew(): Promise<void> {
+  async #renew(now: Date): Promise<void> {
     const held = [...this.#inflight.values()];
     if (held.length === 0) return;
-    const now = this.#core.clock.now();
     try {
       const renewed = await this.#core.driver.leaseRenew({
         leases: held.map((h) => ({ jobId: h.job.id, leaseToken: h.job.leaseToken! })),

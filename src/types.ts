@@ -1,3 +1,5 @@
+import type { Database } from "bun:sqlite";
+import type { Sql, TransactionSql } from "postgres";
 import type { GenericSchema } from "valibot";
 import type { Duration } from "./duration.ts";
 import type { Logger } from "./logger.ts";
@@ -90,6 +92,12 @@ export interface WorkerDefinition<A = unknown, In = A> {
   retryDelay?(attempt: number, error: Error): Duration | undefined;
 }
 
+/**
+ * The caller's transaction for the outbox pattern: a postgres.js transaction (`sql.begin(tx => …)`) or handle,
+ * or the bun:sqlite `Database` whose `db.transaction(…)` is running.
+ */
+export type OutboxTx = TransactionSql<any> | Sql<any> | Database;
+
 /** Options for `insert` and `insertMany` items. `{}` means: worker defaults, else queue `default`, priority 100, 25 attempts, runnable now. */
 export interface InsertOptions {
   queue?: string;
@@ -108,7 +116,7 @@ export interface InsertOptions {
   tags?: string[];
   requestId?: string;
   /** The caller's open transaction (outbox): a postgres.js `TransactionSql`, or a bun:sqlite `Database` inside `db.transaction`. */
-  tx?: unknown;
+  tx?: OutboxTx;
 }
 
 /** A job row as stored. */

@@ -34,7 +34,7 @@ export interface Driver {
   jobInsert(p: { jobs: JobInsertRow[]; tx?: unknown }): Promise<InsertOutcome[]>;
   /** Claims up to `limit` claimable jobs and commits a `started` run stub for each, in one transaction. */
   jobClaim(p: ClaimParams): Promise<ClaimedJob[]>;
-  /** Extends the leases still held (matching token, still running); returns the ids it extended. */
+  /** Extends the leases still held (matching token, still running), never moving one backwards; returns the ids still held. */
   leaseRenew(p: { leases: LeaseRef[]; leasedUntil: Date; now: Date }): Promise<Set<string>>;
   /**
    * Finalizes attempts in one transaction: each run row gets its outcome; each job advances only if its
@@ -77,6 +77,12 @@ export interface Driver {
   periodicDelete(slug: string): Promise<boolean>;
   /** Deactivates active periodics of `source` whose slug is not in `keep`; returns their slugs. */
   periodicDeactivateMissing(p: { source: string; keep: string[]; now: Date }): Promise<string[]>;
+
+  /**
+   * Whether `error` is the database refusing a statement for its data (a constraint, type or value error):
+   * deterministic, so retrying the same statement cannot succeed. Connection and lock errors are not.
+   */
+  isDataError(error: unknown): boolean;
 
   /**
    * Calls `listener` when another connection or process may have made work available (Postgres

@@ -7,7 +7,11 @@ import * as v from "valibot";
 import type { ConnectOptions, Flywheel } from "../../src/client.ts";
 import { FixedClock } from "../../src/clock.ts";
 import { AlreadyEnqueuedError, FlywheelError, JobNotFoundError, PermanentError, WorkerError } from "../../src/errors.ts";
+import type { FinalizeItem, JobInsertRow } from "../../src/driver/types.ts";
+import { Finalizer } from "../../src/finalizer.ts";
 import { newId } from "../../src/id.ts";
+import { silentLogger } from "../../src/logger.ts";
+import type { OutboxTx } from "../../src/types.ts";
 import { defineWorker } from "../../src/worker.ts";
 import { deferred, eventually } from "../support/helpers.ts";
 
@@ -15,7 +19,7 @@ import { deferred, eventually } from "../support/helpers.ts";
 export interface ConformanceHandle {
   fw: Flywheel;
   cleanup(): Promise<void>;
-  transaction(body: (tx: unknown) => Promise<string>, outcome: "commit" | "rollback"): Promise<string>;
+  transaction(body: (tx: OutboxTx) => Promise<string>, outcome: "commit" | "rollback"): Promise<string>;
 }
 
 /** Opens a fresh, migrated database for one test. */
@@ -393,6 +397,49 @@ export function runConformance(name: string, open: OpenConformance): void {
         expect(kids.map((k) => k.args).sort((a: any, b: any) => a.child - b.child)).toEqual([{ child: 1 }, { child: 2 }]);
         expect(kids.find((k) => (k.args as any).child === 1)!.parentJobId).toBe(id);
         expect(kids.find((k) => (k.args as any).child === 2)!.parentJobId).toBeNull();
+      });
+
+      test("an invalid follow-up discards the parent with the reason and stalls nothing behind it", async () => {
+        const fw = await setup();
+        fw.register(noop);
+        fw.register(defineWorker({ kind: "badkids", work: () => ({ followUps: [{ kind: "noop", options: { priority: 1.5 } }] }) }));
+        const bad = await fw.insert("badkids", {});
+        const good = await fw.insert("noop", {});
+        expect(await fw.runUntilIdle({ concurrency: 2 })).toBe(2);
+        expect((await fw.findJob(bad)).state).toBe("discarded");
+        const [run] = await fw.listRuns(bad);
+        expect(run!.errorClass).toBe("validation");
+        expect(run!.errorMessage).toContain("priority must be an integer");
+        expect((await fw.findJob(good)).state).toBe("succeeded");
+        expect((await fw.listJobs({ kind: "noop" })).length).toBe(1);
+      });
+
+      test("an outcome the database refuses is recorded as refused; the rest of its batch commits", async () => {
+        const fw = await setup();
+        const [a, b] = await fw.insertMany([{ kind: "noop" }, { kind: "noop" }]);
+        const claimed = await fw.driver.jobClaim({ queues: null, executorClasses: null, limit: 2, now: clock.now(), leasedUntil: new Date(T0.getTime() + 30_000), leaseToken: newId(), executorId: "t" });
+        const finalizer = new Finalizer(fw.driver, clock, silentLogger);
+        const item = (jobId: string, followUps: JobInsertRow[]): FinalizeItem => {
+          const job = claimed.find((j) => j.id === jobId)!;
+          return {
+            jobId,
+            runId: job.runId,
+            leaseToken: job.leaseToken!,
+            run: { outcome: "success", errorClass: null, errorMessage: null, output: { ok: true }, finishedAt: clock.now(), durationMs: 1, costMicros: null },
+            job: { state: "succeeded", scheduledAt: null, maxAttemptsDelta: 0 },
+            followUps,
+          };
+        };
+        // A row no runtime code would build: its state violates the table's CHECK constraint.
+        const poison = { ...fw.buildRow("noop", {}, {}, clock.now()), state: "bogus" as "available" };
+        const [good, bad] = await Promise.all([finalizer.submit(item(a!, [])), finalizer.submit(item(b!, [poison]))]);
+        expect(good).toMatchObject({ applied: true, outcome: "success" });
+        expect(bad).toMatchObject({ applied: true, outcome: "error" });
+        expect((await fw.findJob(a!)).state).toBe("succeeded");
+        expect((await fw.findJob(b!)).state).toBe("discarded");
+        const [run] = await fw.listRuns(b!);
+        expect(run!.errorMessage).toStartWith("jobs: finalize refused by the database: ");
+        expect((await fw.listJobs({ limit: 10 })).length).toBe(2);
       });
 
       test("a finalize after losing the lease records superseded, leaves the job alone and inserts no follow-ups", async () => {

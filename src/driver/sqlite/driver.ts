@@ -142,7 +142,7 @@ export class SqliteDriver implements Driver {
     const held = new Set<string>();
     if (p.leases.length === 0) return held;
     const renew = this.db.query(
-      "UPDATE jobs SET leased_until = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'running' RETURNING id",
+      "UPDATE jobs SET leased_until = MAX(leased_until, ?), updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'running' RETURNING id",
     );
     this.#tx(() => {
       for (const lease of p.leases) {
@@ -444,6 +444,11 @@ export class SqliteDriver implements Driver {
       .query(`UPDATE job_periodics SET is_active = 0, updated_at = ? WHERE source = ? AND is_active = 1${keep} RETURNING slug`)
       .all(p.now.getTime(), p.source, ...p.keep) as Row[];
     return rows.map((r) => r.slug as string).sort();
+  }
+
+  isDataError(error: unknown): boolean {
+    const code = (error as { code?: unknown } | null)?.code;
+    return typeof code === "string" && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
   }
 
   subscribe(listener: () => void): () => void {

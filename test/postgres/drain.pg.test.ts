@@ -1,0 +1,51 @@
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { connect } from "../../src/client.ts";
+import { adminSql, pgAvailable, throwawaySchema, type ThrowawaySchema } from "../support/postgres.ts";
+import { audit, jobStates, pollUntil, runsByExecutor, spawnNode, type NodeProcess } from "./fixtures/cluster.ts";
+
+const missing = !(await pgAvailable());
+const JOBS = 20_000;
+
+describe.skipIf(missing)("postgres: four OS processes drain one schema", () => {
+  let schema: ThrowawaySchema;
+  let nodes: NodeProcess[] = [];
+  const sql = adminSql();
+  afterAll(() => sql.end({ timeout: 1 }));
+
+  afterEach(async () => {
+    for (const n of nodes) n.proc.kill("SIGKILL");
+    await Promise.all(nodes.map((n) => n.proc.exited));
+    nodes = [];
+    await schema.drop();
+  });
+
+  test(`${JOBS} no-op jobs: every job exactly one success run, no overlapping attempts, none lost`, async () => {
+    schema = throwawaySchema();
+    const fw = await connect(schema.url);
+    await fw.migrate();
+    const ids = await fw.insertMany(Array.from({ length: JOBS }, (_, n) => ({ kind: "noop", args: { n } })));
+    expect(ids.skipped).toEqual([]);
+    await fw.close();
+
+    const started = performance.now();
+    nodes = [0, 1, 2, 3].map((i) => spawnNode(schema.url, `drain-${i}`, { CONCURRENCY: "16" }));
+    await Promise.all(nodes.map((n) => n.ready));
+    await pollUntil("every job to succeed", async () => (await jobStates(sql, schema.name)).succeeded === JOBS, 90_000);
+    const drainMs = performance.now() - started;
+    expect(await Promise.all(nodes.map((n) => n.stop()))).toEqual([0, 0, 0, 0]);
+
+    expect(await jobStates(sql, schema.name)).toEqual({ succeeded: JOBS });
+    expect(await audit(sql, schema.name)).toEqual({
+      jobs: JOBS,
+      succeeded: JOBS,
+      jobsWithoutExactlyOneSuccess: 0,
+      overlappingRuns: 0,
+      openRuns: 0,
+      outcomes: { success: JOBS },
+    });
+    // Every process took part: the work was shared, not drained by one while the others idled.
+    const byExecutor = await runsByExecutor(sql, schema.name);
+    expect(Object.keys(byExecutor).sort()).toEqual(["drain-0", "drain-1", "drain-2", "drain-3"]);
+    console.log(`drain: ${JOBS} jobs by 4 processes x 16 in ${Math.round(drainMs)} ms (incl. process start); per node ${JSON.stringify(byExecutor)}`);
+  }, 120_000);
+});
