@@ -20,5 +20,6 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}): num
   const cap = options.capMs ?? DEFAULT_BACKOFF_CAP_MS;
   const exponential = Math.min(base * 2 ** Math.max(0, attempt - 1), cap);
   const jitter = 0.75 + (options.random ?? Math.random)() * 0.5;
-  return Math.round(exponential * jitter);
+  // floor, not round: the jitter interval is half-open, so the delay must stay strictly below 1.25 × nominal.
+  return Math.floor(exponential * jitter);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { defineCommand, runCommand, showUsage, type ArgsDef, type CommandDef } from "citty";
+import { defineCommand, renderUsage, runCommand, showUsage, type ArgsDef, type CommandDef } from "citty";
 import { maybeNotifyUpdate } from "../update/check.ts";
 import { VERSION } from "../version.ts";
 
@@ -13,6 +13,14 @@ type Loader = () => Promise<CommandDef<any>>;
 
 /** Every command, by name, imported on first use so `flywheel version` loads no database driver. Add new commands here. */
 const commands: Record<string, Loader> = {
+  serve: () => import("./serve.ts").then((m) => m.default),
+  migrate: () => import("./migrate.ts").then((m) => m.default),
+  enqueue: () => import("./enqueue.ts").then((m) => m.default),
+  jobs: () => import("./jobs.ts").then((m) => m.default),
+  schedule: () => import("./schedule.ts").then((m) => m.default),
+  status: () => import("./status.ts").then((m) => m.default),
+  prune: () => import("./prune.ts").then((m) => m.default),
+  doctor: () => import("./doctor.ts").then((m) => m.default),
   version: () => import("./version.ts").then((m) => m.default),
   "self-update": () => import("./self-update.ts").then((m) => m.default),
 };
@@ -47,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
   const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!load) return fail(`flywheel: unknown command ${JSON.stringify(first)} (run \`flywheel --help\`)`, 2);
 
+  // Set once the command is known, so citty's own usage errors (a missing positional) can show its usage too.
+  let usage: ((line: string) => Promise<number>) | undefined;
   try {
     const cmd = await load();
     const { leaf, parent, leafArgs } = await resolveLeaf(cmd, rest);
@@ -54,8 +64,21 @@ async function main(argv: string[]): Promise<number> {
       await showUsage(leaf, parent ?? root);
       return 0;
     }
+    const names = [name, ...(await commandPath(cmd, rest))];
+    const path = names.join(" ");
+    // Usage titles read `flywheel jobs ls`, whatever the leaf's parent is called.
+    const titled = defineCommand({ meta: { name: ["flywheel", ...names.slice(0, -1)].join(" ") } });
+    usage = (line) => usageError(leaf, titled, line);
+    const subs = await resolve(leaf.subCommands);
+    if (subs && Object.keys(subs).length > 0) {
+      // `flywheel jobs` or `flywheel jobs lss`: citty would say "No command specified"; show what exists instead.
+      const given = leafArgs.find((a) => !a.startsWith("-"));
+      return usageError(leaf, titled, given === undefined ? `flywheel: \`flywheel ${path}\` needs a subcommand` : `flywheel: unknown command ${JSON.stringify(given)} for \`flywheel ${path}\``);
+    }
     const unknown = await undeclaredFlag(leaf, leafArgs);
-    if (unknown) return fail(`flywheel: unknown flag ${unknown} for \`flywheel ${name}\` (run \`flywheel ${name} --help\`)`, 2);
+    if (unknown) return usageError(leaf, titled, `flywheel: unknown flag ${unknown} for \`flywheel ${path}\``);
+    const extra = await extraPositional(leaf, leafArgs);
+    if (extra !== undefined) return usageError(leaf, titled, `flywheel: unexpected argument ${JSON.stringify(extra)} for \`flywheel ${path}\``);
 
     const checked = quiet.has(name) ? undefined : maybeNotifyUpdate();
     await runCommand(cmd, { rawArgs: rest });
@@ -64,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     if (debug && error instanceof Error && error.stack) console.error(error.stack);
+    if (usage && (error as { name?: unknown } | null)?.name === "CLIError") return usage(oneLine(error));
     return fail(oneLine(error), exitCodeOf(error));
   }
 }
@@ -82,6 +106,49 @@ async function resolveLeaf(
     if (sub) return resolveLeaf(sub, rawArgs.slice(i + 1), cmd);
   }
   return { leaf: cmd, parent, leafArgs: rawArgs };
+}
+
+/** Prints the command's usage and the error line on stderr; usage errors exit 2 (§12). */
+async function usageError(cmd: CommandDef<any>, parent: CommandDef<any>, line: string): Promise<number> {
+  console.error(await renderUsage(cmd, parent));
+  console.error("");
+  return fail(line, 2);
+}
+
+/** The subcommand names `rawArgs` selects below `cmd` (`["ls"]` for `jobs ls`), for messages. */
+async function commandPath(cmd: CommandDef<any>, rawArgs: string[]): Promise<string[]> {
+  const subs = await resolve(cmd.subCommands);
+  const i = rawArgs.findIndex((a) => !a.startsWith("-"));
+  const next = i >= 0 ? rawArgs[i] : undefined;
+  if (!subs || next === undefined || !Object.hasOwn(subs, next)) return [];
+  const sub = await resolve(subs[next]);
+  return sub ? [next, ...(await commandPath(sub, rawArgs.slice(i + 1)))] : [];
+}
+
+/** The first positional argument beyond those `cmd` declares (citty would silently drop it), or `undefined`. */
+async function extraPositional(cmd: CommandDef<any>, rawArgs: string[]): Promise<string | undefined> {
+  const defs: ArgsDef = (await resolve(cmd.args)) ?? {};
+  const declared = Object.values(defs).filter((d) => d.type === "positional").length;
+  const takesValue = new Set<string>();
+  for (const [key, def] of Object.entries(defs)) {
+    if (def.type === "positional" || def.type === "boolean") continue;
+    const alias = "alias" in def ? def.alias : undefined;
+    for (const n of [key, kebab(key), camel(key), ...(Array.isArray(alias) ? alias : alias ? [alias] : [])]) takesValue.add(n);
+  }
+  const positionals: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const token = rawArgs[i]!;
+    if (token === "--") {
+      positionals.push(...rawArgs.slice(i + 1));
+      break;
+    }
+    if (token.startsWith("-") && token !== "-" && !/^-\d/.test(token)) {
+      if (!token.includes("=") && takesValue.has(token.replace(/^--?/, ""))) i++;
+      continue;
+    }
+    positionals.push(token);
+  }
+  return positionals[declared];
 }
 
 /** The first flag in `rawArgs` that `cmd` does not declare (citty would silently ignore it), or `undefined`. */

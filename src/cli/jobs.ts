@@ -1,0 +1,120 @@
+import { defineCommand } from "citty";
+import type { JobRecord, JobState, RunRecord } from "../types.ts";
+import { JOB_STATES } from "../types.ts";
+import { CONFIG_ARG, JSON_ARG, UsageError, intFlag, withFlywheel } from "./context.ts";
+import { clip, commandOutputOf, fields, formatRelative, formatTime, jobJson, printJson, runJson, table } from "./render.ts";
+
+const ls = defineCommand({
+  meta: { name: "ls", description: "List jobs, newest first" },
+  args: {
+    state: { type: "string", valueHint: "state", description: `Only this state: ${JOB_STATES.join(", ")}` },
+    kind: { type: "string", description: "Only this kind" },
+    queue: { type: "string", description: "Only this queue" },
+    limit: { type: "string", valueHint: "n", description: "At most n jobs (default 50)" },
+    ...CONFIG_ARG,
+    ...JSON_ARG,
+  },
+  async run({ args }) {
+    const state = args.state !== undefined ? String(args.state) : undefined;
+    if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) {
+      throw new UsageError(`--state: expected one of ${JOB_STATES.join(", ")}, got ${JSON.stringify(state)}`);
+    }
+    const limit = intFlag(args.limit, "limit", 1);
+    await withFlywheel(args, async (fw) => {
+      const jobs = await fw.listJobs({
+        state: state as JobState | undefined,
+        kind: args.kind !== undefined ? String(args.kind) : undefined,
+        queue: args.queue !== undefined ? String(args.queue) : undefined,
+        limit,
+      });
+      if (args.json) return printJson(jobs.map(jobJson));
+      const now = fw.clock.now();
+      console.log(
+        table(
+          ["id", "kind", "queue", "state", "attempt", "created", "scheduled"],
+          jobs.map((j) => [j.id, j.kind, j.queue, j.state, `${j.attempt}/${j.maxAttempts}`, formatRelative(j.createdAt, now), formatRelative(j.scheduledAt, now)]),
+        ),
+      );
+    });
+  },
+});
+
+const inspect = defineCommand({
+  meta: { name: "inspect", description: "Show a job and every run with its output (exit code, stdout, stderr)" },
+  args: { id: { type: "positional", description: "Job id", required: true }, ...CONFIG_ARG, ...JSON_ARG },
+  async run({ args }) {
+    await withFlywheel(args, async (fw) => {
+      const job = await fw.findJob(String(args.id));
+      const runs = await fw.listRuns(job.id);
+      if (args.json) return printJson({ job: jobJson(job), runs: runs.map(runJson) });
+      console.log(renderJob(job, runs));
+    });
+  },
+});
+
+const retry = defineCommand({
+  meta: { name: "retry", description: "Make a job available now (a spent attempt budget gets one more)" },
+  args: { id: { type: "positional", description: "Job id", required: true }, ...CONFIG_ARG, ...JSON_ARG },
+  async run({ args }) {
+    await withFlywheel(args, async (fw) => {
+      const job = await fw.retryJob(String(args.id));
+      if (args.json) return printJson(jobJson(job));
+      console.log(`job ${job.id} is ${job.state} (attempt ${job.attempt}/${job.maxAttempts})`);
+    });
+  },
+});
+
+const cancel = defineCommand({
+  meta: { name: "cancel", description: "Cancel a job that has not finished (a running attempt is aborted)" },
+  args: { id: { type: "positional", description: "Job id", required: true }, ...CONFIG_ARG, ...JSON_ARG },
+  async run({ args }) {
+    await withFlywheel(args, async (fw) => {
+      const job = await fw.cancelJob(String(args.id));
+      if (args.json) return printJson(jobJson(job));
+      console.log(`job ${job.id} is ${job.state}`);
+    });
+  },
+});
+
+/** A job and its runs for people: the job's fields, then each attempt with its outcome, error and output. */
+export function renderJob(job: JobRecord, runs: RunRecord[]): string {
+  const out = [
+    fields([
+      ["id", job.id],
+      ["kind", job.kind],
+      ["queue", job.queue],
+      ["state", job.state],
+      ["attempt", `${job.attempt}/${job.maxAttempts}`],
+      ["priority", String(job.priority)],
+      ["args", JSON.stringify(job.args)],
+      ["created", formatTime(job.createdAt)],
+      ["scheduled", formatTime(job.scheduledAt)],
+      ["finalized", formatTime(job.finalizedAt)],
+      ...(job.uniqueKey ? [["unique_key", job.uniqueKey] as [string, string]] : []),
+      ...(job.uniqueActiveKey ? [["unique_active_key", job.uniqueActiveKey] as [string, string]] : []),
+    ]),
+  ];
+  if (runs.length === 0) out.push("", "no runs yet");
+  for (const run of runs) {
+    const duration = run.durationMs !== null ? ` ${run.durationMs}ms` : "";
+    const cmd = commandOutputOf(run.output);
+    const exit = cmd ? (cmd.exitCode !== null ? ` exit ${cmd.exitCode}` : cmd.signal ? ` ${cmd.signal}` : "") : "";
+    out.push("", `run ${run.attempt}  ${run.outcome}${exit}${duration}  ${formatTime(run.startedAt)}  ${run.executorId}`);
+    if (run.errorMessage) out.push(`  error (${run.errorClass ?? "?"}): ${clip(run.errorMessage, 200)}`);
+    if (cmd) {
+      for (const [name, text] of [["stdout", cmd.stdout], ["stderr", cmd.stderr]] as const) {
+        if (text === "") continue;
+        out.push(`  ${name}:`, ...text.replace(/\n$/, "").split("\n").map((l) => `    ${l}`));
+      }
+    } else if (run.output !== null && run.output !== undefined) {
+      out.push(`  output: ${clip(JSON.stringify(run.output), 500)}`);
+    }
+  }
+  return out.join("\n");
+}
+
+/** `flywheel jobs ls|inspect|retry|cancel`. Unknown ids exit 1 with `flywheel: job <id> not found`. */
+export default defineCommand({
+  meta: { name: "jobs", description: "List, inspect, retry and cancel jobs" },
+  subCommands: { ls, inspect, retry, cancel },
+});

@@ -1,0 +1,200 @@
+import { formatDuration } from "../duration.ts";
+import type { FailureRecord, JobRecord, PeriodicRecord, QueueHealth, RunRecord } from "../types.ts";
+
+// Everything the CLI prints goes through here: human tables and times, and the stable `--json` shapes. JSON keys
+// are snake_case, like the database columns and the audit trail, and dates are ISO-8601 UTC strings; scripts
+// depend on these names, so add fields rather than rename them.
+
+/** Left-aligned columns separated by two spaces, headers upper-cased; `(none)` for no rows. */
+export function table(headers: string[], rows: string[][]): string {
+  if (rows.length === 0) return "(none)";
+  const all = [headers.map((h) => h.toUpperCase()), ...rows];
+  const widths = headers.map((_, i) => Math.max(...all.map((r) => width(r[i] ?? ""))));
+  return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + " ".repeat(widths[i]! - width(cell)))).join("  ").trimEnd()).join("\n");
+}
+
+/** `key  value` lines with the keys padded to one width. */
+export function fields(pairs: [string, string][]): string {
+  const w = Math.max(0, ...pairs.map(([k]) => k.length));
+  return pairs.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n");
+}
+
+function width(text: string): number {
+  return [...text].length;
+}
+
+/** `2026-03-08 06:00:00Z`: UTC, second precision, sorts as text. */
+export function formatTime(date: Date | null): string {
+  if (!date) return "-";
+  return date.toISOString().replace("T", " ").replace(/\.\d{3}Z$/, "Z");
+}
+
+/** `2026-03-08 07:00:00 CET` in the IANA `timezone`: how a schedule's own wall clock reads. */
+export function formatInZone(date: Date, timezone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: timezone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      timeZoneName: "short",
+    })
+      .formatToParts(date)
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${zoneName(date, timezone, parts.timeZoneName ?? timezone)}`;
+}
+
+// en-US knows EST/PST but calls Europe's zones GMT+1; en-GB knows CET/BST. Take a lettered name where either has one.
+function zoneName(date: Date, timezone: string, us: string): string {
+  if (!us.startsWith("GMT")) return us;
+  const gb = new Intl.DateTimeFormat("en-GB", { timeZone: timezone, timeZoneName: "short" }).formatToParts(date).find((p) => p.type === "timeZoneName")?.value;
+  return gb && /^[A-Z]+$/.test(gb) ? gb : us;
+}
+
+/** `in 5m`, `3s ago`, `now`: coarse, for tables. */
+export function formatRelative(date: Date | null, now: Date): string {
+  if (!date) return "-";
+  const ms = date.getTime() - now.getTime();
+  if (Math.abs(ms) < 1000) return "now";
+  const text = coarse(Math.abs(ms));
+  return ms > 0 ? `in ${text}` : `${text} ago`;
+}
+
+/** The largest one or two units of a span: `3d4h`, `5m12s`, `800ms`. */
+export function coarse(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const full = formatDuration(Math.round(ms / 1000) * 1000);
+  return full.match(/\d+[a-z]+/g)!.slice(0, 2).join("");
+}
+
+/** A periodic's schedule as written: the cron expression, or `every 5m`. */
+export function scheduleText(p: Pick<PeriodicRecord, "cron" | "intervalSeconds">): string {
+  return p.cron ?? `every ${formatDuration((p.intervalSeconds ?? 0) * 1000)}`;
+}
+
+/** Text cut to `max` characters on one line, for table cells. */
+export function clip(text: string, max = 60): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** A job as `--json` prints it. */
+export function jobJson(j: JobRecord) {
+  return {
+    id: j.id,
+    kind: j.kind,
+    queue: j.queue,
+    state: j.state,
+    args: j.args,
+    priority: j.priority,
+    attempt: j.attempt,
+    max_attempts: j.maxAttempts,
+    timeout_ms: j.timeoutMs,
+    scheduled_at: iso(j.scheduledAt),
+    leased_until: iso(j.leasedUntil),
+    unique_key: j.uniqueKey,
+    unique_active_key: j.uniqueActiveKey,
+    parent_job_id: j.parentJobId,
+    executor_class: j.executorClass,
+    tags: j.tags,
+    metadata: j.metadata,
+    created_at: iso(j.createdAt),
+    updated_at: iso(j.updatedAt),
+    finalized_at: iso(j.finalizedAt),
+  };
+}
+
+/** A run (attempt) as `--json` prints it; `output` is what the worker stored (exit code, stdout, stderr…). */
+export function runJson(r: RunRecord) {
+  return {
+    id: r.id,
+    job_id: r.jobId,
+    attempt: r.attempt,
+    outcome: r.outcome,
+    error_class: r.errorClass,
+    error_message: r.errorMessage,
+    output: r.output,
+    executor_id: r.executorId,
+    executor_class: r.executorClass,
+    started_at: iso(r.startedAt),
+    finished_at: iso(r.finishedAt),
+    duration_ms: r.durationMs,
+    cost_micros: r.costMicros,
+    enqueued_children: r.enqueuedChildren,
+  };
+}
+
+/** A periodic as `--json` prints it. */
+export function periodicJson(p: PeriodicRecord) {
+  return {
+    slug: p.slug,
+    kind: p.kind,
+    queue: p.queue,
+    args: p.args,
+    cron: p.cron,
+    interval_seconds: p.intervalSeconds,
+    timezone: p.timezone,
+    overlap: p.overlap,
+    catch_up: p.catchUp,
+    backfill: p.backfill,
+    max_attempts: p.maxAttempts,
+    priority: p.priority,
+    timeout_ms: p.timeoutMs,
+    source: p.source,
+    active: p.isActive,
+    next_run_at: iso(p.nextRunAt),
+    last_enqueued_at: iso(p.lastEnqueuedAt),
+    skipped_count: p.skippedCount,
+    last_skipped_at: iso(p.lastSkippedAt),
+    last_skip_reason: p.lastSkipReason,
+  };
+}
+
+/** Queue health as `--json` prints it. */
+export function healthJson(h: QueueHealth) {
+  return {
+    counts: h.counts,
+    ready: h.ready,
+    inflight: h.inflight,
+    scheduled_ahead: h.scheduledAhead,
+    lag_seconds: h.oldestReadyAgeSeconds,
+    sampled_at: h.sampledAt.toISOString(),
+  };
+}
+
+/** A failure as `--json` prints it. */
+export function failureJson(f: FailureRecord) {
+  return {
+    job_id: f.jobId,
+    kind: f.kind,
+    queue: f.queue,
+    attempt: f.attempt,
+    finalized_at: iso(f.finalizedAt),
+    error_class: f.errorClass,
+    error_message: f.errorMessage,
+  };
+}
+
+/** Prints `value` as indented JSON on stdout: the `--json` contract. */
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+/** A run's exit code, stdout and stderr when its output is a command worker's, else null. */
+export function commandOutputOf(output: unknown): { exitCode: number | null; signal: string | null; stdout: string; stderr: string } | null {
+  if (typeof output !== "object" || output === null || !("stdout" in output)) return null;
+  const o = output as Record<string, unknown>;
+  return {
+    exitCode: typeof o.exit_code === "number" ? o.exit_code : null,
+    signal: typeof o.signal === "string" ? o.signal : null,
+    stdout: typeof o.stdout === "string" ? o.stdout : "",
+    stderr: typeof o.stderr === "string" ? o.stderr : "",
+  };
+}

@@ -1,0 +1,74 @@
+import { defineCommand } from "citty";
+import type { Flywheel } from "../client.ts";
+import { JOB_STATES } from "../types.ts";
+import { CONFIG_ARG, JSON_ARG, UsageError, durationFlag, withFlywheel } from "./context.ts";
+import { clip, coarse, failureJson, formatRelative, healthJson, periodicJson, printJson, table } from "./render.ts";
+import { renderSchedules } from "./schedule.ts";
+
+/** One status sample: queue health, schedules and the last day's failures. */
+async function sample(fw: Flywheel) {
+  const [health, periodics, failures] = await Promise.all([fw.queueHealth(), fw.listPeriodics(), fw.recentFailures({ limit: 20 })]);
+  return { health, periodics, failures };
+}
+
+/** `status` for people: ready / in-flight / lag, counts by state, schedules, recent failures. */
+function render({ health, periodics, failures }: Awaited<ReturnType<typeof sample>>): string {
+  const now = health.sampledAt;
+  const counts = JOB_STATES.map((s) => `${s} ${health.counts[s] ?? 0}`).join("  ");
+  return [
+    `ready ${health.ready}  in-flight ${health.inflight}  scheduled ahead ${health.scheduledAhead}  lag ${coarse(health.oldestReadyAgeSeconds * 1000)}`,
+    counts,
+    "",
+    "schedules",
+    renderSchedules(periodics, now),
+    "",
+    "failures (last 24h)",
+    table(
+      ["job", "kind", "attempt", "finished", "error"],
+      failures.map((f) => [f.jobId, f.kind, String(f.attempt), formatRelative(f.finalizedAt, now), clip(`${f.errorClass ?? "?"}: ${f.errorMessage ?? ""}`)]),
+    ),
+  ].join("\n");
+}
+
+/**
+ * `flywheel status [--json] [--watch [--interval 2s]]`. `--watch` redraws every interval until Ctrl+C (exit 0);
+ * with `--json` it prints one JSON document per line per sample instead of redrawing.
+ */
+export default defineCommand({
+  meta: { name: "status", description: "Queue health, lag, counts, schedules and the last day's failures" },
+  args: {
+    watch: { type: "boolean", description: "Redraw until Ctrl+C" },
+    interval: { type: "string", valueHint: "duration", description: "Redraw interval for --watch (default 2s)" },
+    ...CONFIG_ARG,
+    ...JSON_ARG,
+  },
+  async run({ args }) {
+    const intervalMs = args.interval !== undefined ? durationFlag(args.interval, "interval") : 2_000;
+    if (intervalMs < 100) throw new UsageError("--interval: expected at least 100ms");
+    await withFlywheel(args, async (fw) => {
+      const show = async () => {
+        const s = await sample(fw);
+        const json = { ...healthJson(s.health), schedules: s.periodics.map(periodicJson), failures: s.failures.map(failureJson) };
+        if (args.json) console.log(args.watch ? JSON.stringify(json) : JSON.stringify(json, null, 2));
+        // Home + clear-to-end redraws in place without the flash of a full clear.
+        else console.log(args.watch && process.stdout.isTTY ? `\x1b[H\x1b[J${render(s)}` : render(s));
+      };
+      await show();
+      if (!args.watch) return;
+      const stopped = new Promise<void>((resolve) => {
+        process.once("SIGINT", () => resolve());
+        process.once("SIGTERM", () => resolve());
+      });
+      for (;;) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const tick = new Promise<"tick">((resolve) => (timer = setTimeout(() => resolve("tick"), intervalMs)));
+        if ((await Promise.race([tick, stopped.then(() => "stop" as const)])) === "stop") {
+          clearTimeout(timer);
+          return;
+        }
+        if (!args.json && !process.stdout.isTTY) console.log("");
+        await show();
+      }
+    });
+  },
+});
