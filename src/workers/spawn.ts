@@ -174,6 +174,30 @@ export async function spawnCapture(spec: SpawnSpec): Promise<SpawnResult> {
     stderr: "pipe",
     detached: true,
   });
+  trackGroup(proc.pid);
+  try {
+    return await supervise(proc, spec, started);
+  } finally {
+    liveGroups.delete(proc.pid);
+  }
+}
+
+/** Process groups this process started and has not yet seen end. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+// Detached groups survive their parent by design; a daemon that exits without draining (a second SIGTERM,
+// a crash) must not leave its jobs' processes running, so the last thing it does is kill them.
+function trackGroup(pgid: number): void {
+  liveGroups.add(pgid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const group of liveGroups) signalGroup(group, "SIGKILL");
+  });
+}
+
+async function supervise(proc: Bun.Subprocess<"ignore", "pipe", "pipe">, spec: SpawnSpec, started: number): Promise<SpawnResult> {
   const stdout = new HeadTailBuffer(spec.maxOutputBytes);
   const stderr = new HeadTailBuffer(spec.maxOutputBytes);
   const pumps = [pump(proc.stdout, stdout), pump(proc.stderr, stderr)];

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { HeadTailBuffer, spawnCapture } from "../../src/workers/spawn.ts";
 import { shellWorker } from "../../src/workers/shell.ts";
-import { isDead, readPid, tempDir, work, workError } from "./helpers.ts";
+import { isDead, readPid, tempDir, until, work, workError } from "./helpers.ts";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -124,4 +124,12 @@ describe("process groups", () => {
     expect(output.duration_ms).toBeGreaterThanOrEqual(0);
     expect(output.max_rss_kb).toBeGreaterThan(0);
   });
+});
+
+test("a process that exits mid-job takes its jobs' process groups with it", async () => {
+  const pidfile = join(tmp.dir, "exit-mid-job.pid");
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures/exit-mid-job.ts"), pidfile], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  expect(await proc.exited).toBe(1);
+  const pid = await readPid(pidfile);
+  expect(await until(() => isDead(pid))).toBe(true);
 });
