@@ -106,25 +106,12 @@ export class SqliteDriver implements Driver {
   }
 
   async jobClaim(p: ClaimParams): Promise<ClaimedJob[]> {
-    const where: string[] = [`state IN (${CLAIMABLE_SQL})`, "deleted_at IS NULL", "scheduled_at <= ?"];
     const now = p.now.getTime();
-    const params: SQLQueryBindings[] = [p.leasedUntil.getTime(), p.leaseToken, now, now];
-    if (p.queues) {
-      where.push(`queue IN (${placeholders(p.queues.length)})`);
-      params.push(...p.queues);
-    }
-    if (p.executorClasses) {
-      where.push(`executor_class IN (${placeholders(p.executorClasses.length)})`);
-      params.push(...p.executorClasses);
-    }
-    if (p.ids) {
-      where.push(`id IN (${placeholders(p.ids.length)})`);
-      params.push(...p.ids);
-    }
-    params.push(p.limit);
+    const candidates = claimCandidates(p, now);
+    const params: SQLQueryBindings[] = [p.leasedUntil.getTime(), p.leaseToken, now, ...candidates.params];
     const sql =
       `UPDATE jobs SET state = 'running', attempt = attempt + 1, leased_until = ?, lease_token = ?, updated_at = ? ` +
-      `WHERE id IN (SELECT id FROM jobs WHERE ${where.join(" AND ")} ORDER BY priority, scheduled_at, id LIMIT ?) RETURNING *`;
+      `WHERE id IN (${candidates.sql}) RETURNING *`;
     return this.#tx(() => {
       const rows = this.db.query(sql).all(...params) as Row[];
       if (rows.length === 0) return [];
@@ -136,6 +123,13 @@ export class SqliteDriver implements Driver {
       this.db.query(`INSERT INTO job_runs (id, job_id, attempt, executor_class, executor_id, started_at, outcome, created_at) VALUES ${values}`).run(...stubs);
       return claimed;
     });
+  }
+
+  /** The claim's query plan (`EXPLAIN QUERY PLAN` lines), for tests that hold it to an index walk without a sort. */
+  async explainClaim(p: ClaimParams): Promise<string> {
+    const candidates = claimCandidates(p, p.now.getTime());
+    const rows = this.db.query(`EXPLAIN QUERY PLAN ${candidates.sql}`).all(...candidates.params) as Row[];
+    return rows.map((r) => r.detail as string).join("\n");
   }
 
   async leaseRenew(p: { leases: LeaseRef[]; leasedUntil: Date; now: Date }): Promise<Set<string>> {
@@ -492,6 +486,37 @@ export class SqliteDriver implements Driver {
     if (this.db.inTransaction) return fn();
     return this.db.transaction(fn).immediate();
   }
+}
+
+/**
+ * The ids a claim takes. With queues, each queue is one ordered walk of `jobs_ready`, pinned with INDEXED BY:
+ * after ANALYZE the planner otherwise prefers other indexes and sorts the backlog (15 ms a claim at 100k rows).
+ * Several queues merge their walks' first `limit` rows, so the sort is over at most queues × limit rows.
+ */
+function claimCandidates(p: ClaimParams, now: number): { sql: string; params: SQLQueryBindings[] } {
+  const filters: string[] = [`state IN (${CLAIMABLE_SQL})`, "deleted_at IS NULL", "scheduled_at <= ?"];
+  const filterParams: SQLQueryBindings[] = [now];
+  if (p.executorClasses) {
+    filters.push(`executor_class IN (${placeholders(p.executorClasses.length)})`);
+    filterParams.push(...p.executorClasses);
+  }
+  if (p.ids || !p.queues) {
+    if (p.ids) {
+      filters.push(`id IN (${placeholders(p.ids.length)})`);
+      filterParams.push(...p.ids);
+    }
+    if (p.queues) {
+      filters.push(`queue IN (${placeholders(p.queues.length)})`);
+      filterParams.push(...p.queues);
+    }
+    return { sql: `SELECT id FROM jobs WHERE ${filters.join(" AND ")} ORDER BY priority, scheduled_at, id LIMIT ?`, params: [...filterParams, p.limit] };
+  }
+  const walk = `SELECT id, priority, scheduled_at FROM jobs INDEXED BY jobs_ready WHERE queue = ? AND ${filters.join(" AND ")} ORDER BY priority, scheduled_at, id LIMIT ?`;
+  if (p.queues.length === 1) return { sql: walk.replace("SELECT id, priority, scheduled_at", "SELECT id"), params: [p.queues[0]!, ...filterParams, p.limit] };
+  const params: SQLQueryBindings[] = [];
+  for (const queue of p.queues) params.push(queue, ...filterParams, p.limit);
+  const union = p.queues.map(() => `SELECT * FROM (${walk})`).join(" UNION ALL ");
+  return { sql: `SELECT id FROM (${union}) ORDER BY priority, scheduled_at, id LIMIT ?`, params: [...params, p.limit] };
 }
 
 function insertJobs(db: Database, jobs: JobInsertRow[]): InsertOutcome[] {
