@@ -76,7 +76,10 @@ export class Runner {
   readonly #leaseMs: number;
   readonly #pollMs: number;
   readonly #context: AttemptContext;
+  /** Every lease this runner holds: attempts running and attempts whose outcome is being committed. */
   readonly #inflight = new Map<string, InFlight>();
+  /** Attempts whose worker is still running: the slots in use. */
+  #running = 0;
   readonly #ladder: RetryLadder;
   #kicked = false;
   #wake: (() => void) | null = null;
@@ -116,7 +119,9 @@ export class Runner {
     signal.addEventListener("abort", onAbort);
     try {
       while (!signal.aborted) {
-        const free = this.#concurrency - this.#inflight.size;
+        // A slot frees when its worker returns, so the next claim overlaps the last batch's finalize; held
+        // leases (running + committing) stay bounded at twice the concurrency.
+        const free = Math.min(this.#concurrency - this.#running, 2 * this.#concurrency - this.#inflight.size);
         let claimed = 0;
         if (free > 0) {
           try {
@@ -164,8 +169,11 @@ export class Runner {
     const ref: JobRef = { id: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt, runId: job.runId };
     const { observer, finalizer, logger } = this.#core;
     observer.onClaim({ job: ref, executorId: this.#core.executorId });
+    this.#running++;
     runAttempt(this.#context, job, controller)
       .then(async (result) => {
+        this.#running--;
+        this.#kick();
         const persisted = await finalizer.submit(result.item);
         this.#worked++;
         observer.onFinish({
@@ -258,6 +266,8 @@ export class Runner {
     await Promise.race(waits);
     controller.abort();
     this.#wake = null;
+    // Let every completion of this turn land first, so the next claim fills all the slots they freed at once.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     this.#kicked = false;
   }
 }
