@@ -1,8 +1,8 @@
 import * as v from "valibot";
 import type { WorkerDefinition } from "../types.ts";
-import { defineWorker } from "../worker.ts";
-import { type CommandWorkerOptions, resolveCommandOptions, resolveFrom } from "./env.ts";
-import { COMMON_ARGS, runCommandJob } from "./spawn.ts";
+import { commandWorker } from "./command-worker.ts";
+import { type CommandWorkerOptions, resolveFrom } from "./env.ts";
+import { COMMON_ARGS } from "./spawn.ts";
 
 /** Args of the `exec` worker: `command` run directly, no shell, plus the common fields. */
 export const EXEC_ARGS = v.strictObject({
@@ -21,15 +21,9 @@ export type ExecArgs = v.InferOutput<typeof EXEC_ARGS>;
  * await fw.insert("exec", { command: "pg_dump", args: ["-f", "/backups/db.sql"], timeout_seconds: 600 });
  */
 export function execWorker(options: CommandWorkerOptions = {}): WorkerDefinition<ExecArgs, v.InferInput<typeof EXEC_ARGS>> {
-  const resolved = resolveCommandOptions(options);
-  return defineWorker({
-    kind: "exec",
-    args: EXEC_ARGS,
-    work(job) {
-      const { command, args = [] } = job.args;
-      // A bare name goes to PATH lookup; a path is the config author's, relative to the config.
-      const program = command.includes("/") ? resolveFrom(resolved.baseDir, command) : command;
-      return runCommandJob(job, [program, ...args], job.args, resolved);
-    },
+  return commandWorker("exec", EXEC_ARGS, options, ({ command, args = [] }, { baseDir }) => {
+    // A bare name goes to PATH lookup; a path is the config author's, relative to the config.
+    const program = command.includes("/") ? resolveFrom(baseDir, command) : command;
+    return [program, ...args];
   });
 }

@@ -1,8 +1,8 @@
 import * as v from "valibot";
 import type { WorkerDefinition } from "../types.ts";
-import { defineWorker } from "../worker.ts";
-import { childEnv, type CommandWorkerOptions, firstOnPath, resolveCommandOptions } from "./env.ts";
-import { COMMON_ARGS, runCommandJob } from "./spawn.ts";
+import { commandWorker } from "./command-worker.ts";
+import { childEnv, type CommandWorkerOptions, firstOnPath } from "./env.ts";
+import { COMMON_ARGS } from "./spawn.ts";
 
 /** Args of the `mage` worker: the `targets` to run, plus the common fields. */
 export const MAGE_ARGS = v.strictObject({
@@ -27,14 +27,8 @@ export const MAGE_BINARIES = ["magex", "mage"] as const;
  * await fw.insert("mage", { targets: ["build"], dir: "/src/app", args: ["-v"] });
  */
 export function mageWorker(options: CommandWorkerOptions = {}): WorkerDefinition<MageArgs, v.InferInput<typeof MAGE_ARGS>> {
-  const resolved = resolveCommandOptions(options);
-  return defineWorker({
-    kind: "mage",
-    args: MAGE_ARGS,
-    work(job) {
-      const { targets, args = [] } = job.args;
-      const binary = job.args.binary ?? firstOnPath(MAGE_BINARIES, childEnv(resolved.envAllowlist, job.args.env).PATH);
-      return runCommandJob(job, [binary, ...args, ...targets], job.args, resolved);
-    },
+  return commandWorker("mage", MAGE_ARGS, options, ({ targets, binary, env, args = [] }, { envAllowlist }) => {
+    const program = binary ?? firstOnPath(MAGE_BINARIES, childEnv(envAllowlist, env).PATH);
+    return [program, ...args, ...targets];
   });
 }

@@ -1,8 +1,8 @@
 import * as v from "valibot";
 import type { WorkerDefinition } from "../types.ts";
-import { defineWorker } from "../worker.ts";
-import { childEnv, type CommandWorkerOptions, firstOnPath, requireScript, resolveCommandOptions } from "./env.ts";
-import { COMMON_ARGS, runCommandJob } from "./spawn.ts";
+import { commandWorker } from "./command-worker.ts";
+import { childEnv, type CommandWorkerOptions, firstOnPath, requireScript } from "./env.ts";
+import { COMMON_ARGS } from "./spawn.ts";
 
 /** Args of the `python` worker: exactly one of `script`, `module` and `inline`, plus the common fields. */
 export const PYTHON_ARGS = v.pipe(
@@ -36,16 +36,10 @@ export const PYTHON_INTERPRETERS = ["python3", "python"] as const;
  * await fw.insert("python", { module: "myapp.reindex", args: ["--full"], dir: "/srv/myapp" });
  */
 export function pythonWorker(options: CommandWorkerOptions = {}): WorkerDefinition<PythonArgs, v.InferInput<typeof PYTHON_ARGS>> {
-  const resolved = resolveCommandOptions(options);
-  return defineWorker({
-    kind: "python",
-    args: PYTHON_ARGS,
-    work(job) {
-      const { script, module, inline, args = [] } = job.args;
-      // Look the interpreter up where the child will, which may be a PATH the job's `env` set.
-      const interpreter = job.args.interpreter ?? firstOnPath(PYTHON_INTERPRETERS, childEnv(resolved.envAllowlist, job.args.env).PATH);
-      const entry = script !== undefined ? [requireScript(resolved.baseDir, script)] : module !== undefined ? ["-m", module] : ["-c", inline ?? ""];
-      return runCommandJob(job, [interpreter, ...entry, ...args], job.args, resolved);
-    },
+  return commandWorker("python", PYTHON_ARGS, options, ({ script, module, inline, interpreter, env, args = [] }, { baseDir, envAllowlist }) => {
+    // Look the interpreter up where the child will, which may be a PATH the job's `env` set.
+    const program = interpreter ?? firstOnPath(PYTHON_INTERPRETERS, childEnv(envAllowlist, env).PATH);
+    const entry = script !== undefined ? [requireScript(baseDir, script)] : module !== undefined ? ["-m", module] : ["-c", inline ?? ""];
+    return [program, ...entry, ...args];
   });
 }

@@ -1,8 +1,8 @@
 import * as v from "valibot";
 import type { WorkerDefinition } from "../types.ts";
-import { defineWorker } from "../worker.ts";
-import { type CommandWorkerOptions, requireScript, resolveCommandOptions } from "./env.ts";
-import { COMMON_ARGS, runCommandJob } from "./spawn.ts";
+import { commandWorker } from "./command-worker.ts";
+import { type CommandWorkerOptions, requireScript } from "./env.ts";
+import { COMMON_ARGS } from "./spawn.ts";
 
 /** Args of the `shell` worker: exactly one of `script` and `inline`, plus the common fields. */
 export const SHELL_ARGS = v.pipe(
@@ -32,15 +32,8 @@ export const DEFAULT_SHELL = "sh";
  * await fw.insert("shell", { script: "./maint.sh", timeout_seconds: 600 });
  */
 export function shellWorker(options: CommandWorkerOptions = {}): WorkerDefinition<ShellArgs, v.InferInput<typeof SHELL_ARGS>> {
-  const resolved = resolveCommandOptions(options);
-  return defineWorker({
-    kind: "shell",
-    args: SHELL_ARGS,
-    work(job) {
-      const { script, inline, shell = DEFAULT_SHELL, args = [] } = job.args;
-      // With -c the first operand is $0; name it after the shell so args land in $1… as they would for a script.
-      const command = script !== undefined ? [shell, requireScript(resolved.baseDir, script), ...args] : [shell, "-c", inline ?? "", shell, ...args];
-      return runCommandJob(job, command, job.args, resolved);
-    },
-  });
+  return commandWorker("shell", SHELL_ARGS, options, ({ script, inline, shell = DEFAULT_SHELL, args = [] }, { baseDir }) =>
+    // With -c the first operand is $0; name it after the shell so args land in $1… as they would for a script.
+    script !== undefined ? [shell, requireScript(baseDir, script), ...args] : [shell, "-c", inline ?? "", shell, ...args],
+  );
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { connect, type Flywheel } from "../../src/client.ts";
@@ -141,19 +141,4 @@ export function serve(box: Sandbox, args: string[], options: { env?: Record<stri
 /** Opens the sandbox's SQLite file directly, to check what the CLI wrote. */
 export function openDb(path: string): Promise<Flywheel> {
   return connect(`sqlite:${path}`);
-}
-
-/** Whether `pid` is a live process (a zombie awaiting its reaper counts as dead). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return true;
-  }
 }

@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Flywheel } from "../../src/client.ts";
 import type { JobState } from "../../src/types.ts";
-import { eventually } from "../support/helpers.ts";
-import { alive, cli, cliJson, openDb, sandbox, serve, type Sandbox, type Serve } from "./helpers.ts";
+import { eventually, processGone } from "../support/helpers.ts";
+import { cli, cliJson, openDb, sandbox, serve, type Sandbox, type Serve } from "./helpers.ts";
 
 // One daemon for the whole file: each test enqueues through the CLI, waits on the database, and asserts on
 // what the CLI prints. The last test stops the daemon with SIGTERM while a job runs.
@@ -114,7 +114,7 @@ echo "problem $n" >&2
     expect((run!.output as any).stdout).toBe("started\n");
     const pids = ["sh.pid", "grandchild.pid"].map((f) => Number(readFileSync(join(dir, f), "utf8")));
     for (const pid of pids) expect(pid).toBeGreaterThan(1);
-    for (const pid of pids) await eventually(`process ${pid} to be gone`, () => !alive(pid), 5_000);
+    for (const pid of pids) await eventually(`process ${pid} to be gone`, () => processGone(pid), 5_000);
   });
 
   test("only allow-listed host variables reach a job, plus the job's own env", async () => {

@@ -1,26 +1,17 @@
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { connect } from "../../src/client.ts";
-import { adminSql, pgAvailable, throwawaySchema, type ThrowawaySchema } from "../support/postgres.ts";
-import { audit, jobStates, pollUntil, spawnNode, type NodeProcess } from "./fixtures/cluster.ts";
+import { pgAvailable } from "../support/postgres.ts";
+import { audit, jobStates, pollUntil, useCluster } from "./fixtures/cluster.ts";
 
 const missing = !(await pgAvailable());
 const JOBS = 6_000;
 
 describe.skipIf(missing)("postgres: a node SIGKILLed mid-drain", () => {
-  let schema: ThrowawaySchema;
-  let nodes: NodeProcess[] = [];
-  const sql = adminSql();
-  afterAll(() => sql.end({ timeout: 1 }));
-
-  afterEach(async () => {
-    for (const n of nodes) n.proc.kill("SIGKILL");
-    await Promise.all(nodes.map((n) => n.proc.exited));
-    nodes = [];
-    await schema.drop();
-  });
+  const cluster = useCluster();
+  const { sql } = cluster;
 
   test("its jobs come back through the survivors' sweep; each completes exactly once; the killed attempts are crashed", async () => {
-    schema = throwawaySchema();
+    const { schema } = cluster;
     const fw = await connect(schema.url);
     await fw.migrate();
     // Jobs that take a little while, so the victim always holds a full set of in-flight attempts when it dies.
@@ -29,8 +20,7 @@ describe.skipIf(missing)("postgres: a node SIGKILLed mid-drain", () => {
     const started = performance.now();
     // A 2 s lease (renewed every ~667 ms) and a 250 ms sweep: an orphaned job is back within ~2.5 s.
     const env = { CONCURRENCY: "16", LEASE: "2s", SWEEP: "250ms" };
-    nodes = [0, 1, 2, 3].map((i) => spawnNode(schema.url, `crash-${i}`, env));
-    await Promise.all(nodes.map((n) => n.ready));
+    const nodes = await cluster.spawn(4, schema.url, "crash", env);
     const victim = nodes[0]!;
 
     const held = async () => {

@@ -1,26 +1,17 @@
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { connect } from "../../src/client.ts";
-import { adminSql, pgAvailable, throwawaySchema, type ThrowawaySchema } from "../support/postgres.ts";
-import { audit, jobStates, pollUntil, runsByExecutor, spawnNode, type NodeProcess } from "./fixtures/cluster.ts";
+import { pgAvailable } from "../support/postgres.ts";
+import { audit, jobStates, pollUntil, runsByExecutor, useCluster } from "./fixtures/cluster.ts";
 
 const missing = !(await pgAvailable());
 const JOBS = 20_000;
 
 describe.skipIf(missing)("postgres: four OS processes drain one schema", () => {
-  let schema: ThrowawaySchema;
-  let nodes: NodeProcess[] = [];
-  const sql = adminSql();
-  afterAll(() => sql.end({ timeout: 1 }));
-
-  afterEach(async () => {
-    for (const n of nodes) n.proc.kill("SIGKILL");
-    await Promise.all(nodes.map((n) => n.proc.exited));
-    nodes = [];
-    await schema.drop();
-  });
+  const cluster = useCluster();
+  const { sql } = cluster;
 
   test(`${JOBS} no-op jobs: every job exactly one success run, no overlapping attempts, none lost`, async () => {
-    schema = throwawaySchema();
+    const { schema } = cluster;
     const fw = await connect(schema.url);
     await fw.migrate();
     const ids = await fw.insertMany(Array.from({ length: JOBS }, (_, n) => ({ kind: "noop", args: { n } })));
@@ -28,8 +19,7 @@ describe.skipIf(missing)("postgres: four OS processes drain one schema", () => {
     await fw.close();
 
     const started = performance.now();
-    nodes = [0, 1, 2, 3].map((i) => spawnNode(schema.url, `drain-${i}`, { CONCURRENCY: "16" }));
-    await Promise.all(nodes.map((n) => n.ready));
+    const nodes = await cluster.spawn(4, schema.url, "drain", { CONCURRENCY: "16" });
     await pollUntil("every job to succeed", async () => (await jobStates(sql, schema.name)).succeeded === JOBS, 90_000);
     const drainMs = performance.now() - started;
     expect(await Promise.all(nodes.map((n) => n.stop()))).toEqual([0, 0, 0, 0]);

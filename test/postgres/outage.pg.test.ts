@@ -1,26 +1,17 @@
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { connect } from "../../src/client.ts";
-import { adminSql, pgAvailable, throwawaySchema, type ThrowawaySchema } from "../support/postgres.ts";
-import { audit, jobStates, pollUntil, spawnNode, type NodeProcess } from "./fixtures/cluster.ts";
+import { pgAvailable } from "../support/postgres.ts";
+import { audit, jobStates, pollUntil, useCluster } from "./fixtures/cluster.ts";
 
 const missing = !(await pgAvailable());
 const JOBS = 20_000;
 
 describe.skipIf(missing)("postgres: connections terminated mid-drain", () => {
-  let schema: ThrowawaySchema;
-  let nodes: NodeProcess[] = [];
-  const sql = adminSql();
-  afterAll(() => sql.end({ timeout: 1 }));
-
-  afterEach(async () => {
-    for (const n of nodes) n.proc.kill("SIGKILL");
-    await Promise.all(nodes.map((n) => n.proc.exited));
-    nodes = [];
-    await schema.drop();
-  });
+  const cluster = useCluster();
+  const { sql } = cluster;
 
   test("nodes log, back off and recover; no job is lost or succeeds twice", async () => {
-    schema = throwawaySchema();
+    const { schema } = cluster;
     const fw = await connect(schema.url);
     await fw.migrate();
     await fw.insertMany(Array.from({ length: JOBS }, (_, n) => ({ kind: "noop", args: { n } })));
@@ -32,8 +23,7 @@ describe.skipIf(missing)("postgres: connections terminated mid-drain", () => {
     // A short lease and sweep bring back a claim whose reply was lost with its connection.
     const env = { CONCURRENCY: "16", LEASE: "2s", SWEEP: "250ms" };
     const started = performance.now();
-    nodes = [0, 1, 2, 3].map((i) => spawnNode(url, `outage-${i}`, env));
-    await Promise.all(nodes.map((n) => n.ready));
+    const nodes = await cluster.spawn(4, url, "outage", env);
 
     let terminated = 0;
     for (const fraction of [0.1, 0.4, 0.7]) {

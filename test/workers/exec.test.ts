@@ -4,13 +4,14 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { execWorker } from "../../src/workers/exec.ts";
 import type { CommandOutput } from "../../src/workers/spawn.ts";
-import { tempDir, work, workError, writeExecutable } from "./helpers.ts";
+import { tempDir } from "../support/helpers.ts";
+import { work, workError, writeExecutable } from "./helpers.ts";
 
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+const tmp = await tempDir("flywheel-workers-");
+afterAll(() => tmp.remove());
 
 describe("exec worker", () => {
-  const exec = execWorker({ baseDir: tmp.dir });
+  const exec = execWorker({ baseDir: tmp.path });
 
   test("passes args verbatim, with no shell in between", async () => {
     const result = await work(exec, { command: "printf", args: ["%s|%s|%s", "a b", "$HOME", "*"] });
@@ -18,16 +19,16 @@ describe("exec worker", () => {
   });
 
   test("runs in dir, resolved against baseDir", async () => {
-    mkdirSync(join(tmp.dir, "work"));
+    mkdirSync(join(tmp.path, "work"));
     const result = await work(exec, { command: "pwd", dir: "work" });
-    expect(realpathSync((result.output as CommandOutput).stdout.trim())).toBe(realpathSync(join(tmp.dir, "work")));
+    expect(realpathSync((result.output as CommandOutput).stdout.trim())).toBe(realpathSync(join(tmp.path, "work")));
   });
 
   test("a command given as a relative path resolves against baseDir", async () => {
-    mkdirSync(join(tmp.dir, "bin"));
-    writeExecutable(join(tmp.dir, "bin", "tool"), 'echo "tool $1"');
+    mkdirSync(join(tmp.path, "bin"));
+    writeExecutable(join(tmp.path, "bin", "tool"), 'echo "tool $1"');
     const result = await work(exec, { command: "./bin/tool", args: ["ran"] });
-    expect(result.output).toMatchObject({ exit_code: 0, stdout: "tool ran\n", command: [join(tmp.dir, "bin", "tool"), "ran"] });
+    expect(result.output).toMatchObject({ exit_code: 0, stdout: "tool ran\n", command: [join(tmp.path, "bin", "tool"), "ran"] });
   });
 
   test("a missing binary is permanent and names it", async () => {
@@ -39,7 +40,7 @@ describe("exec worker", () => {
   test("a missing binary given as a path is permanent and names the path", async () => {
     const error = await workError(exec, { command: "./bin/missing" });
     expect(error.errorClass).toBe("permanent");
-    expect(error.message).toBe(`command not found: ${join(tmp.dir, "bin", "missing")}`);
+    expect(error.message).toBe(`command not found: ${join(tmp.path, "bin", "missing")}`);
   });
 
   test("the schema rejects unknown keys, naming them", () => {

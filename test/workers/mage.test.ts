@@ -4,13 +4,14 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { mageWorker } from "../../src/workers/mage.ts";
 import type { CommandOutput } from "../../src/workers/spawn.ts";
-import { tempDir, work, workError, writeExecutable } from "./helpers.ts";
+import { tempDir } from "../support/helpers.ts";
+import { work, workError, writeExecutable } from "./helpers.ts";
 
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+const tmp = await tempDir("flywheel-workers-");
+afterAll(() => tmp.remove());
 
 function fakeBin(name: string): string {
-  const dir = join(tmp.dir, `with-${name}`);
+  const dir = join(tmp.path, `with-${name}`);
   mkdirSync(dir, { recursive: true });
   writeExecutable(join(dir, name), `echo "${name} $*"`);
   return dir;
@@ -30,7 +31,7 @@ describe("mage worker", () => {
   });
 
   test("neither on PATH is permanent, naming magex", async () => {
-    const error = await workError(mage, { targets: ["build"], env: { PATH: join(tmp.dir, "nothing") } });
+    const error = await workError(mage, { targets: ["build"], env: { PATH: join(tmp.path, "nothing") } });
     expect(error.errorClass).toBe("permanent");
     expect(error.message).toContain('"magex"');
   });

@@ -4,14 +4,15 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { pythonWorker } from "../../src/workers/python.ts";
 import type { CommandOutput } from "../../src/workers/spawn.ts";
-import { tempDir, work, workError, writeExecutable } from "./helpers.ts";
+import { tempDir } from "../support/helpers.ts";
+import { work, workError, writeExecutable } from "./helpers.ts";
 
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+const tmp = await tempDir("flywheel-workers-");
+afterAll(() => tmp.remove());
 const hostPython = Bun.which("python3") ?? Bun.which("python");
 
 describe("python worker", () => {
-  const python = pythonWorker({ baseDir: tmp.dir });
+  const python = pythonWorker({ baseDir: tmp.path });
 
   test("runs inline source with args in sys.argv", async () => {
     if (!hostPython) {
@@ -23,7 +24,7 @@ describe("python worker", () => {
   });
 
   test("falls back to python when python3 is not on the child's PATH", async () => {
-    const fake = join(tmp.dir, "only-python");
+    const fake = join(tmp.path, "only-python");
     mkdirSync(fake);
     writeExecutable(join(fake, "python"), 'echo "fake python: $*"');
     const result = await work(python, { module: "http.server", args: ["8000"], env: { PATH: fake } });
@@ -33,16 +34,16 @@ describe("python worker", () => {
   });
 
   test("a script resolves against baseDir; a given interpreter is used as is", async () => {
-    writeFileSync(join(tmp.dir, "job.py"), "print('hi')\n");
-    const fake = join(tmp.dir, "interp");
+    writeFileSync(join(tmp.path, "job.py"), "print('hi')\n");
+    const fake = join(tmp.path, "interp");
     mkdirSync(fake);
     writeExecutable(join(fake, "mypy3"), 'echo "ran $1"');
     const result = await work(python, { script: "job.py", interpreter: "mypy3", env: { PATH: fake } });
-    expect((result.output as CommandOutput).stdout).toBe(`ran ${join(tmp.dir, "job.py")}\n`);
+    expect((result.output as CommandOutput).stdout).toBe(`ran ${join(tmp.path, "job.py")}\n`);
   });
 
   test("with no interpreter on PATH the job is permanent, naming python3", async () => {
-    const error = await workError(python, { inline: "pass", env: { PATH: join(tmp.dir, "empty-path") } });
+    const error = await workError(python, { inline: "pass", env: { PATH: join(tmp.path, "empty-path") } });
     expect(error.errorClass).toBe("permanent");
     expect(error.message).toContain('"python3"');
   });

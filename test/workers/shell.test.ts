@@ -3,13 +3,14 @@ import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandOutput } from "../../src/workers/spawn.ts";
 import { shellWorker } from "../../src/workers/shell.ts";
-import { tempDir, work, workError } from "./helpers.ts";
+import { tempDir } from "../support/helpers.ts";
+import { work, workError } from "./helpers.ts";
 
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+const tmp = await tempDir("flywheel-workers-");
+afterAll(() => tmp.remove());
 
 describe("shell worker", () => {
-  const shell = shellWorker({ baseDir: tmp.dir });
+  const shell = shellWorker({ baseDir: tmp.path });
 
   test("exit 0 succeeds with stdout, stderr and the exit code captured", async () => {
     const result = await work(shell, { inline: "echo to-out; echo to-err >&2" });
@@ -71,8 +72,8 @@ describe("shell worker", () => {
   });
 
   test("runs a script without the executable bit, relative to baseDir, with args", async () => {
-    writeFileSync(join(tmp.dir, "plain.sh"), 'echo "script got $1 $2 in $(pwd)"\n', { mode: 0o644 });
-    expect(statSync(join(tmp.dir, "plain.sh")).mode & 0o111).toBe(0);
+    writeFileSync(join(tmp.path, "plain.sh"), 'echo "script got $1 $2 in $(pwd)"\n', { mode: 0o644 });
+    expect(statSync(join(tmp.path, "plain.sh")).mode & 0o111).toBe(0);
     const result = await work(shell, { script: "./plain.sh", args: ["a", "b c"], dir: "/" });
     expect((result.output as CommandOutput).stdout).toBe("script got a b c in /\n");
   });
@@ -85,7 +86,7 @@ describe("shell worker", () => {
   test("a missing script is permanent and names the resolved path", async () => {
     const error = await workError(shell, { script: "nope.sh" });
     expect(error.errorClass).toBe("permanent");
-    expect(error.message).toBe(`script not found: ${join(tmp.dir, "nope.sh")}`);
+    expect(error.message).toBe(`script not found: ${join(tmp.path, "nope.sh")}`);
   });
 
   test("a missing shell is permanent", async () => {
@@ -97,6 +98,6 @@ describe("shell worker", () => {
   test("a missing working directory is permanent and names it", async () => {
     const error = await workError(shell, { inline: "true", dir: "missing-dir" });
     expect(error.errorClass).toBe("permanent");
-    expect(error.message).toBe(`working directory not found: ${join(tmp.dir, "missing-dir")}`);
+    expect(error.message).toBe(`working directory not found: ${join(tmp.path, "missing-dir")}`);
   });
 });

@@ -2,10 +2,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { HeadTailBuffer, spawnCapture } from "../../src/workers/spawn.ts";
 import { shellWorker } from "../../src/workers/shell.ts";
-import { isDead, readPid, tempDir, until, work, workError } from "./helpers.ts";
+import { eventually, processGone, tempDir } from "../support/helpers.ts";
+import { readPid, work, workError } from "./helpers.ts";
 
-const tmp = tempDir();
-afterAll(() => tmp.cleanup());
+const tmp = await tempDir("flywheel-workers-");
+afterAll(() => tmp.remove());
 const bytes = (text: string) => new TextEncoder().encode(text);
 
 describe("HeadTailBuffer", () => {
@@ -43,7 +44,7 @@ describe("process groups", () => {
   const shell = shellWorker({ killGraceMs: 300 });
 
   test("timeout_seconds kills a background grandchild and reports a timeout with the output so far", async () => {
-    const pidfile = join(tmp.dir, "timeout.pid");
+    const pidfile = join(tmp.path, "timeout.pid");
     const error = await workError(shell, {
       inline: `echo started; sleep 1000 & echo $! > ${pidfile}; wait`,
       timeout_seconds: 0.3,
@@ -54,11 +55,11 @@ describe("process groups", () => {
     expect(output.exit_code).toBeNull();
     expect(output.signal).toBe("SIGTERM");
     expect(output.stdout).toBe("started\n");
-    expect(isDead(await readPid(pidfile))).toBe(true);
+    expect(processGone(await readPid(pidfile))).toBe(true);
   });
 
   test("a grandchild that ignores SIGTERM gets SIGKILL after the grace period", async () => {
-    const pidfile = join(tmp.dir, "ignore-term.pid");
+    const pidfile = join(tmp.path, "ignore-term.pid");
     const started = performance.now();
     const error = await workError(shell, {
       inline: `trap '' TERM; sleep 1000 & echo $! > ${pidfile}; wait`,
@@ -67,13 +68,13 @@ describe("process groups", () => {
     });
     expect(error.errorClass).toBe("timeout");
     expect((error.output as { signal: string }).signal).toBe("SIGKILL");
-    expect(isDead(await readPid(pidfile))).toBe(true);
+    expect(processGone(await readPid(pidfile))).toBe(true);
     // Escalation waited for the grace period rather than the sleep.
     expect(performance.now() - started).toBeLessThan(3_000);
   });
 
   test("aborting job.signal kills the group; a plain abort is transient", async () => {
-    const pidfile = join(tmp.dir, "abort.pid");
+    const pidfile = join(tmp.path, "abort.pid");
     const controller = new AbortController();
     const pending = workError(shell, { inline: `sleep 1000 & echo $! > ${pidfile}; wait` }, controller.signal);
     const pid = await readPid(pidfile);
@@ -82,39 +83,39 @@ describe("process groups", () => {
     expect(error.errorClass).toBe("transient");
     expect(error.message).toContain("cancelled by operator");
     expect((error.output as { signal: string }).signal).toBe("SIGTERM");
-    expect(isDead(pid)).toBe(true);
+    expect(processGone(pid)).toBe(true);
   });
 
   test("an abort whose reason is a TimeoutError is classified as a timeout", async () => {
-    const pidfile = join(tmp.dir, "abort-timeout.pid");
+    const pidfile = join(tmp.path, "abort-timeout.pid");
     const controller = new AbortController();
     const pending = workError(shell, { inline: `sleep 1000 & echo $! > ${pidfile}; wait` }, controller.signal);
     const pid = await readPid(pidfile);
     controller.abort(new DOMException("job deadline", "TimeoutError"));
     const error = await pending;
     expect(error.errorClass).toBe("timeout");
-    expect(isDead(pid)).toBe(true);
+    expect(processGone(pid)).toBe(true);
   });
 
   test("an already-aborted signal starts nothing", async () => {
-    const marker = join(tmp.dir, "never-created");
+    const marker = join(tmp.path, "never-created");
     const error = await workError(shell, { inline: `touch ${marker}` }, AbortSignal.abort(new Error("draining")));
     expect(error.errorClass).toBe("transient");
     expect(await Bun.file(marker).exists()).toBe(false);
   });
 
   test("a background child left behind by a successful command does not outlive the job", async () => {
-    const pidfile = join(tmp.dir, "leftover.pid");
+    const pidfile = join(tmp.path, "leftover.pid");
     // The sleep keeps stdout open: without ending the group, reading the pipe would never finish.
     const result = await work(shell, { inline: `sleep 1000 & echo $! > ${pidfile}; echo done` });
     expect((result.output as { exit_code: number; stdout: string }).stdout).toBe("done\n");
-    expect(isDead(await readPid(pidfile))).toBe(true);
+    expect(processGone(await readPid(pidfile))).toBe(true);
   });
 
   test("spawnCapture reports the argv, duration and resource usage", async () => {
     const { output, stopped } = await spawnCapture({
       command: ["sh", "-c", "echo out; echo err >&2"],
-      cwd: tmp.dir,
+      cwd: tmp.path,
       env: { PATH: process.env.PATH ?? "" },
       maxOutputBytes: 1024,
       killGraceMs: 100,
@@ -127,9 +128,9 @@ describe("process groups", () => {
 });
 
 test("a process that exits mid-job takes its jobs' process groups with it", async () => {
-  const pidfile = join(tmp.dir, "exit-mid-job.pid");
+  const pidfile = join(tmp.path, "exit-mid-job.pid");
   const proc = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures/exit-mid-job.ts"), pidfile], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   expect(await proc.exited).toBe(1);
   const pid = await readPid(pidfile);
-  expect(await until(() => isDead(pid))).toBe(true);
+  expect(await eventually(`process ${pid} to be gone`, () => processGone(pid), 3_000)).toBe(true);
 });
