@@ -64,17 +64,22 @@ describe("installRefusal", () => {
   // Root ignores permission bits, so under root (as in this container) the real probe cannot be made to fail.
   const readOnlyDir = tempDir();
   chmodSync(readOnlyDir, 0o555);
-  const rootBypassesChmod = canWriteDir(readOnlyDir);
-  if (rootBypassesChmod) {
-    console.warn(
-      "!!! SKIPPING 'real chmod 0555 directory': this user can write into a 0555 directory (root?); " +
-        "the unwritable-directory refusal is covered here only with an injected probe",
+  // Root writes through 0555, so as root the check runs as `nobody`, for whom the permission is real.
+  const asRoot = canWriteDir(readOnlyDir);
+  test("an unwritable install directory is refused (real chmod 0555 directory)", async () => {
+    const target = join(readOnlyDir, "flywheel");
+    if (!asRoot) {
+      expect(installRefusal({ execPath: target, isCompiled: true })).toContain(`cannot write to ${readOnlyDir}`);
+      return;
+    }
+    const proc = Bun.spawn(
+      ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, join(import.meta.dir, "fixtures/install-refusal.ts"), target],
+      { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp" } },
     );
-  }
-  test.skipIf(rootBypassesChmod)("an unwritable install directory is refused (real chmod 0555 directory)", () => {
-    expect(installRefusal({ execPath: join(readOnlyDir, "flywheel"), isCompiled: true })).toContain(
-      `cannot write to ${readOnlyDir}`,
-    );
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    expect(out).toContain(`cannot write to ${readOnlyDir}`);
   });
 
   test("a normal compiled install in a writable directory may update itself", () => {
