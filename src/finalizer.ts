@@ -24,7 +24,7 @@ export class Finalizer {
   readonly #ladder: RetryLadder;
   #queue: Pending[] = [];
   #scheduled = false;
-  #flushing: Promise<void> = Promise.resolve();
+  #active = 0;
 
   constructor(driver: Driver, clock: Clock, logger: Logger) {
     this.#driver = driver;
@@ -37,22 +37,25 @@ export class Finalizer {
   submit(item: FinalizeItem): Promise<FinalizeOutcome> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => {
-          this.#scheduled = false;
-          this.#flushing = this.#flushing.then(() => this.#flush());
-        });
-      }
+      this.#schedule();
     });
   }
 
-  async #flush(): Promise<void> {
-    while (this.#queue.length > 0) {
+  // Commits are round trips; several in flight keep a network database busy. Items that arrive while all are
+  // busy gather into the next, larger batch. Batches never share a job, so they cannot conflict.
+  #schedule(): void {
+    if (this.#scheduled || this.#active >= MAX_PARALLEL_COMMITS || this.#queue.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
       const batch = this.#queue;
       this.#queue = [];
-      await this.#commit(batch);
-    }
+      this.#active++;
+      void this.#commit(batch).finally(() => {
+        this.#active--;
+        this.#schedule();
+      });
+    });
   }
 
   async #commit(batch: Pending[]): Promise<void> {
@@ -92,6 +95,8 @@ export class Finalizer {
 }
 
 const REFUSED = "jobs: finalize refused by the database: ";
+/** Finalize transactions in flight at once. */
+const MAX_PARALLEL_COMMITS = 4;
 
 function isRefusal(item: FinalizeItem): boolean {
   return item.run.errorMessage?.startsWith(REFUSED) ?? false;

@@ -19,6 +19,7 @@ export class Metrics implements Observer {
   #retried = 0;
   readonly #finished = new Map<string, number>();
   readonly #durations = new Map<string, Histogram>();
+  readonly #labelCache = new Map<string, Map<string, string>>();
 
   onClaim(): void {
     this.#claimed++;
@@ -29,15 +30,24 @@ export class Metrics implements Observer {
   }
 
   onFinish(e: { job: { kind: string; queue: string }; outcome: string; durationMs: number }): void {
-    const labels = `kind="${escape(e.job.kind)}",queue="${escape(e.job.queue)}",outcome="${e.outcome}"`;
+    const key = this.#labels(e.job.kind, e.job.queue);
+    const labels = `${key},outcome="${e.outcome}"`;
     this.#finished.set(labels, (this.#finished.get(labels) ?? 0) + 1);
-    const key = `kind="${escape(e.job.kind)}",queue="${escape(e.job.queue)}"`;
     let h = this.#durations.get(key);
     if (!h) this.#durations.set(key, (h = { buckets: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 }));
     const seconds = e.durationMs / 1000;
     for (let i = 0; i < DURATION_BUCKETS.length; i++) if (seconds <= DURATION_BUCKETS[i]!) h.buckets[i]!++;
     h.sum += seconds;
     h.count++;
+  }
+
+  /** Escaped `kind="…",queue="…"`, built once per pair: this runs for every finished attempt. */
+  #labels(kind: string, queue: string): string {
+    let byQueue = this.#labelCache.get(kind);
+    if (!byQueue) this.#labelCache.set(kind, (byQueue = new Map()));
+    let labels = byQueue.get(queue);
+    if (labels === undefined) byQueue.set(queue, (labels = `kind="${escape(kind)}",queue="${escape(queue)}"`));
+    return labels;
   }
 
   /** Renders the Prometheus text exposition format (version 0.0.4). */

@@ -373,7 +373,8 @@ export class PostgresDriver implements Driver {
           finished_at = items.finished_at, duration_ms = items.duration_ms, cost_micros = items.cost_micros,
           enqueued_children = CASE WHEN adv.id IS NOT NULL THEN ${childCount} ELSE 0 END
         FROM items LEFT JOIN adv ON adv.id = items.job_id
-        WHERE r.id = items.run_id AND r.outcome IN ('started', 'crashed')
+        -- The explicit id list lets the planner use the primary key even before job_runs has statistics.
+        WHERE r.id = ANY(${arr(items.map((i) => i.runId), "text")}) AND r.id = items.run_id AND r.outcome IN ('started', 'crashed')
         RETURNING r.id, r.outcome
       ),
       woke AS (
