@@ -1,0 +1,208 @@
+/**
+ * flywheel itself, through its public API (`connect`, `insert`, `insertMany`, `node().run`), default
+ * configuration, audit trail on (every attempt writes a `job_runs` row: a `started` stub at claim, its
+ * outcome at finalize). Params: `dialect` (`sqlite` | `postgres`) and `variant`:
+ * - sqlite `normal` (default): WAL, synchronous=NORMAL (flywheel's default);
+ * - sqlite `full`: `connect(url, { synchronous: "full" })`, every commit survives power loss (stricter);
+ * - postgres `default`: server defaults (fsync on, synchronous_commit on);
+ * - postgres `async`: opt-in faster mode: the caller's postgres.js handle with `synchronous_commit=off`
+ *   (a crash of the *server* may lose the last ~600 ms of commits; never corrupts). Reported separately.
+ * Completions are counted on a separate connection; scaling fills the table with SQL (then ANALYZE on
+ * PostgreSQL, as autovacuum would; on SQLite only with `analyze: true`) and times `driver.jobClaim` (the
+ * claim statement plus its run stubs) directly.
+ */
+import postgres from "postgres";
+import { connect, defineWorker, type Flywheel } from "../../src/index.ts";
+import type { ClaimedJob, FinalizeItem } from "../../src/driver/types.ts";
+import { newId } from "../../src/id.ts";
+import { VERSION } from "../../src/version.ts";
+import { runSystem, runtimeName, skip, wallNow, type BenchSystem, type Handler, type Location, type Params } from "../lib/harness.ts";
+import { DEFAULT_PG_URL, pgSchema, sqliteDir } from "../lib/stores.ts";
+import { Database } from "bun:sqlite";
+
+function system(params: Params): BenchSystem {
+  const dialect = params.dialect === "postgres" ? "postgres" : "sqlite";
+  const variant = params.variant ?? (dialect === "sqlite" ? "normal" : "default");
+  const pgUrl = params.pgUrl ?? DEFAULT_PG_URL;
+  const schema = pgSchema(pgUrl, `fw_${variant}`);
+  let schemaName = schema.name;
+  let dir: ReturnType<typeof sqliteDir> | null = null;
+  let file = "";
+  let fw: Flywheel | null = null;
+  let ownSql: postgres.Sql | null = null;
+  let counter: { count(): Promise<number>; close(): Promise<void> } | null = null;
+  let handler: Handler = () => {};
+  let stops: Array<() => Promise<void>> = [];
+
+  const noop = defineWorker({
+    kind: "noop",
+    async work(job) {
+      handler(job.args as { i: number; t?: number });
+    },
+  });
+
+  const open = async (): Promise<Flywheel> => {
+    let client: Flywheel;
+    if (dialect === "sqlite") {
+      client = await connect(`sqlite:${file}`, { synchronous: variant === "full" ? "full" : "normal" });
+    } else {
+      try {
+        if (variant === "async") {
+          ownSql = postgres(pgUrl, { max: 10, onnotice: () => {}, connection: { synchronous_commit: "off" } });
+          client = await connect({ postgres: ownSql }, { schema: schemaName });
+        } else {
+          client = await connect(pgUrl, { schema: schemaName });
+        }
+      } catch (error) {
+        const message = (error as Error).message;
+        if (/cannot find module|ERR_MODULE_NOT_FOUND/i.test(message)) {
+          throw skip(`flywheel's PostgreSQL driver is not available yet (${message.split("\n")[0]})`);
+        }
+        throw error;
+      }
+    }
+    client.register(noop);
+    return client;
+  };
+
+  const openCounter = () => {
+    if (dialect === "sqlite") {
+      const db = new Database(file, { readonly: true });
+      db.run("PRAGMA busy_timeout = 5000");
+      const q = db.query("SELECT count(*) AS n FROM jobs WHERE state = 'succeeded'");
+      return { count: async () => (q.get() as { n: number }).n, close: async () => db.close(false) };
+    }
+    const sql = postgres(pgUrl, { max: 1, onnotice: () => {}, connection: { search_path: schemaName } });
+    return {
+      count: async () => (await sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM jobs WHERE state = 'succeeded'`)[0]!.n,
+      close: () => sql.end({ timeout: 5 }),
+    };
+  };
+
+  const durability =
+    dialect === "sqlite"
+      ? variant === "full"
+        ? "SQLite WAL, synchronous=FULL (opt-in; survives power loss)"
+        : "SQLite WAL, synchronous=NORMAL (default)"
+      : variant === "async"
+        ? "PostgreSQL fsync=on, synchronous_commit=off (opt-in per connection; server crash may lose last commits)"
+        : "PostgreSQL fsync=on, synchronous_commit=on (default)";
+
+  return {
+    info: () => ({
+      version: `flywheel ${VERSION}`,
+      runtime: runtimeName(),
+      durability,
+      config: "defaults: runner concurrency as given, 250 ms idle poll, 30 s lease; audit trail (job_runs) on; scheduler off",
+    }),
+    async setup(): Promise<Location> {
+      if (dialect === "sqlite") {
+        dir = sqliteDir("flywheel");
+        file = dir.file;
+      }
+      fw = await open();
+      await fw.migrate();
+      counter = openCounter();
+      return { file, schema: schemaName };
+    },
+    async attach(location) {
+      file = location.file as string;
+      schemaName = location.schema as string;
+      fw = await open();
+    },
+    async teardown() {
+      for (const stop of stops) await stop();
+      stops = [];
+      await counter?.close();
+      await fw?.close();
+      await ownSql?.end({ timeout: 5 });
+      if (dialect === "postgres") await schema.drop();
+      dir?.remove();
+    },
+    async enqueue(args) {
+      await fw!.insert("noop", args);
+    },
+    async enqueueMany(items) {
+      await fw!.insertMany(items.map((args) => ({ kind: "noop", args })));
+    },
+    async startWorkers(c, h) {
+      handler = h;
+      const controller = new AbortController();
+      const node = fw!.node({ runners: [{ queues: ["default"], concurrency: c }], scheduler: false });
+      const running = node.run(controller.signal);
+      const stop = async () => {
+        controller.abort();
+        await running;
+      };
+      stops.push(stop);
+      return async () => {
+        stops = stops.filter((s) => s !== stop);
+        await stop();
+      };
+    },
+    async completed() {
+      return counter!.count();
+    },
+    async fill(n) {
+      const now = Date.now() - 1000;
+      if (dialect === "sqlite") {
+        const db = new Database(file);
+        db.run("PRAGMA busy_timeout = 5000");
+        db.run(
+          `INSERT INTO jobs (id, kind, queue, args, priority, state, attempt, max_attempts, scheduled_at,
+             executor_class, tags, metadata, created_at, updated_at)
+           WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM s WHERE x + 1 < ?1)
+           SELECT printf('00000000-0000-7000-8000-%012d', x), 'noop', 'default', '{"i":' || x || '}', 100, 'available',
+             0, 25, ?2, '', '[]', '{}', ?2, ?2 FROM s`,
+          [n, now],
+        );
+        // flywheel never runs ANALYZE itself; `analyze` shows the plan a user's `PRAGMA optimize` would give.
+        if (params.analyze) db.run("ANALYZE");
+        db.close(false);
+        return;
+      }
+      const sql = postgres(pgUrl, { max: 1, onnotice: () => {}, connection: { search_path: schemaName } });
+      try {
+        await sql`INSERT INTO jobs (id, kind, queue, args, priority, state, attempt, max_attempts, scheduled_at,
+                    executor_class, tags, metadata, created_at, updated_at)
+                  SELECT '00000000-0000-7000-8000-' || lpad(g::text, 12, '0'), 'noop', 'default', jsonb_build_object('i', g),
+                    100, 'available', 0, 25, ${new Date(now)}, '', '[]', '{}', ${new Date(now)}, ${new Date(now)}
+                  FROM generate_series(1, ${n}::int) g`;
+        await sql`ANALYZE jobs`;
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    },
+    async claimOnce() {
+      const driver = fw!.driver;
+      const now = new Date();
+      const t0 = wallNow();
+      const jobs = await driver.jobClaim({
+        queues: ["default"],
+        executorClasses: [""],
+        limit: 1,
+        now,
+        leasedUntil: new Date(now.getTime() + 30_000),
+        leaseToken: newId(),
+        executorId: fw!.executorId,
+      });
+      const ms = wallNow() - t0;
+      if (jobs.length > 0) await driver.jobFinalize({ items: jobs.map(success), now: new Date() });
+      return ms;
+    },
+  };
+}
+
+function success(job: ClaimedJob): FinalizeItem {
+  return {
+    jobId: job.id,
+    runId: job.runId,
+    leaseToken: job.leaseToken!,
+    run: { outcome: "success", errorClass: null, errorMessage: null, output: undefined, finishedAt: new Date(), durationMs: 0, costMicros: null },
+    job: { state: "succeeded", scheduledAt: null, maxAttemptsDelta: 0 },
+    followUps: [],
+  };
+}
+
+const params = JSON.parse(process.argv[3] ?? "{}") as Params;
+await runSystem(params.dialect === "postgres" ? "flywheel-pg" : "flywheel-sqlite", system);
