@@ -46,6 +46,7 @@ const THROUGHPUT: WorkloadId[] = ["enqueue-single", "enqueue-bulk", "drain"];
 const SYSTEMS: SystemDef[] = [
   { id: "flywheel-sqlite", label: "flywheel (sqlite)", file: "flywheel.ts", params: { dialect: "sqlite" }, dialect: "sqlite", workloads: [...MAIN, "scaling"] },
   { id: "flywheel-sqlite-full", label: "flywheel synchronous=FULL", file: "flywheel.ts", params: { dialect: "sqlite", variant: "full" }, dialect: "sqlite", workloads: THROUGHPUT, note: "opt-in, stricter" },
+  { id: "flywheel-sqlite-prefetch", label: "flywheel prefetch 100", file: "flywheel.ts", params: { dialect: "sqlite", prefetch: 100 }, dialect: "sqlite", workloads: ["drain"], note: "opt-in: claims up to 100 ahead" },
   { id: "flywheel-sqlite-analyzed", label: "flywheel after ANALYZE", file: "flywheel.ts", params: { dialect: "sqlite", analyze: true }, dialect: "sqlite", workloads: ["scaling"], note: "sqlite_stat1 present" },
   { id: "plainjob", label: "plainjob", file: "plainjob.ts", params: {}, dialect: "sqlite", workloads: MAIN },
   { id: "bunqueue", label: "bunqueue durable adds", file: "bunqueue.ts", params: { variant: "durable" }, dialect: "sqlite", workloads: ["enqueue-single", "enqueue-bulk", "drain", "latency-same"] },
@@ -55,6 +56,7 @@ const SYSTEMS: SystemDef[] = [
 
   { id: "flywheel-pg", label: "flywheel (postgres)", file: "flywheel.ts", params: { dialect: "postgres" }, dialect: "postgres", needs: "postgres", workloads: [...MAIN, "scaling"] },
   { id: "flywheel-pg-async", label: "flywheel synchronous_commit=off", file: "flywheel.ts", params: { dialect: "postgres", variant: "async" }, dialect: "postgres", needs: "postgres", workloads: THROUGHPUT, note: "opt-in, weaker" },
+  { id: "flywheel-pg-prefetch", label: "flywheel prefetch 100", file: "flywheel.ts", params: { dialect: "postgres", prefetch: 100 }, dialect: "postgres", needs: "postgres", workloads: ["drain"], note: "opt-in: claims up to 100 ahead" },
   { id: "graphile-worker", label: "graphile-worker", file: "graphile-worker.ts", params: { variant: "default" }, dialect: "postgres", needs: "postgres", workloads: MAIN },
   { id: "graphile-worker-batched", label: "graphile-worker batched", file: "graphile-worker.ts", params: { variant: "batched" }, dialect: "postgres", needs: "postgres", workloads: ["drain", "latency-same"] },
   { id: "pg-boss", label: "pg-boss", file: "pg-boss.ts", params: {}, dialect: "postgres", needs: "postgres", workloads: MAIN },

@@ -41,6 +41,8 @@ export type DatabaseConfig = { kind: "sqlite"; path: string } | { kind: "postgre
 export interface RuntimeConfig {
   queues: string[];
   concurrency: number;
+  /** Jobs claimed ahead of free slots (opt-in batching); 0 is off. */
+  prefetch: number;
   leaseMs: number;
   pollIntervalMs: number;
   /** Hard-delete finished jobs older than this; off by default. */
@@ -242,6 +244,7 @@ const HTTP_ADDR_HINT = 'expected host:port (e.g. "127.0.0.1:9090"; port 0 picks 
 const RUNTIME = v.strictObject({
   queues: v.optional(v.pipe(v.array(nonEmpty, "expected a list of queue names"), v.minLength(1, "expected at least one queue"))),
   concurrency: v.optional(positiveInt),
+  prefetch: v.optional(v.pipe(v.number("expected a whole number"), v.integer("expected a whole number"), v.minValue(0, "expected 0 or more"))),
   lease: v.optional(duration),
   poll_interval: v.optional(duration),
   retention: v.optional(durationOrOff),
@@ -421,6 +424,7 @@ function resolveRuntime(r: NonNullable<RawConfig["runtime"]>): RuntimeConfig {
   return {
     queues: r.queues ?? [...NODE_DEFAULTS.queues],
     concurrency: r.concurrency ?? RUNNER_DEFAULTS.concurrency,
+    prefetch: r.prefetch ?? 0,
     leaseMs: r.lease ?? RUNNER_DEFAULTS.leaseMs,
     pollIntervalMs: r.poll_interval ?? RUNNER_DEFAULTS.pollIntervalMs,
     retentionMs: r.retention ?? null,

@@ -24,6 +24,13 @@ export interface RunnerOptions {
   backoff?: { base?: Duration; cap?: Duration };
   /** Timeout for jobs whose kind and row set none; `null` for none. */
   jobTimeout?: Duration | null;
+  /**
+   * Opt-in: claim up to this many jobs beyond the free slots and keep them in memory until a slot frees, so
+   * claims come in larger batches. Buffered jobs hold leases (renewed like running ones) and their run stub's
+   * `started_at` is the claim time; on shutdown the unstarted ones are released with their attempt refunded.
+   * Default 0.
+   */
+  prefetch?: number;
 }
 
 /** Runner defaults, in one place. */
@@ -53,6 +60,11 @@ export interface RunnerCore {
 interface InFlight {
   job: ClaimedJob;
   controller: AbortController;
+  untrack: () => void;
+}
+
+function refOf(job: ClaimedJob): JobRef {
+  return { id: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt, runId: job.runId };
 }
 
 /** How a runner stops: on abort (drain), or as soon as no job is due (`untilIdle`). */
@@ -80,6 +92,9 @@ export class Runner {
   readonly #inflight = new Map<string, InFlight>();
   /** Attempts whose worker is still running: the slots in use. */
   #running = 0;
+  readonly #prefetch: number;
+  /** Claimed jobs waiting for a slot (prefetch only). */
+  #buffer: ClaimedJob[] = [];
   readonly #ladder: RetryLadder;
   #kicked = false;
   #wake: (() => void) | null = null;
@@ -90,6 +105,7 @@ export class Runner {
     this.#queues = scope.allQueues ? null : (options.queues ?? [...RUNNER_DEFAULTS.queues]);
     this.#classes = options.anyClass ? null : [...new Set([options.executorClass ?? "", ""])];
     this.#concurrency = Math.max(1, options.concurrency ?? RUNNER_DEFAULTS.concurrency);
+    this.#prefetch = Math.max(0, Math.floor(options.prefetch ?? 0));
     this.#leaseMs = options.lease !== undefined ? parseDuration(options.lease) : RUNNER_DEFAULTS.leaseMs;
     this.#pollMs = options.pollInterval !== undefined ? parseDuration(options.pollInterval) : RUNNER_DEFAULTS.pollIntervalMs;
     const timeout = options.jobTimeout === undefined ? RUNNER_DEFAULTS.jobTimeoutMs : options.jobTimeout === null ? null : parseDuration(options.jobTimeout);
@@ -121,7 +137,10 @@ export class Runner {
       while (!signal.aborted) {
         // A slot frees when its worker returns, so the next claim overlaps the last batch's finalize; held
         // leases (running + committing) stay bounded at twice the concurrency.
-        const free = Math.min(this.#concurrency - this.#running, 2 * this.#concurrency - this.#inflight.size);
+        const free = Math.min(
+          this.#concurrency - this.#running + this.#prefetch - this.#buffer.length,
+          2 * this.#concurrency + this.#prefetch - this.#inflight.size,
+        );
         let claimed = 0;
         if (free > 0) {
           try {
@@ -137,6 +156,7 @@ export class Runner {
         const idle = claimed < free;
         await this.#waitForKick(signal, idle && !mode.untilIdle ? this.#pollMs : null);
       }
+      this.#releaseBuffered();
       await this.#drain(mode.drainTimeoutMs ?? 30_000);
     } finally {
       signal.removeEventListener("abort", onAbort);
@@ -158,21 +178,29 @@ export class Runner {
       executorId: this.#core.executorId,
       ids,
     });
-    for (const job of jobs) this.#start(job);
+    for (const job of jobs) {
+      const controller = new AbortController();
+      this.#inflight.set(job.id, { job, controller, untrack: this.#core.track(job.id, controller) });
+      this.#core.observer.onClaim({ job: refOf(job), executorId: this.#core.executorId });
+      this.#buffer.push(job);
+    }
+    this.#fillSlots();
     return jobs.length;
   }
 
+  #fillSlots(): void {
+    while (this.#running < this.#concurrency && this.#buffer.length > 0) this.#start(this.#buffer.shift()!);
+  }
+
   #start(job: ClaimedJob): void {
-    const controller = new AbortController();
-    this.#inflight.set(job.id, { job, controller });
-    const untrack = this.#core.track(job.id, controller);
-    const ref: JobRef = { id: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt, runId: job.runId };
+    const { controller, untrack } = this.#inflight.get(job.id)!;
+    const ref = refOf(job);
     const { observer, finalizer, logger } = this.#core;
-    observer.onClaim({ job: ref, executorId: this.#core.executorId });
     this.#running++;
     runAttempt(this.#context, job, controller)
       .then(async (result) => {
         this.#running--;
+        this.#fillSlots();
         this.#kick();
         const persisted = await finalizer.submit(result.item);
         this.#worked++;
@@ -193,6 +221,34 @@ export class Runner {
         this.#inflight.delete(job.id);
         this.#kick();
       });
+  }
+
+  /**
+   * Shutdown stops claiming, so prefetched jobs that never started go back to the queue now instead of waiting
+   * out their lease: rescheduled for now with the attempt refunded, the run recorded as a snooze.
+   */
+  #releaseBuffered(): void {
+    const unstarted = this.#buffer.splice(0);
+    if (unstarted.length === 0) return;
+    const now = this.#core.clock.now();
+    for (const job of unstarted) {
+      const held = this.#inflight.get(job.id)!;
+      void this.#core.finalizer
+        .submit({
+          jobId: job.id,
+          runId: job.runId,
+          leaseToken: job.leaseToken!,
+          run: { outcome: "snooze", errorClass: null, errorMessage: "jobs: released unstarted at shutdown", output: undefined, finishedAt: now, durationMs: 0, costMicros: null },
+          job: { state: "available", scheduledAt: now, maxAttemptsDelta: 1 },
+          followUps: [],
+        })
+        .catch((error) => this.#core.logger.error("jobs: releasing a prefetched job failed", { job_id: job.id, error: (error as Error).message }))
+        .finally(() => {
+          held.untrack();
+          this.#inflight.delete(job.id);
+          this.#kick();
+        });
+    }
   }
 
   /** Renews every held lease in one statement each lease/3 of clock time; aborts attempts whose lease is gone. */

@@ -128,7 +128,7 @@ function system(params: Params): BenchSystem {
     async startWorkers(c, h) {
       handler = h;
       const controller = new AbortController();
-      const node = fw!.node({ runners: [{ queues: ["default"], concurrency: c }], scheduler: false });
+      const node = fw!.node({ runners: [{ queues: ["default"], concurrency: c, prefetch: Number(params.prefetch ?? 0) }], scheduler: false });
       const running = node.run(controller.signal);
       const stop = async () => {
         controller.abort();

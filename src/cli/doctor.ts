@@ -114,6 +114,7 @@ export function effectiveSettings(config: FlywheelConfig) {
     runtime: {
       queues: r.queues,
       concurrency: r.concurrency,
+      prefetch: r.prefetch,
       lease: d(r.leaseMs),
       poll_interval: d(r.pollIntervalMs),
       retention: d(r.retentionMs),

@@ -45,6 +45,7 @@ export function nodeOptions(config: FlywheelConfig, http: HttpAddress | null): N
       {
         queues: r.queues,
         concurrency: r.concurrency,
+        prefetch: r.prefetch,
         lease: r.leaseMs,
         pollInterval: r.pollIntervalMs,
         backoff: { base: r.retryBackoff.baseMs, cap: r.retryBackoff.capMs },

@@ -142,6 +142,12 @@ describe("usage errors", () => {
   });
 });
 
+test("runtime.prefetch is opt-in: 0 unless set, a whole number ≥ 0 when set", () => {
+  expect(parseConfig("db: { sqlite: ./fw.db }\n", { file: "/x/flywheel.yaml" }).runtime.prefetch).toBe(0);
+  expect(parseConfig("db: { sqlite: ./fw.db }\nruntime: { prefetch: 100 }\n", { file: "/x/flywheel.yaml" }).runtime.prefetch).toBe(100);
+  expect(() => parseConfig("db: { sqlite: ./fw.db }\nruntime: { prefetch: -1 }\n", { file: "/x/flywheel.yaml" })).toThrow("runtime.prefetch: expected 0 or more");
+});
+
 describe("doctor", () => {
   test("a good config: checks pass, a missing interpreter only warns, settings printed, nothing created", async () => {
     const file = box.write(

@@ -873,6 +873,37 @@ export function runConformance(name: string, open: OpenConformance): void {
         }
       });
 
+      test("prefetch: buffered jobs run in claim order, each exactly once", async () => {
+        const fw = await setup();
+        const order: number[] = [];
+        fw.register(defineWorker({ kind: "rec", work: (job) => void order.push((job.args as { n: number }).n) }));
+        await fw.insertMany([5, 3, 1, 4, 2].map((n) => ({ kind: "rec", args: { n }, options: { priority: n } })));
+        expect(await fw.runUntilIdle({ concurrency: 1, prefetch: 10 })).toBe(5);
+        expect(order).toEqual([1, 2, 3, 4, 5]);
+      });
+
+      test("prefetch: on shutdown, jobs that never started go back to the queue with their attempt refunded", async () => {
+        const fw = await setup();
+        const gate = deferred();
+        const started = deferred();
+        fw.register(defineWorker({ kind: "held", work: async () => (started.resolve(), await gate.promise) }));
+        const ids = await fw.insertMany([0, 1, 2, 3].map((n) => ({ kind: "held", args: { n }, options: { priority: n } })));
+        const stop = new AbortController();
+        const running = fw.node({ runners: [{ queues: ["default"], concurrency: 1, prefetch: 5 }], scheduler: false }).run(stop.signal);
+        await started.promise;
+        stop.abort();
+        gate.resolve();
+        await running;
+        expect((await fw.findJob(ids[0]!)).state).toBe("succeeded");
+        for (const id of ids.slice(1)) {
+          const job = await fw.findJob(id);
+          expect(job).toMatchObject({ state: "available", attempt: 1, maxAttempts: 26, leaseToken: null });
+          expect((await fw.listRuns(id)).map((r) => [r.outcome, r.errorMessage])).toEqual([["snooze", "jobs: released unstarted at shutdown"]]);
+        }
+        expect(await fw.runUntilIdle()).toBe(3);
+        expect((await fw.listRuns(ids[3]!)).map((r) => r.outcome)).toEqual(["snooze", "success"]);
+      });
+
       test("an insert wakes an idle node at once, not at the next poll", async () => {
         const fw = await setup();
         const ran = deferred<string>();
