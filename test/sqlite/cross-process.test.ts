@@ -22,8 +22,8 @@ async function freshDb(): Promise<{ url: string; path: string; fw: Flywheel }> {
   return { url: `sqlite:${path}`, path, fw };
 }
 
-function spawnNode(mode: string, url: string) {
-  const proc = Bun.spawn([process.execPath, NODE, mode, url], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+function spawnNode(mode: string, url: string, env: Record<string, string> = {}) {
+  const proc = Bun.spawn([process.execPath, NODE, mode, url], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...env } });
   cleanups.push(async () => {
     proc.kill("SIGKILL");
     await proc.exited;
@@ -80,3 +80,19 @@ test("a process killed with SIGKILL mid-job: another process completes the job a
   rescuer.kill("SIGTERM");
   expect(await rescuer.exited).toBe(0);
 }, 60_000);
+
+test("an insert from another process wakes an idle runner within its data_version poll, not its idle poll", async () => {
+  const { url, fw } = await freshDb();
+  const node = spawnNode("serve", url, { POLL: "1h" });
+  const reader = node.stdout.getReader();
+  expect(new TextDecoder().decode((await reader.read()).value)).toStartWith("ready");
+  // Setup, not an assertion: let the runner make its first (empty) claim and settle into its hour-long idle wait.
+  await Bun.sleep(200);
+  const insertedAt = performance.now();
+  const id = await fw.insert("hang", {});
+  await eventually("the idle runner to complete the job", async () => (await fw.findJob(id)).state === "succeeded", 5_000);
+  // The runner's idle poll is an hour: only the cross-process wake-up can have started the job this soon.
+  expect(performance.now() - insertedAt).toBeLessThan(2_000);
+  node.kill("SIGTERM");
+  expect(await node.exited).toBe(0);
+}, 30_000);
