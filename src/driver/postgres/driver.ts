@@ -305,7 +305,7 @@ export class PostgresDriver implements Driver {
     const rows = await this.#q(
       `UPDATE ${this.#t.jobs} j SET leased_until = GREATEST(j.leased_until, $1), updated_at = $2
        FROM unnest($3::text[], $4::text[]) AS v(id, token)
-       WHERE j.id = v.id AND j.lease_token = v.token AND j.state = 'running'
+       WHERE j.id = ANY($3::text[]) AND j.id = v.id AND j.lease_token = v.token AND j.state = 'running'
        RETURNING j.id`,
       [p.leasedUntil, p.now, p.leases.map((l) => l.jobId), p.leases.map((l) => l.leaseToken)],
     );
@@ -358,7 +358,7 @@ export class PostgresDriver implements Driver {
         UPDATE ${this.#t.jobs} j SET state = items.state, scheduled_at = coalesce(items.scheduled_at, j.scheduled_at),
           max_attempts = j.max_attempts + items.delta, leased_until = NULL, lease_token = NULL, updated_at = ${now},
           finalized_at = CASE WHEN items.state IN (${TERMINAL_SQL}) THEN ${now} ELSE NULL END
-        FROM items WHERE j.id = items.job_id AND j.lease_token = items.token
+        FROM items WHERE j.id = ANY(${arr(items.map((i) => i.jobId), "text")}) AND j.id = items.job_id AND j.lease_token = items.token
         RETURNING j.id, j.queue, j.state, j.scheduled_at
       ),
       ${kids}
@@ -373,7 +373,8 @@ export class PostgresDriver implements Driver {
           finished_at = items.finished_at, duration_ms = items.duration_ms, cost_micros = items.cost_micros,
           enqueued_children = CASE WHEN adv.id IS NOT NULL THEN ${childCount} ELSE 0 END
         FROM items LEFT JOIN adv ON adv.id = items.job_id
-        -- The explicit id list lets the planner use the primary key even before job_runs has statistics.
+        -- Explicit id lists (here and in adv) keep the planner on the primary keys even before the tables have
+        -- statistics; joined to unnest alone, a fresh table got hash-joined against a sequential scan.
         WHERE r.id = ANY(${arr(items.map((i) => i.runId), "text")}) AND r.id = items.run_id AND r.outcome IN ('started', 'crashed')
         RETURNING r.id, r.outcome
       ),
