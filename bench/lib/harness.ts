@@ -100,6 +100,16 @@ export interface Result {
 
 export const MARK = "@@BENCH@@";
 
+/** Registers `stop` for teardown and returns a stopper that unregisters it, then runs it. */
+export function registerStop(stops: Array<() => unknown>, stop: () => Promise<unknown>): () => Promise<void> {
+  stops.push(stop);
+  return async () => {
+    const i = stops.indexOf(stop);
+    if (i >= 0) stops.splice(i, 1);
+    await stop();
+  };
+}
+
 /** Wall-clock milliseconds with sub-ms resolution, comparable between processes on one machine. */
 export function wallNow(): number {
   return performance.timeOrigin + performance.now();

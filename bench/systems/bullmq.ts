@@ -6,7 +6,7 @@
  * `--appendonly yes --appendfsync always` (fsync per write, the closest to a committed row).
  * Worker concurrency c; completed jobs are kept (BullMQ's default) and counted.
  */
-import { loadPeer, peerVersion, runSystem, runtimeName, skip, suffix, type BenchSystem, type Location, type Params } from "../lib/harness.ts";
+import { loadPeer, peerVersion, runSystem, runtimeName, skip, suffix, type BenchSystem, type Location, type Params, registerStop } from "../lib/harness.ts";
 
 interface BullQueue {
   add(name: string, data: unknown): Promise<unknown>;
@@ -93,12 +93,7 @@ async function system(params: Params): Promise<BenchSystem> {
       );
       worker.on("error", (error) => console.error("bullmq:", (error as Error).message));
       await worker.waitUntilReady();
-      const stop = () => worker.close();
-      stops.push(stop);
-      return async () => {
-        stops = stops.filter((s) => s !== stop);
-        await stop();
-      };
+      return registerStop(stops, () => worker.close());
     },
     async completed() {
       return queue!.getCompletedCount();

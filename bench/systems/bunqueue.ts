@@ -7,7 +7,7 @@
  * itself lives in memory. Embedded mode is one process only, so there is no cross-process latency figure.
  */
 import { Database } from "bun:sqlite";
-import { loadPeer, peerVersion, runSystem, runtimeName, type BenchSystem, type Location, type Params } from "../lib/harness.ts";
+import { loadPeer, peerVersion, runSystem, runtimeName, type BenchSystem, type Location, type Params, registerStop } from "../lib/harness.ts";
 import { sqliteDir } from "../lib/stores.ts";
 
 interface BqQueue {
@@ -80,12 +80,7 @@ async function system(params: Params): Promise<BenchSystem> {
         },
         { embedded: true, dataPath: dir!.file, concurrency: c },
       );
-      const stop = () => worker.close();
-      stops.push(stop);
-      return async () => {
-        stops = stops.filter((s) => s !== stop);
-        await stop();
-      };
+      return registerStop(stops, () => worker.close());
     },
     async completed() {
       return (counter!.query("SELECT count(*) AS n FROM jobs WHERE state = 'completed' AND name = 'noop'").get() as { n: number }).n;

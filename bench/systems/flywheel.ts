@@ -16,7 +16,7 @@ import { connect, defineWorker, type Flywheel } from "../../src/index.ts";
 import type { ClaimedJob, FinalizeItem } from "../../src/driver/types.ts";
 import { newId } from "../../src/id.ts";
 import { VERSION } from "../../src/version.ts";
-import { runSystem, runtimeName, skip, wallNow, type BenchSystem, type Handler, type Location, type Params } from "../lib/harness.ts";
+import { runSystem, runtimeName, skip, wallNow, type BenchSystem, type Handler, type Location, type Params, registerStop } from "../lib/harness.ts";
 import { DEFAULT_PG_URL, pgSchema, sqliteDir } from "../lib/stores.ts";
 import { Database } from "bun:sqlite";
 
@@ -134,11 +134,7 @@ function system(params: Params): BenchSystem {
         controller.abort();
         await running;
       };
-      stops.push(stop);
-      return async () => {
-        stops = stops.filter((s) => s !== stop);
-        await stop();
-      };
+      return registerStop(stops, stop);
     },
     async completed() {
       return counter!.count();

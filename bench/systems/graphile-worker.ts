@@ -8,7 +8,7 @@
  * It deletes a job's row on completion and keeps no per-attempt history.
  */
 import postgres from "postgres";
-import { loadPeer, peerVersion, runSystem, runtimeName, type BenchSystem, type Location, type Params } from "../lib/harness.ts";
+import { loadPeer, peerVersion, runSystem, runtimeName, type BenchSystem, type Location, type Params, registerStop } from "../lib/harness.ts";
 import { DEFAULT_PG_URL, pgSchema } from "../lib/stores.ts";
 
 interface Runner {
@@ -82,12 +82,7 @@ async function system(params: Params): Promise<BenchSystem> {
         noHandleSignals: true,
         taskList: { noop: async (payload: unknown) => handler(payload as { i: number; t?: number }) },
       });
-      const stop = () => runner.stop();
-      stops.push(stop);
-      return async () => {
-        stops = stops.filter((s) => s !== stop);
-        await stop();
-      };
+      return registerStop(stops, () => runner.stop());
     },
     async completed() {
       // Completed jobs are deleted: completions = enqueued − rows left.

@@ -10,7 +10,7 @@
  * (`localConcurrency: 10, batchSize: 1` is poll-bound: it did not drain 2,000 jobs in 20 s here.)
  */
 import postgres from "postgres";
-import { loadPeer, peerVersion, runSystem, runtimeName, type BenchSystem, type Location, type Params } from "../lib/harness.ts";
+import { loadPeer, peerVersion, runSystem, runtimeName, type BenchSystem, type Location, type Params, registerStop } from "../lib/harness.ts";
 import { DEFAULT_PG_URL, pgSchema } from "../lib/stores.ts";
 
 interface Boss {
@@ -79,12 +79,7 @@ async function system(params: Params): Promise<BenchSystem> {
       const id = await boss!.work(QUEUE, { batchSize: c, burstWhenBatchFull: true }, async (jobs) => {
         await Promise.all(jobs.map(async (job) => handler(job.data as { i: number; t?: number })));
       });
-      const stop = () => boss!.offWork(QUEUE, { id, wait: true });
-      stops.push(stop);
-      return async () => {
-        stops = stops.filter((s) => s !== stop);
-        await stop();
-      };
+      return registerStop(stops, () => boss!.offWork(QUEUE, { id, wait: true }));
     },
     async completed() {
       const rows = await sql!.unsafe<Array<{ n: number }>>(

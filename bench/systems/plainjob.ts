@@ -6,7 +6,7 @@
  * No per-attempt audit trail (one row per job: status, error).
  */
 import { Database } from "bun:sqlite";
-import { loadPeer, peerVersion, runSystem, runtimeName, type BenchSystem, type Location, type Params } from "../lib/harness.ts";
+import { loadPeer, peerVersion, runSystem, runtimeName, type BenchSystem, type Location, type Params, registerStop } from "../lib/harness.ts";
 import { sqliteDir } from "../lib/stores.ts";
 
 interface PlainQueue {
@@ -74,11 +74,7 @@ async function system(_params: Params): Promise<BenchSystem> {
         await Promise.all(workers.map((w) => w.stop()));
         await Promise.allSettled(running);
       };
-      stops.push(stop);
-      return async () => {
-        stops = stops.filter((s) => s !== stop);
-        await stop();
-      };
+      return registerStop(stops, stop);
     },
     async completed() {
       return (counter!.query("SELECT count(*) AS n FROM plainjob_jobs WHERE status = 2").get() as { n: number }).n;
