@@ -72,10 +72,21 @@ describe("installRefusal", () => {
       expect(installRefusal({ execPath: target, isCompiled: true })).toContain(`cannot write to ${readOnlyDir}`);
       return;
     }
-    const proc = Bun.spawn(
-      ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, join(import.meta.dir, "fixtures/install-refusal.ts"), target],
-      { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp" } },
-    );
+    // nobody may not be able to read this checkout (a fresh clone under a 0700 temp dir), so the check runs as a
+    // standalone executable from a world-readable directory.
+    const outdir = mkdtempSync(join(tmpdir(), "flywheel-refusal-"));
+    dirs.push(outdir);
+    chmodSync(outdir, 0o755);
+    const exe = join(outdir, "install-refusal");
+    const built = await Bun.build({ entrypoints: [join(import.meta.dir, "fixtures/install-refusal.ts")], compile: { outfile: exe }, throw: false });
+    expect(built.success).toBe(true);
+    const proc = Bun.spawn(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", exe, target], {
+      cwd: outdir,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: outdir },
+    });
     const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
     expect(err).toBe("");
     expect(code).toBe(0);
