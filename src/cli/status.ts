@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import type { Flywheel } from "../client.ts";
 import { JOB_STATES } from "../types.ts";
 import { CONFIG_ARG, JSON_ARG, UsageError, durationFlag, withFlywheel } from "./context.ts";
-import { clip, coarse, failureJson, formatRelative, healthJson, periodicJson, printJson, table } from "./render.ts";
+import { clip, coarse, failureJson, formatRelative, healthJson, periodicJson, table } from "./render.ts";
 import { renderSchedules } from "./schedule.ts";
 
 /** One status sample: queue health, schedules and the last day's failures. */

@@ -1,7 +1,7 @@
 import postgres from "postgres";
 import { FlywheelError, ValidationError } from "../../errors.ts";
 import { newId } from "../../id.ts";
-import { CLAIMABLE_STATES, JOB_STATES, isTerminal, type JobRecord, type JobState, type PeriodicRecord, type RunRecord } from "../../types.ts";
+import { JOB_STATES, type JobRecord, type JobState, type PeriodicRecord, type RunRecord } from "../../types.ts";
 import type {
   ClaimParams,
   ClaimedJob,
@@ -16,6 +16,7 @@ import type {
   PeriodicSaveRow,
   QueueStats,
 } from "../types.ts";
+import { CLAIMABLE_SQL, TERMINAL_SQL, schemaTooNew } from "../sql.ts";
 import init from "./0001_init.sql" with { type: "text" };
 
 /** Migrations in order; the array index + 1 is the version. Embedded as text so the compiled binary carries them. */
@@ -51,8 +52,6 @@ export interface PostgresDriverOptions {
   max?: number;
 }
 
-const CLAIMABLE_SQL = CLAIMABLE_STATES.map((s) => `'${s}'`).join(",");
-const TERMINAL_SQL = "'succeeded','cancelled','discarded'";
 const ACTIVE_SQL = "'available','scheduled','running','retryable'";
 /** `jobs_ready`'s predicate, repeated verbatim so the planner can match the partial index. */
 const READY_PREDICATE = `state IN (${CLAIMABLE_SQL}) AND deleted_at IS NULL`;
@@ -970,13 +969,6 @@ function quoteIdent(name: string): string {
 function asExecutor(tx: unknown): PostgresExecutor {
   if (typeof tx === "function" && typeof (tx as { unsafe?: unknown }).unsafe === "function") return tx as PostgresExecutor;
   throw new FlywheelError("validation", "flywheel: with PostgreSQL, `tx` must be a postgres.js transaction (the `tx` of sql.begin) or Sql");
-}
-
-function schemaTooNew(current: number, latest: number): FlywheelError {
-  return new FlywheelError(
-    "schema_too_new",
-    `flywheel: the database schema is version ${current} but this flywheel knows only up to ${latest}; upgrade flywheel`,
-  );
 }
 
 /** bigint columns arrive as strings from postgres.js; every value flywheel stores fits a double. */

@@ -1,7 +1,7 @@
 import { Database, type SQLQueryBindings } from "bun:sqlite";
 import { FlywheelError } from "../../errors.ts";
 import { newId } from "../../id.ts";
-import { CLAIMABLE_STATES, JOB_STATES, isTerminal, type JobRecord, type JobState, type PeriodicRecord, type RunRecord } from "../../types.ts";
+import { JOB_STATES, isTerminal, type JobRecord, type JobState, type PeriodicRecord, type RunRecord } from "../../types.ts";
 import type {
   ClaimParams,
   ClaimedJob,
@@ -16,6 +16,7 @@ import type {
   PeriodicSaveRow,
   QueueStats,
 } from "../types.ts";
+import { CLAIMABLE_SQL, TERMINAL_SQL, schemaTooNew } from "../sql.ts";
 import init from "./0001_init.sql" with { type: "text" };
 
 /** Migrations in order; the array index + 1 is the version. Embedded as text so the compiled binary carries them. */
@@ -32,8 +33,6 @@ export interface SqliteDriverOptions {
   ownsDatabase?: boolean;
 }
 
-const CLAIMABLE_SQL = CLAIMABLE_STATES.map((s) => `'${s}'`).join(",");
-const TERMINAL_SQL = "'succeeded','cancelled','discarded'";
 /** SQLite's bound-parameter ceiling is 32,766; 16 columns a row keeps a chunk well below it. */
 const INSERT_CHUNK = 1000;
 const JOB_COLUMNS =
@@ -573,13 +572,6 @@ function asDatabase(tx: unknown): Database {
 
 function placeholders(n: number): string {
   return Array(n).fill("?").join(",");
-}
-
-function schemaTooNew(current: number, latest: number): FlywheelError {
-  return new FlywheelError(
-    "schema_too_new",
-    `flywheel: the database schema is version ${current} but this flywheel knows only up to ${latest}; upgrade flywheel`,
-  );
 }
 
 function toDate(ms: number | null): Date | null {

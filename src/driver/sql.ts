@@ -1,0 +1,18 @@
+import { FlywheelError } from "../errors.ts";
+import { CLAIMABLE_STATES, TERMINAL_STATES } from "../types.ts";
+
+// Fragments both dialects spell the same way; each driver still owns its statements.
+
+/** `'available','scheduled','retryable'`: for `state IN (…)` in claims and readiness counts. */
+export const CLAIMABLE_SQL = CLAIMABLE_STATES.map((s) => `'${s}'`).join(",");
+
+/** `'succeeded','cancelled','discarded'`: for `state IN (…)` where a job has finished. */
+export const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(",");
+
+/** The error `migrate` raises when the database was migrated by a newer flywheel. */
+export function schemaTooNew(current: number, latest: number): FlywheelError {
+  return new FlywheelError(
+    "schema_too_new",
+    `flywheel: the database schema is version ${current} but this flywheel knows only up to ${latest}; upgrade flywheel`,
+  );
+}
