@@ -225,7 +225,7 @@ export class Flywheel {
         throw new ValidationError(`flywheel: invalid args for ${kindName} at ${path}: ${issue.message}`, path);
       }
     }
-    assertJson(args, kindName);
+    const argsJson = serializeArgs(args ?? {}, kindName);
     for (const [key, value] of [["priority", options.priority], ["maxAttempts", options.maxAttempts]] as const) {
       if (value !== undefined && !Number.isSafeInteger(value)) throw new ValidationError(`flywheel: ${key} must be an integer, got ${value}`, key);
     }
@@ -237,7 +237,7 @@ export class Flywheel {
       id: newId(),
       kind: kindName,
       queue: options.queue ?? worker?.queue ?? DEFAULTS.queue,
-      args: args ?? {},
+      argsJson,
       priority: options.priority ?? worker?.priority ?? DEFAULTS.priority,
       state: scheduledAt.getTime() > now.getTime() ? "scheduled" : "available",
       maxAttempts: Math.max(1, options.maxAttempts ?? worker?.maxAttempts ?? DEFAULTS.maxAttempts),
@@ -530,10 +530,14 @@ export class Flywheel {
   }
 }
 
-function assertJson(args: unknown, kind: string): void {
+/** Args as JSON text, once per job: the enqueue path validates and stores the same string. */
+function serializeArgs(args: unknown, kind: string): string {
+  let json: string | undefined;
   try {
-    JSON.stringify(args);
+    json = JSON.stringify(args);
   } catch (error) {
     throw new ValidationError(`flywheel: args for ${kind} are not JSON-serialisable: ${(error as Error).message}`, "args");
   }
+  if (json === undefined) throw new ValidationError(`flywheel: args for ${kind} are not JSON-serialisable: ${typeof args}`, "args");
+  return json;
 }

@@ -96,7 +96,8 @@ export interface JobInsertRow {
   id: string;
   kind: string;
   queue: string;
-  args: unknown;
+  /** The args as JSON text, serialised once by the runtime when it validated them. */
+  argsJson: string;
   priority: number;
   state: "available" | "scheduled";
   maxAttempts: number;

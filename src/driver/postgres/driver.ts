@@ -809,7 +809,7 @@ export class PostgresDriver implements Driver {
       `${ids}::text[]`,
       `${ps.add(col((j) => j.kind))}::text[]`,
       `${ps.add(col((j) => j.queue))}::text[]`,
-      `${ps.add(col((j) => json(j.args ?? null, j, "args")))}::text[]`,
+      `${ps.add(col((j) => storableJsonText(j.argsJson, options.unstorable ?? "refuse", `${j.kind} args`)))}::text[]`,
       `${ps.add(col((j) => j.priority))}::int[]`,
       `${ps.add(col((j) => j.state))}::text[]`,
       `${ps.add(col((j) => j.maxAttempts))}::int[]`,
@@ -911,7 +911,11 @@ function storableText(text: string | null): string | null {
  * validation error naming it; data produced after the fact (outputs, follow-ups) is stored with U+FFFD.
  */
 function jsonColumn(value: unknown, unstorable: "refuse" | "replace", what: string): string {
-  const json = JSON.stringify(value);
+  return storableJsonText(JSON.stringify(value), unstorable, what);
+}
+
+/** JSON text PostgreSQL can store: NUL and unpaired surrogates are refused, or replaced with U+FFFD. */
+function storableJsonText(json: string, unstorable: "refuse" | "replace", what: string): string {
   if (!json.includes("\\u")) return json;
   if (unstorable === "replace") return storableJson(json);
   UNSTORABLE_JSON.lastIndex = 0;

@@ -530,7 +530,7 @@ function insertJobs(db: Database, jobs: JobInsertRow[]): InsertOutcome[] {
         j.id,
         j.kind,
         j.queue,
-        JSON.stringify(j.args ?? null),
+        j.argsJson,
         j.priority,
         j.state,
         j.maxAttempts,
