@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { beforeEach, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   isCacheFresh,
@@ -13,7 +12,7 @@ import {
   writeUpdateCheckCache,
   type UpdateCheckOptions,
 } from "../../src/update/check.ts";
-import { startReleaseServer, type FakeReleaseServer } from "./fake-release-server.ts";
+import { useReleaseServer, type FakeReleaseServer } from "./fake-release-server.ts";
 
 const T0 = new Date("2026-03-01T12:00:00Z");
 const HOUR = 60 * 60 * 1000;
@@ -24,13 +23,9 @@ let cachePath: string;
 let lines: string[];
 let n = 0;
 
-beforeAll(() => {
-  server = startReleaseServer();
-  root = mkdtempSync(join(tmpdir(), "flywheel-check-"));
-});
-afterAll(async () => {
-  await server.stop();
-  rmSync(root, { recursive: true, force: true });
+useReleaseServer("flywheel-check-", (s, r) => {
+  server = s;
+  root = r;
 });
 beforeEach(() => {
   cachePath = join(root, String(n++), "flywheel", "update-check.json");

@@ -1,3 +1,7 @@
+import { afterAll, beforeAll } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { sha256Hex } from "../../src/update/release.ts";
 
 /** One release the fake server publishes: its version (no `v`) and asset name → content. */
@@ -87,4 +91,22 @@ export function startReleaseServer(): FakeReleaseServer {
       await server.stop(true);
     },
   };
+}
+
+/**
+ * Starts a release server and a temp directory before the file's tests and removes both after; `ready`
+ * receives them (the test file keeps them in its own variables).
+ */
+export function useReleaseServer(prefix: string, ready: (server: FakeReleaseServer, root: string) => void): void {
+  let server: FakeReleaseServer;
+  let root: string;
+  beforeAll(() => {
+    server = startReleaseServer();
+    root = mkdtempSync(join(tmpdir(), prefix));
+    ready(server, root);
+  });
+  afterAll(async () => {
+    await server.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
 }

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { beforeEach, describe, expect, test } from "bun:test";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderSelfUpdate } from "../../src/cli/self-update.ts";
 import type { ReleasePlatform } from "../../src/update/platform.ts";
 import { selfUpdate, type SelfUpdateOptions } from "../../src/update/self-update.ts";
 import { UpdateError } from "../../src/update/update-error.ts";
-import { checksumsFor, startReleaseServer, type FakeReleaseServer } from "./fake-release-server.ts";
+import { checksumsFor, useReleaseServer, type FakeReleaseServer } from "./fake-release-server.ts";
 
 const PLATFORM: ReleasePlatform = { os: "linux", arch: "arm64" };
 const bin = (v: string) => `flywheel-${v}-linux-arm64`;
@@ -16,13 +15,9 @@ let root: string;
 let target: string;
 let verified: string[];
 
-beforeAll(() => {
-  server = startReleaseServer();
-  root = mkdtempSync(join(tmpdir(), "flywheel-selfupdate-"));
-});
-afterAll(async () => {
-  await server.stop();
-  rmSync(root, { recursive: true, force: true });
+useReleaseServer("flywheel-selfupdate-", (s, r) => {
+  server = s;
+  root = r;
 });
 
 let n = 0;
