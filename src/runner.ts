@@ -1,6 +1,6 @@
 import { runAttempt, type AttemptContext } from "./attempt.ts";
 import type { Clock } from "./clock.ts";
-import type { ClaimedJob, Driver } from "./driver/types.ts";
+import type { ClaimParams, ClaimedJob, Driver, FinalizeItem, FinalizeOutcome } from "./driver/types.ts";
 import { parseDuration, type Duration } from "./duration.ts";
 import type { Finalizer } from "./finalizer.ts";
 import { newId } from "./id.ts";
@@ -63,6 +63,13 @@ interface InFlight {
   untrack: () => void;
 }
 
+/** A finished attempt's outcome on its way to the database, and the worker-side promise waiting for it. */
+interface Settling {
+  item: FinalizeItem;
+  resolve(outcome: FinalizeOutcome): void;
+  reject(error: unknown): void;
+}
+
 function refOf(job: ClaimedJob): JobRef {
   return { id: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt, runId: job.runId };
 }
@@ -96,6 +103,10 @@ export class Runner {
   /** Claimed jobs waiting for a slot (prefetch only). */
   #buffer: ClaimedJob[] = [];
   readonly #ladder: RetryLadder;
+  /** Outcomes waiting to ride with the next claim, which commits them in the same transaction. */
+  #outbox: Settling[] = [];
+  /** True while the loop claims; outside it outcomes go straight to the finalizer. */
+  #claiming = false;
   #kicked = false;
   #wake: (() => void) | null = null;
   #worked = 0;
@@ -133,32 +144,42 @@ export class Runner {
     const stopRenewal = this.#startRenewal();
     const onAbort = () => this.#kick();
     signal.addEventListener("abort", onAbort);
+    this.#claiming = true;
     try {
       while (!signal.aborted) {
-        // A slot frees when its worker returns, so the next claim overlaps the last batch's finalize; held
-        // leases (running + committing) stay bounded at twice the concurrency.
+        // A slot frees when its worker returns; its outcome rides with the claim that refills it. Held leases
+        // (running, buffered, committing through the finalizer) stay bounded at twice the concurrency.
         const free = Math.min(
           this.#concurrency - this.#running + this.#prefetch - this.#buffer.length,
-          2 * this.#concurrency + this.#prefetch - this.#inflight.size,
+          2 * this.#concurrency + this.#prefetch - (this.#inflight.size - this.#outbox.length),
         );
         let claimed = 0;
         if (free > 0) {
+          const outbox = this.#outbox.splice(0);
           try {
-            claimed = await this.#claim(free, mode.ids);
+            claimed = await this.#claim(free, mode.ids, outbox);
             this.#ladder.succeeded();
           } catch (error) {
-            await this.#ladder.failed(error, signal);
+            // The outcomes went to the finalizer, which retries them or records what the database refuses; a
+            // refusal is about them, not the claim, so the claim goes again at once.
+            if (!(outbox.length > 0 && this.#core.driver.isDataError(error))) await this.#ladder.failed(error, signal);
             continue;
           }
+        } else {
+          this.#flushOutbox();
         }
         if (mode.untilIdle && claimed === 0 && this.#inflight.size === 0) break;
         // Full, or working through what it has: a finishing job kicks. Idle: a wake-up or the poll does.
         const idle = claimed < free;
         await this.#waitForKick(signal, idle && !mode.untilIdle ? this.#pollMs : null);
       }
+      this.#claiming = false;
+      this.#flushOutbox();
       this.#releaseBuffered();
       await this.#drain(mode.drainTimeoutMs ?? 30_000);
     } finally {
+      this.#claiming = false;
+      this.#flushOutbox();
       signal.removeEventListener("abort", onAbort);
       stopRenewal();
       unsubscribe();
@@ -166,9 +187,10 @@ export class Runner {
     return this.#worked;
   }
 
-  async #claim(limit: number, ids: string[] | undefined): Promise<number> {
+  /** Claims up to `limit` jobs, committing the outcomes in `outbox` in the same transaction. */
+  async #claim(limit: number, ids: string[] | undefined, outbox: Settling[]): Promise<number> {
     const now = this.#core.clock.now();
-    const jobs = await this.#core.driver.jobClaim({
+    const claim: ClaimParams = {
       queues: this.#queues,
       executorClasses: this.#classes,
       limit,
@@ -177,7 +199,21 @@ export class Runner {
       leaseToken: newId(),
       executorId: this.#core.executorId,
       ids,
-    });
+    };
+    let jobs: ClaimedJob[];
+    if (outbox.length === 0) {
+      jobs = await this.#core.driver.jobClaim(claim);
+    } else {
+      let result: { outcomes: FinalizeOutcome[]; jobs: ClaimedJob[] };
+      try {
+        result = await this.#core.driver.jobFinalizeAndClaim({ items: outbox.map((s) => s.item), claim });
+      } catch (error) {
+        this.#toFinalizer(outbox);
+        throw error;
+      }
+      outbox.forEach((s, i) => s.resolve(result.outcomes[i]!));
+      jobs = result.jobs;
+    }
     for (const job of jobs) {
       const controller = new AbortController();
       this.#inflight.set(job.id, { job, controller, untrack: this.#core.track(job.id, controller) });
@@ -195,14 +231,14 @@ export class Runner {
   #start(job: ClaimedJob): void {
     const { controller, untrack } = this.#inflight.get(job.id)!;
     const ref = refOf(job);
-    const { observer, finalizer, logger } = this.#core;
+    const { observer, logger } = this.#core;
     this.#running++;
     runAttempt(this.#context, job, controller)
       .then(async (result) => {
         this.#running--;
         this.#fillSlots();
         this.#kick();
-        const persisted = await finalizer.submit(result.item);
+        const persisted = await this.#settle(result.item);
         this.#worked++;
         observer.onFinish({
           job: ref,
@@ -221,6 +257,21 @@ export class Runner {
         this.#inflight.delete(job.id);
         this.#kick();
       });
+  }
+
+  /** Commits an outcome: with the next claim while the loop claims, else through the finalizer. */
+  #settle(item: FinalizeItem): Promise<FinalizeOutcome> {
+    if (!this.#claiming) return this.#core.finalizer.submit(item);
+    return new Promise((resolve, reject) => this.#outbox.push({ item, resolve, reject }));
+  }
+
+  /** Hands the outcomes waiting for a claim that is not coming to the finalizer. */
+  #flushOutbox(): void {
+    this.#toFinalizer(this.#outbox.splice(0));
+  }
+
+  #toFinalizer(settling: Settling[]): void {
+    for (const s of settling) this.#core.finalizer.submit(s.item).then(s.resolve, s.reject);
   }
 
   /**

@@ -42,6 +42,12 @@ export interface Driver {
    * (`cancelled` when an operator cancelled the job meanwhile) and its follow-ups are not inserted.
    */
   jobFinalize(p: { items: FinalizeItem[]; now: Date }): Promise<FinalizeOutcome[]>;
+  /**
+   * {@link Driver.jobFinalize} (at `claim.now`) then {@link Driver.jobClaim}, committed as one transaction: the
+   * runner's steady state, one round trip and one commit where it would take two. A job the finalize makes
+   * claimable again may or may not be among the claimed.
+   */
+  jobFinalizeAndClaim(p: { items: FinalizeItem[]; claim: ClaimParams }): Promise<{ outcomes: FinalizeOutcome[]; jobs: ClaimedJob[] }>;
   /** Returns expired leases to `retryable` (or `discarded` when out of attempts) and marks their stubs `crashed`. */
   sweep(p: { now: Date; limit: number }): Promise<number>;
 

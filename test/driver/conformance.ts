@@ -505,6 +505,66 @@ export function runConformance(name: string, open: OpenConformance): void {
       });
     });
 
+    describe("finalize and claim in one transaction", () => {
+      const claimParams = (limit: number) => ({
+        queues: ["default"],
+        executorClasses: null,
+        limit,
+        now: clock.now(),
+        leasedUntil: new Date(clock.now().getTime() + 30_000),
+        leaseToken: newId(),
+        executorId: "t",
+      });
+      const success = (job: { id: string; runId: string; leaseToken: string | null }, followUps: JobInsertRow[] = []): FinalizeItem => ({
+        jobId: job.id,
+        runId: job.runId,
+        leaseToken: job.leaseToken!,
+        run: { outcome: "success", errorClass: null, errorMessage: null, output: undefined, finishedAt: clock.now(), durationMs: 1, costMicros: null },
+        job: { state: "succeeded", scheduledAt: null, maxAttemptsDelta: 0 },
+        followUps,
+      });
+
+      test("commits the outcomes (follow-ups, lost leases) and claims the next jobs", async () => {
+        const fw = await setup();
+        const ids = (await fw.insertMany([{ kind: "noop" }, { kind: "noop" }, { kind: "noop" }, { kind: "noop" }])) as string[];
+        const [a, b] = await fw.driver.jobClaim(claimParams(2));
+        expect([a!.id, b!.id]).toEqual(ids.slice(0, 2));
+        await fw.cancelJob(b!.id);
+        const child = fw.buildRow("noop", { child: true }, { queue: "kids" }, clock.now());
+        const items = [success(a!, [child]), success(b!)];
+        const { outcomes, jobs } = await fw.driver.jobFinalizeAndClaim({ items, claim: claimParams(5) });
+
+        expect(outcomes).toEqual([
+          { applied: true, outcome: "success", children: [{ inserted: true, id: child.id }] },
+          { applied: false, outcome: "cancelled", children: [] },
+        ]);
+        expect(jobs.map((j) => j.id)).toEqual(ids.slice(2));
+        for (const job of jobs) expect((await fw.listRuns(job.id)).map((r) => [r.id, r.outcome])).toEqual([[job.runId, "started"]]);
+        expect((await fw.findJob(a!.id)).state).toBe("succeeded");
+        expect((await fw.listRuns(a!.id))[0]).toMatchObject({ outcome: "success", enqueuedChildren: 1 });
+        expect((await fw.findJob(child.id)).parentJobId).toBeNull();
+        expect((await fw.findJob(b!.id)).state).toBe("cancelled");
+
+        // The same items again (a reply lost, the call retried) report what the first call recorded, change nothing.
+        const again = await fw.driver.jobFinalizeAndClaim({ items, claim: claimParams(5) });
+        expect(again.outcomes.map((o) => [o.applied, o.outcome])).toEqual([[true, "success"], [false, "cancelled"]]);
+        expect(again.jobs).toEqual([]);
+        expect((await fw.listJobs({ kind: "noop", limit: 10 })).length).toBe(5);
+      });
+
+      test("with nothing to finalize it claims; with nothing to claim it finalizes", async () => {
+        const fw = await setup();
+        const [x, y] = (await fw.insertMany([{ kind: "noop" }, { kind: "noop" }])) as string[];
+        const first = await fw.driver.jobFinalizeAndClaim({ items: [], claim: claimParams(1) });
+        expect(first.outcomes).toEqual([]);
+        expect(first.jobs.map((j) => j.id)).toEqual([x!]);
+        const second = await fw.driver.jobFinalizeAndClaim({ items: [success(first.jobs[0]!)], claim: claimParams(0) });
+        expect(second).toEqual({ outcomes: [{ applied: true, outcome: "success", children: [] }], jobs: [] });
+        expect((await fw.findJob(x!)).state).toBe("succeeded");
+        expect((await fw.findJob(y!)).state).toBe("available");
+      });
+    });
+
     describe("leases", () => {
       test("the sweep returns an expired lease to the queue and marks its stub crashed", async () => {
         const fw = await setup();

@@ -98,6 +98,8 @@ export class PostgresDriver implements Driver {
   readonly #listeners = new Set<() => void>();
   #listening: Promise<postgres.ListenMeta | null> | null = null;
   #closed = false;
+  /** Rows this driver has added to `jobs` (inserted) and to `job_runs` (claimed): how far the tables grew under its cached plans. */
+  #grown = { jobs: 0, runs: 0 };
 
   /** Wraps an open postgres.js pool; `close()` ends it only with `ownsSql`. Does not touch the database. */
   constructor(sql: postgres.Sql<any>, options: PostgresDriverOptions = {}) {
@@ -202,24 +204,33 @@ export class PostgresDriver implements Driver {
    * run stubs, committed together. Exposed for the plan tests; {@link jobClaim} runs exactly this.
    */
   claimStatement(p: ClaimParams): SqlStatement {
+    const ps = new Params();
+    const claim = this.#claimSql(ps, p);
+    return { text: `${claim.with} ${claim.ctes} ${claim.select}`, params: ps.values };
+  }
+
+  /**
+   * The claim's parts: `with` (`WITH` or `WITH RECURSIVE`), its CTEs, and the `SELECT` of the claimed rows (each
+   * job's columns, `run_id`, and `rn`, the claim order), binding into `ps` so another statement can embed them.
+   */
+  #claimSql(ps: Params, p: ClaimParams): { with: string; ctes: string; select: string } {
     // The limit is spelled into the text, not bound: planning a reused prepared statement without its value
     // (the generic plan PostgreSQL switches to after five runs) guesses a large LIMIT and then hash-joins the
     // update against a sequential scan of jobs. One statement per limit value (1…concurrency) is cheap.
     const limit = Math.max(1, Math.trunc(p.limit));
-    const params: any[] = [p.now, p.leasedUntil, p.leaseToken, p.executorId, Array.from({ length: limit }, newId)];
-    const bind = (value: unknown) => `$${params.push(value)}`;
-    const filters = [READY_PREDICATE, "scheduled_at <= $1::timestamptz"];
-    if (p.executorClasses) filters.push(`executor_class = ANY(${bind(p.executorClasses)}::text[])`);
-    if (p.ids) filters.push(`id = ANY(${bind(p.ids)}::text[])`);
+    const now = `${ps.add(p.now)}::timestamptz`;
+    const filters = [READY_PREDICATE, `scheduled_at <= ${now}`];
+    if (p.executorClasses) filters.push(`executor_class = ANY(${ps.add(p.executorClasses)}::text[])`);
+    if (p.ids) filters.push(`id = ANY(${ps.add(p.ids)}::text[])`);
     const order = "ORDER BY priority, scheduled_at, id";
     const pick = (extra: string) =>
       `SELECT id, priority, scheduled_at FROM ${this.#t.jobs} WHERE ${[...filters, extra].filter(Boolean).join(" AND ")} ${order} LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
 
-    let prefix = "WITH";
+    let recursive = false;
     let picked: string;
     if (p.ids || (p.queues && p.queues.length === 1)) {
       // One queue is a straight walk of jobs_ready. With explicit ids the primary key finds them; order is moot.
-      const queue = p.queues ? (p.queues.length === 1 ? `queue = ${bind(p.queues[0])}::text` : `queue = ANY(${bind(p.queues)}::text[])`) : "";
+      const queue = p.queues ? (p.queues.length === 1 ? `queue = ${ps.add(p.queues[0])}::text` : `queue = ANY(${ps.add(p.queues)}::text[])`) : "";
       picked = pick(queue);
     } else {
       // Several queues: walk jobs_ready once per queue (each walk already ordered and limited), then merge the
@@ -227,10 +238,10 @@ export class PostgresDriver implements Driver {
       // The candidates the merge drops stay locked until this statement commits; other claimers skip them.
       let queues: string;
       if (p.queues) {
-        queues = `unnest(${bind(p.queues)}::text[]) AS q(name)`;
+        queues = `unnest(${ps.add(p.queues)}::text[]) AS q(name)`;
       } else {
         // Every queue: a loose index scan lists the distinct queues that have ready rows, one index probe each.
-        prefix = "WITH RECURSIVE";
+        recursive = true;
         queues = "(SELECT name FROM ready_queues WHERE name IS NOT NULL) AS q";
       }
       picked =
@@ -238,30 +249,31 @@ export class PostgresDriver implements Driver {
         `ORDER BY c.priority, c.scheduled_at, c.id LIMIT ${limit}`;
     }
     // Unqualified columns in the recursive step resolve to `j`, the innermost FROM.
-    const readyQueues =
-      prefix === "WITH RECURSIVE"
-        ? `ready_queues(name) AS (
-             (SELECT queue FROM ${this.#t.jobs} WHERE ${READY_PREDICATE} ORDER BY queue LIMIT 1)
-             UNION ALL
-             SELECT (SELECT queue FROM ${this.#t.jobs} j WHERE ${READY_PREDICATE} AND queue > r.name ORDER BY queue LIMIT 1)
-             FROM ready_queues r WHERE r.name IS NOT NULL
-           ),`
-        : "";
-    const text = `${prefix} ${readyQueues}
+    const readyQueues = recursive
+      ? `ready_queues(name) AS (
+           (SELECT queue FROM ${this.#t.jobs} WHERE ${READY_PREDICATE} ORDER BY queue LIMIT 1)
+           UNION ALL
+           SELECT (SELECT queue FROM ${this.#t.jobs} j WHERE ${READY_PREDICATE} AND queue > r.name ORDER BY queue LIMIT 1)
+           FROM ready_queues r WHERE r.name IS NOT NULL
+         ),`
+      : "";
+    const ctes = `${readyQueues}
       picked AS (${picked}),
       claimed AS (
-        UPDATE ${this.#t.jobs} j SET state = 'running', attempt = j.attempt + 1, leased_until = $2::timestamptz, lease_token = $3::text, updated_at = $1::timestamptz
+        UPDATE ${this.#t.jobs} j SET state = 'running', attempt = j.attempt + 1, leased_until = ${ps.add(p.leasedUntil)}::timestamptz,
+          lease_token = ${ps.add(p.leaseToken)}::text, updated_at = ${now}
         FROM picked WHERE j.id = picked.id
         RETURNING j.*
       ),
       numbered AS (SELECT c.*, (row_number() OVER (ORDER BY c.priority, c.scheduled_at, c.id))::int AS rn FROM claimed c),
-      runs AS (
+      stubs AS (
         INSERT INTO ${this.#t.runs} (id, job_id, attempt, executor_class, executor_id, started_at, outcome, created_at)
-        SELECT ($5::text[])[n.rn], n.id, n.attempt, n.executor_class, $4::text, $1::timestamptz, 'started', $1::timestamptz FROM numbered n
+        SELECT (${ps.add(Array.from({ length: limit }, newId))}::text[])[n.rn], n.id, n.attempt, n.executor_class,
+          ${ps.add(p.executorId)}::text, ${now}, 'started', ${now} FROM numbered n
         RETURNING id, job_id
-      )
-      SELECT n.*, runs.id AS run_id FROM numbered n JOIN runs ON runs.job_id = n.id ORDER BY n.rn`;
-    return { text, params };
+      )`;
+    const select = "SELECT n.*, stubs.id AS run_id FROM numbered n JOIN stubs ON stubs.job_id = n.id ORDER BY n.rn";
+    return { with: recursive ? "WITH RECURSIVE" : "WITH", ctes, select };
   }
 
   /**
@@ -295,7 +307,8 @@ export class PostgresDriver implements Driver {
   async jobClaim(p: ClaimParams): Promise<ClaimedJob[]> {
     if (p.limit <= 0) return [];
     const { text, params } = this.claimStatement(p);
-    const rows = await this.#q(text, params);
+    const rows = await this.#q(text, params, { growing: true });
+    this.#grown.runs += rows.length;
     return rows.map((row) => ({ ...decodeJob(row), runId: row.run_id as string, startedAt: p.now }));
   }
 
@@ -307,6 +320,7 @@ export class PostgresDriver implements Driver {
        WHERE j.id = ANY($3::text[]) AND j.id = v.id AND j.lease_token = v.token AND j.state = 'running'
        RETURNING j.id`,
       [p.leasedUntil, p.now, p.leases.map((l) => l.jobId), p.leases.map((l) => l.leaseToken)],
+      { growing: true },
     );
     return new Set(rows.map((r) => r.id as string));
   }
@@ -320,9 +334,44 @@ export class PostgresDriver implements Driver {
    */
   async jobFinalize(p: { items: FinalizeItem[]; now: Date }): Promise<FinalizeOutcome[]> {
     if (p.items.length === 0) return [];
-    const items = p.items;
     const ps = new Params();
-    const now = `${ps.add(p.now)}::timestamptz`;
+    const fin = this.#finalizeSql(ps, p.items, p.now);
+    const rows = await this.#q(`WITH ${fin.ctes} ${fin.select}`, ps.values, { growing: true });
+    return this.#finalizeResults(p.items, fin.followUps, rows);
+  }
+
+  /**
+   * {@link jobFinalize} then {@link jobClaim} as one statement: one round trip and one commit for the runner's
+   * steady state, where the outcomes of the jobs that just finished free the slots the claim fills. The claim
+   * reads the snapshot from before the finalize, so a job this finalize makes runnable again waits for the next
+   * claim.
+   */
+  async jobFinalizeAndClaim(p: { items: FinalizeItem[]; claim: ClaimParams }): Promise<{ outcomes: FinalizeOutcome[]; jobs: ClaimedJob[] }> {
+    if (p.items.length === 0) return { outcomes: [], jobs: await this.jobClaim(p.claim) };
+    if (p.claim.limit <= 0) return { outcomes: await this.jobFinalize({ items: p.items, now: p.claim.now }), jobs: [] };
+    const ps = new Params();
+    const fin = this.#finalizeSql(ps, p.items, p.claim.now);
+    const claim = this.#claimSql(ps, p.claim);
+    // One row per claimed job, or one row of NULLs when none was; the finalize results ride on every row.
+    const rows = await this.#q(
+      `${claim.with} ${fin.ctes}, ${claim.ctes}
+       SELECT f.fin, c.* FROM (SELECT coalesce(json_agg(x), '[]'::json) AS fin FROM (${fin.select}) x) f
+       LEFT JOIN (${claim.select}) c ON true ORDER BY c.rn`,
+      ps.values,
+      { growing: true },
+    );
+    const outcomes = await this.#finalizeResults(p.items, fin.followUps, (rows[0]?.fin as Row[] | undefined) ?? []);
+    const jobs = rows.filter((row) => row.id !== null).map((row) => ({ ...decodeJob(row), runId: row.run_id as string, startedAt: p.claim.now }));
+    this.#grown.runs += jobs.length;
+    return { outcomes, jobs };
+  }
+
+  /**
+   * The finalize's CTEs (`items`, `adv`, `kids`, `runs`, `woke`) and the `SELECT` of one row per item (`run_id`,
+   * `applied`, `recorded`, and on one row the ids of the follow-ups inserted, `kids`), binding into `ps`.
+   */
+  #finalizeSql(ps: Params, items: FinalizeItem[], at: Date): { ctes: string; select: string; followUps: FollowUp[] } {
+    const now = `${ps.add(at)}::timestamptz`;
     const arr = (values: unknown[], type: string) => `${ps.add(values)}::${type}[]`;
     const itemRows = `unnest(
         ${arr(items.map((i) => i.jobId), "text")}, ${arr(items.map((i) => i.leaseToken), "text")},
@@ -352,7 +401,7 @@ export class PostgresDriver implements Driver {
       childCount = "(SELECT count(*) FROM kids JOIN kid_owner o ON o.id = kids.id WHERE o.owner = items.run_id)";
     }
     const channel = `${ps.add(this.channel)}::text`;
-    const text = `WITH items AS (SELECT * FROM ${itemRows}),
+    const ctes = `items AS (SELECT * FROM ${itemRows}),
       adv AS (
         UPDATE ${this.#t.jobs} j SET state = items.state, scheduled_at = coalesce(items.scheduled_at, j.scheduled_at),
           max_attempts = j.max_attempts + items.delta, leased_until = NULL, lease_token = NULL, updated_at = ${now},
@@ -382,15 +431,17 @@ export class PostgresDriver implements Driver {
           SELECT queue FROM adv WHERE state IN (${CLAIMABLE_SQL}) AND scheduled_at <= ${now}
           ${followUps.length > 0 ? "UNION SELECT queue FROM kids WHERE state = 'available'" : ""}
         ) d
-      )
-      SELECT items.run_id, adv.id IS NOT NULL AS applied, runs.outcome AS recorded
+      )`;
+    const select = `SELECT items.run_id, adv.id IS NOT NULL AS applied, runs.outcome AS recorded
         ${followUps.length > 0 ? ", CASE WHEN items.ord = 1 THEN (SELECT coalesce(array_agg(id), '{}') FROM kids) END AS kids" : ""}
-      FROM items LEFT JOIN adv ON adv.id = items.job_id LEFT JOIN runs ON runs.id = items.run_id, woke
-      ORDER BY items.ord`;
-    const rows = await this.#q(text, ps.values);
+      FROM items LEFT JOIN adv ON adv.id = items.job_id LEFT JOIN runs ON runs.id = items.run_id, woke`;
+    return { ctes, select, followUps };
+  }
 
+  /** Turns the finalize's rows into outcomes: reports follow-up collisions, relabels late cancels, and answers retried items. */
+  async #finalizeResults(items: FinalizeItem[], followUps: FollowUp[], rows: Row[]): Promise<FinalizeOutcome[]> {
     const byRun = new Map<string, Row>(rows.map((r) => [r.run_id as string, r]));
-    const insertedKids = new Set<string>((rows[0]?.kids as string[] | null) ?? []);
+    const insertedKids = new Set<string>((rows.find((r) => r.kids != null)?.kids as string[] | undefined) ?? []);
     const applied = (item: FinalizeItem) => byRun.get(item.runId)?.applied === true;
 
     // Children that collided: report who holds their key, as jobInsert does.
@@ -768,6 +819,7 @@ export class PostgresDriver implements Driver {
       { prepare: this.#prepare },
     );
     const inserted = new Set<string>(rows.map((r: Row) => r.id as string));
+    this.#grown.jobs += inserted.size;
     const collided = jobs.filter((j) => !inserted.has(j.id));
     const holders = collided.length > 0 ? await this.#resolveCollisions(db, collided, depth) : new Map<JobInsertRow, InsertOutcome>();
     return jobs.map((job) => (inserted.has(job.id) ? { inserted: true, id: job.id } : holders.get(job)!));
@@ -869,8 +921,14 @@ export class PostgresDriver implements Driver {
   }
 
   /** Runs one statement on the pool. */
-  #q(text: string, params: any[] = []): Promise<Row[]> {
+  #q(text: string, params: any[] = [], options: { growing?: boolean } = {}): Promise<Row[]> {
     this.#assertOpen();
+    // A prepared statement keeps the plan PostgreSQL chose for the tables as they were; one made while `jobs`
+    // and `job_runs` were nearly empty goes on scanning them whole once they are not (a fresh schema's first
+    // drain slowed threefold). The job path's statements therefore carry a plan epoch that moves each time
+    // this driver's writes to either table grow fourfold, so they are prepared, and planned, anew a bounded
+    // number of times.
+    if (options.growing) text += ` /* plan ${epoch(this.#grown.jobs)}.${epoch(this.#grown.runs)} */`;
     return this.sql.unsafe(text, params, { prepare: this.#prepare }) as unknown as Promise<Row[]>;
   }
 
@@ -926,6 +984,17 @@ function storableJsonText(json: string, unstorable: "refuse" | "replace", what: 
 }
 
 /** Positional parameters for one statement: `add` binds a value and returns its placeholder. */
+/** Changes each time `rows` grows fourfold. */
+function epoch(rows: number): number {
+  return Math.floor(Math.log2(rows + 1) / 2);
+}
+
+/** A follow-up row and the run id of the finalize item that carries it. */
+interface FollowUp {
+  row: JobInsertRow;
+  owner: string;
+}
+
 class Params {
   readonly values: any[] = [];
   add(value: unknown): string {

@@ -105,23 +105,31 @@ export class SqliteDriver implements Driver {
   }
 
   async jobClaim(p: ClaimParams): Promise<ClaimedJob[]> {
+    return this.#tx(() => this.#claim(p));
+  }
+
+  async jobFinalizeAndClaim(p: { items: FinalizeItem[]; claim: ClaimParams }): Promise<{ outcomes: FinalizeOutcome[]; jobs: ClaimedJob[] }> {
+    return this.#tx(() => ({ outcomes: this.#finalize(p.items, p.claim.now), jobs: this.#claim(p.claim) }));
+  }
+
+  /** The claim, inside the caller's transaction. */
+  #claim(p: ClaimParams): ClaimedJob[] {
+    if (p.limit <= 0) return [];
     const now = p.now.getTime();
     const candidates = claimCandidates(p, now);
     const params: SQLQueryBindings[] = [p.leasedUntil.getTime(), p.leaseToken, now, ...candidates.params];
     const sql =
       `UPDATE jobs SET state = 'running', attempt = attempt + 1, leased_until = ?, lease_token = ?, updated_at = ? ` +
       `WHERE id IN (${candidates.sql}) RETURNING *`;
-    return this.#tx(() => {
-      const rows = this.db.query(sql).all(...params) as Row[];
-      if (rows.length === 0) return [];
-      const claimed = rows.map((row) => ({ ...decodeJob(row), runId: newId(), startedAt: p.now }));
-      claimed.sort((a, b) => a.priority - b.priority || a.scheduledAt.getTime() - b.scheduledAt.getTime() || (a.id < b.id ? -1 : 1));
-      const stubs: SQLQueryBindings[] = [];
-      for (const job of claimed) stubs.push(job.runId, job.id, job.attempt, job.executorClass, p.executorId, now, now);
-      const values = Array(claimed.length).fill("(?, ?, ?, ?, ?, ?, 'started', ?)").join(",");
-      this.db.query(`INSERT INTO job_runs (id, job_id, attempt, executor_class, executor_id, started_at, outcome, created_at) VALUES ${values}`).run(...stubs);
-      return claimed;
-    });
+    const rows = this.db.query(sql).all(...params) as Row[];
+    if (rows.length === 0) return [];
+    const claimed = rows.map((row) => ({ ...decodeJob(row), runId: newId(), startedAt: p.now }));
+    claimed.sort((a, b) => a.priority - b.priority || a.scheduledAt.getTime() - b.scheduledAt.getTime() || (a.id < b.id ? -1 : 1));
+    const stubs: SQLQueryBindings[] = [];
+    for (const job of claimed) stubs.push(job.runId, job.id, job.attempt, job.executorClass, p.executorId, now, now);
+    const values = Array(claimed.length).fill("(?, ?, ?, ?, ?, ?, 'started', ?)").join(",");
+    this.db.query(`INSERT INTO job_runs (id, job_id, attempt, executor_class, executor_id, started_at, outcome, created_at) VALUES ${values}`).run(...stubs);
+    return claimed;
   }
 
   /** The claim's query plan (`EXPLAIN QUERY PLAN` lines), for tests that hold it to an index walk without a sort. */
@@ -147,7 +155,12 @@ export class SqliteDriver implements Driver {
   }
 
   async jobFinalize(p: { items: FinalizeItem[]; now: Date }): Promise<FinalizeOutcome[]> {
-    const now = p.now.getTime();
+    return this.#tx(() => this.#finalize(p.items, p.now));
+  }
+
+  /** The finalize, inside the caller's transaction. */
+  #finalize(items: FinalizeItem[], at: Date): FinalizeOutcome[] {
+    const now = at.getTime();
     const advance = this.db.query(
       `UPDATE jobs SET state = ?1, scheduled_at = COALESCE(?2, scheduled_at), max_attempts = max_attempts + ?3,
          leased_until = NULL, lease_token = NULL, updated_at = ?4,
@@ -155,43 +168,47 @@ export class SqliteDriver implements Driver {
        WHERE id = ?5 AND lease_token = ?6 RETURNING id`,
     );
     const currentState = this.db.query("SELECT state FROM jobs WHERE id = ?");
+    const recorded = this.db.query("SELECT outcome FROM job_runs WHERE id = ?");
+    // Runs already finalized are left alone, so finalizing the same items twice changes nothing.
     const recordRun = this.db.query(
       `UPDATE job_runs SET outcome = ?, error_class = ?, error_message = ?, output = ?, finished_at = ?, duration_ms = ?,
-         cost_micros = ?, enqueued_children = ? WHERE id = ?`,
+         cost_micros = ?, enqueued_children = ? WHERE id = ? AND outcome IN ('started', 'crashed')`,
     );
-    return this.#tx(() =>
-      p.items.map((item): FinalizeOutcome => {
-        const applied = advance.get(
-          item.job.state,
-          item.job.scheduledAt?.getTime() ?? null,
-          item.job.maxAttemptsDelta,
-          now,
-          item.jobId,
-          item.leaseToken,
-        ) as Row | null;
-        let outcome: FinalizeOutcome["outcome"] = item.run.outcome;
-        let children: InsertOutcome[] = [];
-        if (applied) {
-          if (item.followUps.length > 0) children = insertJobs(this.db, item.followUps);
-        } else {
-          const state = (currentState.get(item.jobId) as Row | null)?.state;
-          outcome = state === "cancelled" ? "cancelled" : "superseded";
-        }
-        const r = item.run;
-        recordRun.run(
-          outcome,
-          r.errorClass,
-          r.errorMessage,
-          r.output === undefined ? null : JSON.stringify(r.output),
-          r.finishedAt.getTime(),
-          r.durationMs,
-          r.costMicros,
-          children.filter((c) => c.inserted).length,
-          item.runId,
-        );
-        return { applied: applied !== null, outcome, children };
-      }),
-    );
+    return items.map((item): FinalizeOutcome => {
+      const applied = advance.get(
+        item.job.state,
+        item.job.scheduledAt?.getTime() ?? null,
+        item.job.maxAttemptsDelta,
+        now,
+        item.jobId,
+        item.leaseToken,
+      ) as Row | null;
+      let outcome: FinalizeOutcome["outcome"] = item.run.outcome;
+      let children: InsertOutcome[] = [];
+      if (applied) {
+        if (item.followUps.length > 0) children = insertJobs(this.db, item.followUps);
+      } else {
+        const before = (recorded.get(item.runId) as Row | null)?.outcome as FinalizeOutcome["outcome"] | undefined;
+        if (before === undefined) throw new FlywheelError("database", `jobs: finalize found no run ${item.runId} for job ${item.jobId}`);
+        // Finalized already: report what was recorded then, as a retried PostgreSQL finalize does.
+        if (before !== "started" && before !== "crashed") return { applied: before === item.run.outcome, outcome: before, children: [] };
+        const state = (currentState.get(item.jobId) as Row | null)?.state;
+        outcome = state === "cancelled" ? "cancelled" : "superseded";
+      }
+      const r = item.run;
+      recordRun.run(
+        outcome,
+        r.errorClass,
+        r.errorMessage,
+        r.output === undefined ? null : JSON.stringify(r.output),
+        r.finishedAt.getTime(),
+        r.durationMs,
+        r.costMicros,
+        children.filter((c) => c.inserted).length,
+        item.runId,
+      );
+      return { applied: applied !== null, outcome, children };
+    });
   }
 
   async sweep(p: { now: Date; limit: number }): Promise<number> {
