@@ -3,7 +3,7 @@
  * wrapped, and prints per-method calls, rows per call, round-trip time (mean, p50, p99) and the share of
  * wall time, plus the event-loop time left for everything else (JS: attempt bookkeeping, observers, timers).
  *
- *   bun bench/profile-drain.ts [sqlite|postgres] [jobs] [--analyze] [--runners N] [--concurrency C]
+ *   bun bench/profile-drain.ts [sqlite|postgres] [jobs] [--analyze] [--runners N] [--concurrency C] [--prefetch P]
  *   (prefix with `bun --cpu-prof --cpu-prof-dir=DIR` for a CPU profile)
  *
  * `--runners N --concurrency C` splits the node into N runners of C slots each (default 1 × 10): N runners are
@@ -27,6 +27,7 @@ const option = (name: string, fallback: number) => {
 };
 const runners = option("--runners", 1);
 const concurrency = option("--concurrency", 10);
+const prefetch = option("--prefetch", 0);
 const jobs = Number(args.find((a, i) => /^\d+$/.test(a) && !args[i - 1]?.startsWith("--")) ?? 20_000);
 const analyze = args.includes("--analyze");
 const pgUrl = process.env.BENCH_PG_URL ?? DEFAULT_PG_URL;
@@ -103,7 +104,7 @@ const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const controller = new AbortController();
 const running = fw
-  .node({ runners: Array.from({ length: runners }, () => ({ queues: ["default"], concurrency })), scheduler: false })
+  .node({ runners: Array.from({ length: runners }, () => ({ queues: ["default"], concurrency, prefetch })), scheduler: false })
   .run(controller.signal);
 while (handled < jobs) await new Promise((r) => setTimeout(r, 1));
 const wall = performance.now() - t0;
