@@ -33,6 +33,9 @@ export interface RunnerOptions {
   prefetch?: number;
 }
 
+/** Longest wait, with a prefetch buffer, for outcomes hoping to ride with the next claim. */
+const OUTBOX_WINDOW_MS = 10;
+
 /** Runner defaults, in one place. */
 export const RUNNER_DEFAULTS = {
   queues: ["default"],
@@ -107,6 +110,7 @@ export class Runner {
   #outbox: Settling[] = [];
   /** True while the loop claims; outside it outcomes go straight to the finalizer. */
   #claiming = false;
+  #flushTimer: ReturnType<typeof setTimeout> | null = null;
   #kicked = false;
   #wake: (() => void) | null = null;
   #worked = 0;
@@ -154,7 +158,9 @@ export class Runner {
           2 * this.#concurrency + this.#prefetch - (this.#inflight.size - this.#outbox.length),
         );
         let claimed = 0;
-        if (free > 0) {
+        // With a prefetch buffer, refill it in large batches: claim once it has run down to half.
+        const refill = this.#buffer.length <= this.#prefetch / 2;
+        if (free > 0 && refill) {
           const outbox = this.#outbox.splice(0);
           try {
             claimed = await this.#claim(free, mode.ids, outbox);
@@ -165,6 +171,8 @@ export class Runner {
             if (!(outbox.length > 0 && this.#core.driver.isDataError(error))) await this.#ladder.failed(error, signal);
             continue;
           }
+        } else if (this.#prefetch > 0 && this.#outbox.length < this.#prefetch / 2) {
+          this.#flushSoon();
         } else {
           this.#flushOutbox();
         }
@@ -268,6 +276,18 @@ export class Runner {
   /** Hands the outcomes waiting for a claim that is not coming to the finalizer. */
   #flushOutbox(): void {
     this.#toFinalizer(this.#outbox.splice(0));
+  }
+
+  /**
+   * With a prefetch buffer the next claim may be far off, so outcomes wait for it at most a short window (wall
+   * time: it bounds a write delay, not job logic) and then commit together through the finalizer.
+   */
+  #flushSoon(): void {
+    if (this.#flushTimer !== null) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = null;
+      this.#flushOutbox();
+    }, OUTBOX_WINDOW_MS);
   }
 
   #toFinalizer(settling: Settling[]): void {
