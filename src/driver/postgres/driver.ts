@@ -812,9 +812,9 @@ export class PostgresDriver implements Driver {
    */
   async #insertJobs(db: PostgresExecutor, jobs: JobInsertRow[], depth = 1): Promise<InsertOutcome[]> {
     const ps = new Params();
-    const insert = this.#insertSql(ps, jobs);
+    const insert = jobs.length === 1 ? this.#insertOneSql(ps, jobs[0]!) : this.#insertSql(ps, jobs).text;
     const rows = await db.unsafe(
-      `WITH ins AS (${insert.text}),
+      `WITH ins AS (${insert}),
        woke AS (SELECT count(pg_notify(${ps.add(this.channel)}::text, d.queue)) AS n FROM (SELECT DISTINCT queue FROM ins WHERE state = 'available') d)
        SELECT ins.id FROM ins, woke`,
       ps.values,
@@ -844,54 +844,42 @@ export class PostgresDriver implements Driver {
   }
 
   /**
-   * The `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING id, queue, state` for `jobs`, binding
-   * one array per column into `ps`. `owner` adds a column the `guard` (a condition on the unnest rows, alias `v`)
-   * may test. Returns the placeholders of the id, key and owner arrays so a caller's statement can reuse them.
+   * The `INSERT ... SELECT FROM unnest(...) RETURNING id, queue, state` for `jobs`, binding one array per column
+   * into `ps`; `ON CONFLICT DO NOTHING` only when a row carries a unique key (ids are fresh UUIDv7s, and the
+   * speculative insertion that clause costs is a fifth of a single insert). `owner` adds a column the `guard` (a
+   * condition on the unnest rows, alias `v`) may test. Returns the placeholders of the id, key and owner arrays
+   * so a caller's statement can reuse them.
    */
   #insertSql(
     ps: Params,
     jobs: JobInsertRow[],
     options: { owner?: string[]; guard?: string; unstorable?: "refuse" | "replace" } = {},
   ): { text: string; ids: string; uniqueKeys: string; activeKeys: string; owner: string | null } {
-    const col = <T>(fn: (j: JobInsertRow) => T) => jobs.map(fn);
-    const json = (value: unknown, j: JobInsertRow, what: string) => jsonColumn(value, options.unstorable ?? "refuse", `${j.kind} ${what}`);
-    const ids = ps.add(col((j) => j.id));
-    const uniqueKeys = ps.add(col((j) => j.uniqueKey));
-    const activeKeys = ps.add(col((j) => j.uniqueActiveKey));
+    const columns = insertColumns(options.unstorable ?? "refuse");
+    const bound = columns.map((c) => ps.add(jobs.map(c.value)));
+    const slot = (name: string) => bound[columns.findIndex((c) => c.name === name)]!;
+    const arrays = columns.map((c, i) => `${bound[i]}::${c.type}[]`);
     const owner = options.owner ? ps.add(options.owner) : null;
-    const arrays = [
-      `${ids}::text[]`,
-      `${ps.add(col((j) => j.kind))}::text[]`,
-      `${ps.add(col((j) => j.queue))}::text[]`,
-      `${ps.add(col((j) => storableJsonText(j.argsJson, options.unstorable ?? "refuse", `${j.kind} args`)))}::text[]`,
-      `${ps.add(col((j) => j.priority))}::int[]`,
-      `${ps.add(col((j) => j.state))}::text[]`,
-      `${ps.add(col((j) => j.maxAttempts))}::int[]`,
-      // Durations may come in fractional milliseconds ("1.5ms"); bigint needs whole ones.
-      `${ps.add(col((j) => (j.timeoutMs === null ? null : Math.round(j.timeoutMs))))}::bigint[]`,
-      `${ps.add(col((j) => j.scheduledAt.toISOString()))}::timestamptz[]`,
-      `${uniqueKeys}::text[]`,
-      `${activeKeys}::text[]`,
-      `${ps.add(col((j) => j.parentJobId))}::text[]`,
-      `${ps.add(col((j) => j.executorClass))}::text[]`,
-      `${ps.add(col((j) => json(j.tags, j, "tags")))}::text[]`,
-      `${ps.add(col((j) => json(j.metadata, j, "metadata")))}::text[]`,
-      `${ps.add(col((j) => j.createdAt.toISOString()))}::timestamptz[]`,
-      ...(owner ? [`${owner}::text[]`] : []),
-    ];
-    const text = `INSERT INTO ${this.#t.jobs} (id, kind, queue, args, priority, state, max_attempts, timeout_ms, scheduled_at,
-        unique_key, unique_active_key, parent_job_id, executor_class, tags, metadata, created_at, updated_at)
-      SELECT id, kind, queue, args::jsonb, priority, state, max_attempts, timeout_ms, scheduled_at, unique_key,
-        unique_active_key, parent_job_id, executor_class, tags::jsonb, metadata::jsonb, created_at, created_at
-      FROM unnest(${arrays.join(", ")})
-        WITH ORDINALITY AS v(id, kind, queue, args, priority, state, max_attempts, timeout_ms, scheduled_at, unique_key,
-          unique_active_key, parent_job_id, executor_class, tags, metadata, created_at, ${owner ? "owner, " : ""}ord)
+    if (owner) arrays.push(`${owner}::text[]`);
+    const keyed = jobs.some((j) => j.uniqueKey !== null || j.uniqueActiveKey !== null);
+    const text = `INSERT INTO ${this.#t.jobs} (${INSERT_COLUMN_NAMES})
+      SELECT ${INSERT_SELECT_LIST}
+      FROM unnest(${arrays.join(", ")}) WITH ORDINALITY AS v(${columns.map((c) => c.name).join(", ")}, ${owner ? "owner, " : ""}ord)
       ${options.guard ? `WHERE ${options.guard}` : ""}
-      -- Input order decides which of two rows sharing a unique key wins, as on SQLite.
-      ORDER BY ord
-      ON CONFLICT DO NOTHING
+      ${keyed ? "ORDER BY ord ON CONFLICT DO NOTHING" /* input order decides which of two rows sharing a key wins, as on SQLite */ : ""}
       RETURNING id, queue, state`;
-    return { text, ids, uniqueKeys, activeKeys, owner };
+    return { text, ids: slot("id"), uniqueKeys: slot("unique_key"), activeKeys: slot("unique_active_key"), owner };
+  }
+
+  /** {@link #insertSql} for one row, as `VALUES`: scalar parameters instead of one-element arrays to unpack. */
+  #insertOneSql(ps: Params, job: JobInsertRow): string {
+    const keyed = job.uniqueKey !== null || job.uniqueActiveKey !== null;
+    const columns = insertColumns("refuse");
+    const values = columns.map((c) => `${ps.add(c.value(job))}::${c.type}`);
+    return `INSERT INTO ${this.#t.jobs} (${INSERT_COLUMN_NAMES})
+      SELECT ${INSERT_SELECT_LIST} FROM (VALUES (${values.join(", ")})) AS v(${columns.map((c) => c.name).join(", ")})
+      ${keyed ? "ON CONFLICT DO NOTHING" : ""}
+      RETURNING id, queue, state`;
   }
 
   async #findHolders(db: PostgresExecutor, jobs: JobInsertRow[]): Promise<Map<JobInsertRow, InsertOutcome>> {
@@ -986,6 +974,42 @@ function storableJsonText(json: string, unstorable: "refuse" | "replace", what: 
 }
 
 /** Positional parameters for one statement: `add` binds a value and returns its placeholder. */
+/** A bound column of an inserted job: its name in `v`, its SQL type, and its value from a row. */
+interface InsertColumn {
+  name: string;
+  type: string;
+  value(job: JobInsertRow): unknown;
+}
+
+/** The columns `jobs` inserts bind, `id` first; JSON goes in as text and is cast in {@link INSERT_SELECT_LIST}. */
+function insertColumns(unstorable: "refuse" | "replace"): InsertColumn[] {
+  const json = (value: unknown, j: JobInsertRow, what: string) => jsonColumn(value, unstorable, `${j.kind} ${what}`);
+  return [
+    { name: "id", type: "text", value: (j) => j.id },
+    { name: "kind", type: "text", value: (j) => j.kind },
+    { name: "queue", type: "text", value: (j) => j.queue },
+    { name: "args", type: "text", value: (j) => storableJsonText(j.argsJson, unstorable, `${j.kind} args`) },
+    { name: "priority", type: "int", value: (j) => j.priority },
+    { name: "state", type: "text", value: (j) => j.state },
+    { name: "max_attempts", type: "int", value: (j) => j.maxAttempts },
+    // Durations may come in fractional milliseconds ("1.5ms"); bigint needs whole ones.
+    { name: "timeout_ms", type: "bigint", value: (j) => (j.timeoutMs === null ? null : Math.round(j.timeoutMs)) },
+    { name: "scheduled_at", type: "timestamptz", value: (j) => j.scheduledAt.toISOString() },
+    { name: "unique_key", type: "text", value: (j) => j.uniqueKey },
+    { name: "unique_active_key", type: "text", value: (j) => j.uniqueActiveKey },
+    { name: "parent_job_id", type: "text", value: (j) => j.parentJobId },
+    { name: "executor_class", type: "text", value: (j) => j.executorClass },
+    { name: "tags", type: "text", value: (j) => json(j.tags, j, "tags") },
+    { name: "metadata", type: "text", value: (j) => json(j.metadata, j, "metadata") },
+    { name: "created_at", type: "timestamptz", value: (j) => j.createdAt.toISOString() },
+  ];
+}
+
+const INSERT_COLUMN_NAMES =
+  "id, kind, queue, args, priority, state, max_attempts, timeout_ms, scheduled_at, unique_key, unique_active_key, parent_job_id, executor_class, tags, metadata, created_at, updated_at";
+const INSERT_SELECT_LIST =
+  "id, kind, queue, args::jsonb, priority, state, max_attempts, timeout_ms, scheduled_at, unique_key, unique_active_key, parent_job_id, executor_class, tags::jsonb, metadata::jsonb, created_at, created_at";
+
 /** Changes each time `rows` grows fourfold. */
 function epoch(rows: number): number {
   return Math.floor(Math.log2(rows + 1) / 2);
