@@ -9,6 +9,18 @@ export const CLAIMABLE_SQL = CLAIMABLE_STATES.map((s) => `'${s}'`).join(",");
 /** `'succeeded','cancelled','discarded'`: for `state IN (…)` where a job has finished. */
 export const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(",");
 
+/** The states the partial index `jobs_failed` holds, spelled as its `WHERE` spells them. */
+const FAILED_STATES = ["discarded", "cancelled"];
+
+/**
+ * The extra condition that lets a listing filtered to one state use `jobs_failed`: a planner only takes a
+ * partial index when the query repeats the index's condition (SQLite literally; PostgreSQL's generic plans,
+ * which cannot see a bound state, too). Empty for other states.
+ */
+export function failedIndexHint(state: string | undefined): string {
+  return state !== undefined && FAILED_STATES.includes(state) ? `state IN (${FAILED_STATES.map((s) => `'${s}'`).join(", ")})` : "";
+}
+
 /** The error `migrate` raises when the database was migrated by a newer flywheel. */
 export function schemaTooNew(current: number, latest: number): FlywheelError {
   return new FlywheelError(

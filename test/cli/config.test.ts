@@ -95,7 +95,7 @@ describe("config discovery", () => {
   test("without a config the database is SQLite under $XDG_STATE_HOME/flywheel, directory created", async () => {
     const result = await cli(box, ["migrate", "--json"]);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ applied: [1], version: 1 });
+    expect(JSON.parse(result.stdout)).toEqual({ applied: [1, 2], version: 2 });
     expect(existsSync(join(box.env.XDG_STATE_HOME!, "flywheel", "flywheel.db"))).toBe(true);
   });
 
@@ -180,7 +180,7 @@ schedules:
     const json = JSON.parse((await cli(box, ["doctor", "--config", file, "--json"])).stdout);
     expect(json.ok).toBe(true);
     expect(json.checks.find((c: any) => c.name === "database").status).toBe("ok");
-    expect(json.checks.find((c: any) => c.name === "schema")).toEqual({ name: "schema", status: "ok", detail: "version 1 (latest)" });
+    expect(json.checks.find((c: any) => c.name === "schema")).toEqual({ name: "schema", status: "ok", detail: "version 2 (latest)" });
     expect(json.settings.runtime).toMatchObject({ concurrency: 3, retention: "7d", http_addr: "127.0.0.1:9090", lease: "30s" });
   });
 

@@ -14,8 +14,8 @@ afterAll(() => box.remove());
 
 describe("operator commands", () => {
   test("migrate is idempotent", async () => {
-    expect(await cli(box, ["migrate"])).toEqual({ code: 0, stdout: "migrated to schema version 1 (applied 1)\n", stderr: "" });
-    expect(await cli(box, ["migrate"])).toEqual({ code: 0, stdout: "schema is up to date (version 1)\n", stderr: "" });
+    expect(await cli(box, ["migrate"])).toEqual({ code: 0, stdout: "migrated to schema version 2 (applied 1, 2)\n", stderr: "" });
+    expect(await cli(box, ["migrate"])).toEqual({ code: 0, stdout: "schema is up to date (version 2)\n", stderr: "" });
   });
 
   test("prune deletes finished jobs older than the age and nothing else", async () => {

@@ -16,11 +16,12 @@ import type {
   PeriodicSaveRow,
   QueueStats,
 } from "../types.ts";
-import { CLAIMABLE_SQL, TERMINAL_SQL, schemaTooNew } from "../sql.ts";
+import { CLAIMABLE_SQL, TERMINAL_SQL, failedIndexHint, schemaTooNew } from "../sql.ts";
 import init from "./0001_init.sql" with { type: "text" };
+import leanStateIndex from "./0002_lean_state_index.sql" with { type: "text" };
 
 /** Migrations in order; the array index + 1 is the version. Embedded as text so the compiled binary carries them. */
-const MIGRATIONS: readonly string[] = [init];
+const MIGRATIONS: readonly string[] = [init, leanStateIndex];
 
 /** The schema flywheel's tables live in when none is configured. */
 export const DEFAULT_SCHEMA = "flywheel";
@@ -532,6 +533,7 @@ export class PostgresDriver implements Driver {
     filter((x) => `kind = ${x}`, p.kind);
     filter((x) => `queue = ${x}`, p.queue);
     filter((x) => `id < ${x}`, p.before);
+    if (failedIndexHint(p.state)) where.push(failedIndexHint(p.state));
     const rows = await this.#q(
       `SELECT * FROM ${this.#t.jobs} WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT $${params.push(p.limit)}`,
       params,

@@ -16,11 +16,12 @@ import type {
   PeriodicSaveRow,
   QueueStats,
 } from "../types.ts";
-import { CLAIMABLE_SQL, TERMINAL_SQL, schemaTooNew } from "../sql.ts";
+import { CLAIMABLE_SQL, TERMINAL_SQL, failedIndexHint, schemaTooNew } from "../sql.ts";
 import init from "./0001_init.sql" with { type: "text" };
+import leanStateIndex from "./0002_lean_state_index.sql" with { type: "text" };
 
 /** Migrations in order; the array index + 1 is the version. Embedded as text so the compiled binary carries them. */
-const MIGRATIONS: readonly string[] = [init];
+const MIGRATIONS: readonly string[] = [init, leanStateIndex];
 
 /** Options for {@link SqliteDriver}. `{}` means: WAL, `synchronous=NORMAL`, 5 s busy timeout, 10 ms wake poll. */
 export interface SqliteDriverOptions {
@@ -54,8 +55,9 @@ export class SqliteDriver implements Driver {
   constructor(db: Database, options: SqliteDriverOptions = {}) {
     this.db = db;
     this.#options = options;
-    db.run("PRAGMA journal_mode = WAL");
-    db.run(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    db.run(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    enableWal(db, busyTimeoutMs);
     db.run(`PRAGMA synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`);
   }
 
@@ -130,6 +132,11 @@ export class SqliteDriver implements Driver {
     const values = Array(claimed.length).fill("(?, ?, ?, ?, ?, ?, 'started', ?)").join(",");
     this.db.query(`INSERT INTO job_runs (id, job_id, attempt, executor_class, executor_id, started_at, outcome, created_at) VALUES ${values}`).run(...stubs);
     return claimed;
+  }
+
+  /** The query plan (`EXPLAIN QUERY PLAN` lines) of {@link jobList} for `p`, for tests that hold it to an index. */
+  explainJobList(p: JobListParams): string {
+    return this.#jobListSql(p, (sql, params) => (this.db.query(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Row[]).map((r) => r.detail).join("\n"));
   }
 
   /** The claim's query plan (`EXPLAIN QUERY PLAN` lines), for tests that hold it to an index walk without a sort. */
@@ -243,6 +250,10 @@ export class SqliteDriver implements Driver {
   }
 
   async jobList(p: JobListParams): Promise<JobRecord[]> {
+    return this.#jobListSql(p, (sql, params) => (this.db.query(sql).all(...params) as Row[]).map(decodeJob));
+  }
+
+  #jobListSql<T>(p: JobListParams, run: (sql: string, params: SQLQueryBindings[]) => T): T {
     const where: string[] = ["deleted_at IS NULL"];
     const params: SQLQueryBindings[] = [];
     for (const [column, value] of [["state", p.state], ["kind", p.kind], ["queue", p.queue]] as const) {
@@ -254,9 +265,9 @@ export class SqliteDriver implements Driver {
       where.push("id < ?");
       params.push(p.before);
     }
+    if (failedIndexHint(p.state)) where.push(failedIndexHint(p.state));
     params.push(p.limit);
-    const rows = this.db.query(`SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`).all(...params) as Row[];
-    return rows.map(decodeJob);
+    return run(`SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`, params);
   }
 
   async runList(jobId: string): Promise<RunRecord[]> {
@@ -533,6 +544,23 @@ function claimCandidates(p: ClaimParams, now: number): { sql: string; params: SQ
   for (const queue of p.queues) params.push(queue, ...filterParams, p.limit);
   const union = p.queues.map(() => `SELECT * FROM (${walk})`).join(" UNION ALL ");
   return { sql: `SELECT id FROM (${union}) ORDER BY priority, scheduled_at, id LIMIT ?`, params: [...params, p.limit] };
+}
+
+/**
+ * Switches the file to WAL. SQLite answers SQLITE_BUSY here without consulting the busy timeout while another
+ * process is opening the same new file (several `flywheel` commands started at once), so retry until the timeout.
+ */
+function enableWal(db: Database, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      db.run("PRAGMA journal_mode = WAL");
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "SQLITE_BUSY" || Date.now() >= deadline) throw error;
+      Bun.sleepSync(5);
+    }
+  }
 }
 
 function insertJobs(db: Database, jobs: JobInsertRow[]): InsertOutcome[] {
