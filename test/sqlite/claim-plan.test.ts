@@ -57,6 +57,12 @@ test.each([
   if (queues.length === 1) expect(plan).not.toContain("TEMP B-TREE");
 });
 
+test("a claim over every queue walks jobs_ready once per queue that has ready jobs", async () => {
+  const plan = await (fw.driver as SqliteDriver).explainClaim(claim(null));
+  expect(plan).not.toMatch(/SCAN jobs(?! USING)/);
+  expect(plan.split("\n").filter((line) => line.includes("USING INDEX jobs_ready (queue=?)")).length).toBe(3);
+});
+
 test("after ANALYZE a claim still takes the queue's first jobs in priority order", async () => {
   const jobs = await fw.driver.jobClaim(claim(["mail", "default"]));
   expect(jobs).toHaveLength(10);

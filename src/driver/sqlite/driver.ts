@@ -118,7 +118,9 @@ export class SqliteDriver implements Driver {
   #claim(p: ClaimParams): ClaimedJob[] {
     if (p.limit <= 0) return [];
     const now = p.now.getTime();
-    const candidates = claimCandidates(p, now);
+    const scoped = this.#withReadyQueues(p);
+    if (scoped.queues?.length === 0) return [];
+    const candidates = claimCandidates(scoped, now);
     const params: SQLQueryBindings[] = [p.leasedUntil.getTime(), p.leaseToken, now, ...candidates.params];
     const sql =
       `UPDATE jobs SET state = 'running', attempt = attempt + 1, leased_until = ?, lease_token = ?, updated_at = ? ` +
@@ -134,6 +136,26 @@ export class SqliteDriver implements Driver {
     return claimed;
   }
 
+  /**
+   * A claim over every queue, scoped to the queues that have claimable jobs, so it walks `jobs_ready` per queue
+   * like any other claim. Ordering every ready row by priority instead reads and sorts the whole backlog: 2k
+   * jobs/s at 25k rows in `runUntilIdle`. The queues come from a loose index scan, one probe per queue.
+   */
+  #withReadyQueues(p: ClaimParams): ClaimParams {
+    if (p.queues || p.ids) return p;
+    const next = `SELECT queue FROM jobs INDEXED BY jobs_ready WHERE state IN (${CLAIMABLE_SQL}) AND deleted_at IS NULL`;
+    const rows = this.db
+      .query(
+        `WITH RECURSIVE q(name) AS (
+           SELECT (${next} ORDER BY queue LIMIT 1)
+           UNION ALL
+           SELECT (${next} AND queue > q.name ORDER BY queue LIMIT 1) FROM q WHERE q.name IS NOT NULL
+         ) SELECT name FROM q WHERE name IS NOT NULL`,
+      )
+      .all() as Row[];
+    return { ...p, queues: rows.map((r) => r.name as string) };
+  }
+
   /** The query plan (`EXPLAIN QUERY PLAN` lines) of {@link jobList} for `p`, for tests that hold it to an index. */
   explainJobList(p: JobListParams): string {
     return this.#jobListSql(p, (sql, params) => (this.db.query(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Row[]).map((r) => r.detail).join("\n"));
@@ -141,7 +163,7 @@ export class SqliteDriver implements Driver {
 
   /** The claim's query plan (`EXPLAIN QUERY PLAN` lines), for tests that hold it to an index walk without a sort. */
   async explainClaim(p: ClaimParams): Promise<string> {
-    const candidates = claimCandidates(p, p.now.getTime());
+    const candidates = claimCandidates(this.#withReadyQueues(p), p.now.getTime());
     const rows = this.db.query(`EXPLAIN QUERY PLAN ${candidates.sql}`).all(...candidates.params) as Row[];
     return rows.map((r) => r.detail as string).join("\n");
   }
