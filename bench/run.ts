@@ -7,7 +7,7 @@
  *              without it: larger sizes, median of 3 repetitions, scaling to 1M rows (under 20 minutes).
  * --only       system ids (or id prefixes: `raw` = every raw floor), see SYSTEMS below.
  * --workloads  enqueue-single, enqueue-bulk, drain, latency-same, latency-other, scaling.
- * --jobs N     drain backlog size (default 20,000 quick / 30,000 full).
+ * --jobs N     drain backlog size (default 20,000).
  * --reps N     repetitions per figure (median reported).
  * --out        JSON results path (default bench/results/<timestamp>.json; a .log beside it keeps stderr).
  *
@@ -50,7 +50,8 @@ const SYSTEMS: SystemDef[] = [
   { id: "flywheel-sqlite-analyzed", label: "flywheel after ANALYZE", file: "flywheel.ts", params: { dialect: "sqlite", analyze: true }, dialect: "sqlite", workloads: ["scaling"], note: "sqlite_stat1 present" },
   { id: "plainjob", label: "plainjob", file: "plainjob.ts", params: {}, dialect: "sqlite", workloads: MAIN },
   { id: "bunqueue", label: "bunqueue durable adds", file: "bunqueue.ts", params: { variant: "durable" }, dialect: "sqlite", workloads: ["enqueue-single", "enqueue-bulk", "drain", "latency-same"] },
-  { id: "bunqueue-buffered", label: "bunqueue default (buffered)", file: "bunqueue.ts", params: { variant: "buffered" }, dialect: "sqlite", workloads: THROUGHPUT, note: "weaker: adds buffered ≤10 ms" },
+  // Buffering changes how adds are written, not how workers drain a pre-filled backlog: enqueue rows only.
+  { id: "bunqueue-buffered", label: "bunqueue default (buffered)", file: "bunqueue.ts", params: { variant: "buffered" }, dialect: "sqlite", workloads: ["enqueue-single", "enqueue-bulk"], note: "weaker: adds buffered ≤10 ms" },
   { id: "raw-sqlite", label: "raw SQL floor, claim 1", file: "raw-sqlite.ts", params: { variant: "claim1" }, dialect: "sqlite", workloads: [...MAIN, "scaling"] },
   { id: "raw-sqlite-100", label: "raw SQL floor, claim 100", file: "raw-sqlite.ts", params: { variant: "claim100" }, dialect: "sqlite", workloads: ["drain"] },
 
@@ -88,7 +89,9 @@ for (const a of argv) if (a.startsWith("--") && !KNOWN.has(a)) usage(`unknown fl
 const quick = argv.includes("--quick");
 const only = flag("--only")?.split(",").map((s) => s.trim()).filter(Boolean);
 const workloadFilter = flag("--workloads")?.split(",").map((s) => s.trim()) as WorkloadId[] | undefined;
-const drainJobs = Number(flag("--jobs") ?? (quick ? 20_000 : 30_000));
+// The full mode keeps the issue's 20,000-job drain and three repetitions inside 20 minutes on 2 cores, where
+// the slowest peers (pg-boss, bunqueue) drain at 1-2k jobs/s.
+const drainJobs = Number(flag("--jobs") ?? 20_000);
 const reps = Number(flag("--reps") ?? (quick ? 1 : 3));
 const stamp = new Date().toISOString().replace(/[:.]/g, "-").replace("T", "_").slice(0, 19);
 const outPath = flag("--out") ?? join(import.meta.dir, "results", `${stamp}.json`);
@@ -102,7 +105,7 @@ function matches(id: string, selector: string): boolean {
 }
 
 const SIZES = {
-  single: quick ? 2_000 : 10_000,
+  single: quick ? 2_000 : 5_000,
   bulk: quick ? 20_000 : 100_000,
   batch: 1_000,
   latencyCount: 200,
