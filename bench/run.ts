@@ -3,11 +3,12 @@
  *
  *   bun bench/run.ts [--quick] [--only a,b] [--workloads w,…] [--jobs N] [--reps N] [--out file.json]
  *
- * --quick      smaller sizes, one repetition, scaling to 100k rows (under 3 minutes);
+ * --quick      smaller sizes, one repetition, 100 latency samples, scaling to 100k rows, and none of the
+ *              full-only variant rows (other durability modes, ANALYZE) unless --only names them (under 3 minutes);
  *              without it: larger sizes, median of 3 repetitions, scaling to 1M rows (under 20 minutes).
  * --only       system ids (or id prefixes: `raw` = every raw floor), see SYSTEMS below.
  * --workloads  enqueue-single, enqueue-bulk, drain, latency-same, latency-other, scaling.
- * --jobs N     drain backlog size (default 20,000).
+ * --jobs N     drain backlog size (default 10,000 quick / 20,000 full).
  * --reps N     repetitions per figure (median reported).
  * --out        JSON results path (default bench/results/<timestamp>.json; a .log beside it keeps stderr).
  *
@@ -37,6 +38,8 @@ interface SystemDef {
   workloads: WorkloadId[];
   /** Printed after the label: why this row is not at equal durability, or what it is. */
   note?: string;
+  /** A variant no target is measured on (other durability modes, duplicated rows): full mode only, or named with --only. */
+  fullOnly?: true;
 }
 
 const MAIN: WorkloadId[] = ["enqueue-single", "enqueue-bulk", "drain", "latency-same", "latency-other"];
@@ -45,18 +48,18 @@ const THROUGHPUT: WorkloadId[] = ["enqueue-single", "enqueue-bulk", "drain"];
 /** Every system, in table order. The first row of each dialect is the flywheel default the ratios use. */
 const SYSTEMS: SystemDef[] = [
   { id: "flywheel-sqlite", label: "flywheel (sqlite)", file: "flywheel.ts", params: { dialect: "sqlite" }, dialect: "sqlite", workloads: [...MAIN, "scaling"] },
-  { id: "flywheel-sqlite-full", label: "flywheel synchronous=FULL", file: "flywheel.ts", params: { dialect: "sqlite", variant: "full" }, dialect: "sqlite", workloads: THROUGHPUT, note: "opt-in, stricter" },
+  { id: "flywheel-sqlite-full", label: "flywheel synchronous=FULL", file: "flywheel.ts", params: { dialect: "sqlite", variant: "full" }, dialect: "sqlite", workloads: THROUGHPUT, note: "opt-in, stricter", fullOnly: true },
   { id: "flywheel-sqlite-prefetch", label: "flywheel prefetch 100", file: "flywheel.ts", params: { dialect: "sqlite", prefetch: 100 }, dialect: "sqlite", workloads: ["drain"], note: "opt-in: claims up to 100 ahead" },
-  { id: "flywheel-sqlite-analyzed", label: "flywheel after ANALYZE", file: "flywheel.ts", params: { dialect: "sqlite", analyze: true }, dialect: "sqlite", workloads: ["scaling"], note: "sqlite_stat1 present" },
+  { id: "flywheel-sqlite-analyzed", label: "flywheel after ANALYZE", file: "flywheel.ts", params: { dialect: "sqlite", analyze: true }, dialect: "sqlite", workloads: ["scaling"], note: "sqlite_stat1 present", fullOnly: true },
   { id: "plainjob", label: "plainjob", file: "plainjob.ts", params: {}, dialect: "sqlite", workloads: MAIN },
   { id: "bunqueue", label: "bunqueue durable adds", file: "bunqueue.ts", params: { variant: "durable" }, dialect: "sqlite", workloads: ["enqueue-single", "enqueue-bulk", "drain", "latency-same"] },
   // Buffering changes how adds are written, not how workers drain a pre-filled backlog: enqueue rows only.
-  { id: "bunqueue-buffered", label: "bunqueue default (buffered)", file: "bunqueue.ts", params: { variant: "buffered" }, dialect: "sqlite", workloads: ["enqueue-single", "enqueue-bulk"], note: "weaker: adds buffered ≤10 ms" },
+  { id: "bunqueue-buffered", label: "bunqueue default (buffered)", file: "bunqueue.ts", params: { variant: "buffered" }, dialect: "sqlite", workloads: ["enqueue-single", "enqueue-bulk"], note: "weaker: adds buffered ≤10 ms", fullOnly: true },
   { id: "raw-sqlite", label: "raw SQL floor, claim 1", file: "raw-sqlite.ts", params: { variant: "claim1" }, dialect: "sqlite", workloads: [...MAIN, "scaling"] },
   { id: "raw-sqlite-100", label: "raw SQL floor, claim 100", file: "raw-sqlite.ts", params: { variant: "claim100" }, dialect: "sqlite", workloads: ["drain"] },
 
   { id: "flywheel-pg", label: "flywheel (postgres)", file: "flywheel.ts", params: { dialect: "postgres" }, dialect: "postgres", needs: "postgres", workloads: [...MAIN, "scaling"] },
-  { id: "flywheel-pg-async", label: "flywheel synchronous_commit=off", file: "flywheel.ts", params: { dialect: "postgres", variant: "async" }, dialect: "postgres", needs: "postgres", workloads: THROUGHPUT, note: "opt-in, weaker" },
+  { id: "flywheel-pg-async", label: "flywheel synchronous_commit=off", file: "flywheel.ts", params: { dialect: "postgres", variant: "async" }, dialect: "postgres", needs: "postgres", workloads: THROUGHPUT, note: "opt-in, weaker", fullOnly: true },
   { id: "flywheel-pg-prefetch", label: "flywheel prefetch 100", file: "flywheel.ts", params: { dialect: "postgres", prefetch: 100 }, dialect: "postgres", needs: "postgres", workloads: ["drain"], note: "opt-in: claims up to 100 ahead" },
   { id: "graphile-worker", label: "graphile-worker", file: "graphile-worker.ts", params: { variant: "default" }, dialect: "postgres", needs: "postgres", workloads: MAIN },
   { id: "graphile-worker-batched", label: "graphile-worker batched", file: "graphile-worker.ts", params: { variant: "batched" }, dialect: "postgres", needs: "postgres", workloads: ["drain", "latency-same"] },
@@ -89,9 +92,9 @@ for (const a of argv) if (a.startsWith("--") && !KNOWN.has(a)) usage(`unknown fl
 const quick = argv.includes("--quick");
 const only = flag("--only")?.split(",").map((s) => s.trim()).filter(Boolean);
 const workloadFilter = flag("--workloads")?.split(",").map((s) => s.trim()) as WorkloadId[] | undefined;
-// The full mode keeps the issue's 20,000-job drain and three repetitions inside 20 minutes on 2 cores, where
-// the slowest peers (pg-boss, bunqueue) drain at 1-2k jobs/s.
-const drainJobs = Number(flag("--jobs") ?? 20_000);
+// The full mode keeps the issue's 20,000-job drain and three repetitions inside 20 minutes on 2 cores, where the
+// slowest peers (pg-boss, bunqueue) drain at 1-2k jobs/s; the quick mode drains 10,000 to stay under 3 minutes.
+const drainJobs = Number(flag("--jobs") ?? (quick ? 10_000 : 20_000));
 const reps = Number(flag("--reps") ?? (quick ? 1 : 3));
 const stamp = new Date().toISOString().replace(/[:.]/g, "-").replace("T", "_").slice(0, 19);
 const outPath = flag("--out") ?? join(import.meta.dir, "results", `${stamp}.json`);
@@ -108,7 +111,8 @@ const SIZES = {
   single: quick ? 2_000 : 5_000,
   bulk: quick ? 20_000 : 100_000,
   batch: 1_000,
-  latencyCount: 200,
+  // Quick mode samples half as many starts (same 20 ms spacing) to stay under 3 minutes; full mode takes 200.
+  latencyCount: quick ? 100 : 200,
   gapMs: 20,
   scalingRows: quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000],
   claims: 200,
@@ -328,9 +332,14 @@ function fmtMetric(w: WorkloadId, m: Record<string, number>): string {
   return `${Math.round(m.jobsPerSec ?? 0).toLocaleString("en-US")} jobs/s`;
 }
 
+/** The systems this run measures: those --only names, else every one (quick mode: but the full-only variants). */
+function selectedSystems(): SystemDef[] {
+  return SYSTEMS.filter((s) => (only ? only.some((o) => matches(s.id, o)) : !(quick && s.fullOnly)));
+}
+
 async function runAll(): Promise<void> {
   const order: WorkloadId[] = ["enqueue-single", "enqueue-bulk", "drain", "latency-same", "latency-other", "scaling"];
-  const selected = SYSTEMS.filter((s) => !only || only.some((o) => matches(s.id, o)));
+  const selected = selectedSystems();
   for (const w of order) {
     if (workloadFilter && !workloadFilter.includes(w)) continue;
     for (const s of selected) {
@@ -527,7 +536,7 @@ async function dropLeftovers(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const selected = SYSTEMS.filter((s) => !only || only.some((o) => matches(s.id, o)));
+  const selected = selectedSystems();
   progress(`bench: ${quick ? "quick" : "full"} mode, ${selected.length} systems, results → ${outPath}`);
   await describeMachine();
   if (selected.some((s) => s.file !== "flywheel.ts" && !s.file.startsWith("raw-"))) await ensurePeers();
