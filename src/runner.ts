@@ -26,9 +26,9 @@ export interface RunnerOptions {
   jobTimeout?: Duration | null;
   /**
    * Opt-in: claim up to this many jobs beyond the free slots and keep them in memory until a slot frees, so
-   * claims come in larger batches. Buffered jobs hold leases (renewed like running ones) and their run stub's
-   * `started_at` is the claim time; on shutdown the unstarted ones are released with their attempt refunded.
-   * Default 0.
+   * claims come in larger batches (the buffer is refilled once it has run down to half). Buffered jobs hold
+   * leases (renewed like running ones) and their run stub's `started_at` is the claim time; on shutdown the
+   * unstarted ones are released with their attempt refunded. Default 0.
    */
   prefetch?: number;
 }
