@@ -168,7 +168,15 @@ export class Runner {
           } catch (error) {
             // The outcomes went to the finalizer, which retries them or records what the database refuses; a
             // refusal is about them, not the claim, so the claim goes again at once.
-            if (!(outbox.length > 0 && this.#core.driver.isDataError(error))) await this.#ladder.failed(error, signal);
+            if (outbox.length > 0 && this.#core.driver.isDataError(error)) continue;
+            // Outcomes of jobs that finish during the backoff go straight to the finalizer instead of waiting it out.
+            this.#claiming = false;
+            this.#flushOutbox();
+            try {
+              await this.#ladder.failed(error, signal);
+            } finally {
+              this.#claiming = true;
+            }
             continue;
           }
         } else if (this.#prefetch > 0 && this.#outbox.length < this.#prefetch / 2) {
