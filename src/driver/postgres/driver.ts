@@ -16,6 +16,7 @@ import type {
   PeriodicSaveRow,
   QueueStats,
 } from "../types.ts";
+import { rowDecoders, type Row } from "../decode.ts";
 import { CLAIMABLE_SQL, TERMINAL_SQL, failedIndexHint, schemaTooNew } from "../sql.ts";
 import init from "./0001_init.sql" with { type: "text" };
 import leanStateIndex from "./0002_lean_state_index.sql" with { type: "text" };
@@ -62,8 +63,6 @@ const MAX_SCHEMA_LENGTH = 58;
 const LISTEN_RETRY_MS = 5_000;
 /** Attempts at inserting rows whose unique key holder vanished between the insert and the holder lookup. */
 const INSERT_TRIES = 3;
-
-type Row = Record<string, any>;
 
 /** An SQL text with its positional parameters, ready for `unsafe`. */
 export interface SqlStatement {
@@ -310,7 +309,7 @@ export class PostgresDriver implements Driver {
     const { text, params } = this.claimStatement(p);
     const rows = await this.#q(text, params, { growing: true });
     this.#grown.runs += rows.length;
-    return rows.map((row) => ({ ...decodeJob(row), runId: row.run_id as string, startedAt: p.now }));
+    return rows.map((row) => ({ ...decode.job(row), runId: row.run_id as string, startedAt: p.now }));
   }
 
   async leaseRenew(p: { leases: LeaseRef[]; leasedUntil: Date; now: Date }): Promise<Set<string>> {
@@ -363,7 +362,7 @@ export class PostgresDriver implements Driver {
       { growing: true },
     );
     const outcomes = await this.#finalizeResults(p.items, fin.followUps, rows[0]!);
-    const jobs = rows.filter((row) => row.id !== null).map((row) => ({ ...decodeJob(row), runId: row.run_id as string, startedAt: p.claim.now }));
+    const jobs = rows.filter((row) => row.id !== null).map((row) => ({ ...decode.job(row), runId: row.run_id as string, startedAt: p.claim.now }));
     this.#grown.runs += jobs.length;
     return { outcomes, jobs };
   }
@@ -520,7 +519,7 @@ export class PostgresDriver implements Driver {
 
   async jobGet(id: string): Promise<JobRecord | null> {
     const [row] = await this.#q(`SELECT * FROM ${this.#t.jobs} WHERE id = $1`, [id]);
-    return row ? decodeJob(row) : null;
+    return row ? decode.job(row) : null;
   }
 
   async jobList(p: JobListParams): Promise<JobRecord[]> {
@@ -538,12 +537,12 @@ export class PostgresDriver implements Driver {
       `SELECT * FROM ${this.#t.jobs} WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT $${params.push(p.limit)}`,
       params,
     );
-    return rows.map(decodeJob);
+    return rows.map(decode.job);
   }
 
   async runList(jobId: string): Promise<RunRecord[]> {
     const rows = await this.#q(`SELECT * FROM ${this.#t.runs} WHERE job_id = $1 ORDER BY attempt`, [jobId]);
-    return rows.map(decodeRun);
+    return rows.map(decode.run);
   }
 
   async jobCancel(p: { id: string; now: Date }): Promise<JobRecord | null> {
@@ -558,7 +557,7 @@ export class PostgresDriver implements Driver {
        SELECT b.*, (SELECT count(*) FROM upd)::int AS changed FROM before b`,
       [p.id, p.now],
     );
-    return row ? decodeJob(row) : null;
+    return row ? decode.job(row) : null;
   }
 
   async jobRetry(p: { id: string; now: Date }): Promise<JobRecord | null> {
@@ -573,7 +572,7 @@ export class PostgresDriver implements Driver {
        SELECT b.*, (SELECT count(pg_notify($3, queue)) FROM upd)::int AS changed FROM before b`,
       [p.id, p.now, this.channel],
     );
-    return row ? decodeJob(row) : null;
+    return row ? decode.job(row) : null;
   }
 
   async jobDeleteFinished(p: { before: Date; limit: number }): Promise<number> {
@@ -645,11 +644,11 @@ export class PostgresDriver implements Driver {
 
   async periodicGet(slug: string): Promise<PeriodicRecord | null> {
     const [row] = await this.#q(`SELECT * FROM ${this.#t.periodics} WHERE slug = $1`, [slug]);
-    return row ? decodePeriodic(row) : null;
+    return row ? decode.periodic(row) : null;
   }
 
   async periodicList(): Promise<PeriodicRecord[]> {
-    return (await this.#q(`SELECT * FROM ${this.#t.periodics} ORDER BY slug COLLATE "C"`)).map(decodePeriodic);
+    return (await this.#q(`SELECT * FROM ${this.#t.periodics} ORDER BY slug COLLATE "C"`)).map(decode.periodic);
   }
 
   async periodicSave(p: PeriodicSaveRow): Promise<PeriodicRecord> {
@@ -685,7 +684,7 @@ export class PostgresDriver implements Driver {
         p.now,
       ],
     );
-    return decodePeriodic(row!);
+    return decode.periodic(row!);
   }
 
   async periodicDue(p: { now: Date; limit: number }): Promise<PeriodicRecord[]> {
@@ -693,7 +692,7 @@ export class PostgresDriver implements Driver {
       `SELECT * FROM ${this.#t.periodics} WHERE is_active AND next_run_at <= $1 ORDER BY next_run_at LIMIT $2`,
       [p.now, p.limit],
     );
-    return rows.map(decodePeriodic);
+    return rows.map(decode.periodic);
   }
 
   /**
@@ -1077,77 +1076,10 @@ function num(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
 }
 
-function decodeJob(r: Row): JobRecord {
-  return {
-    id: r.id,
-    kind: r.kind,
-    queue: r.queue,
-    args: r.args,
-    priority: r.priority,
-    state: r.state,
-    attempt: r.attempt,
-    maxAttempts: r.max_attempts,
-    timeoutMs: num(r.timeout_ms),
-    scheduledAt: r.scheduled_at,
-    leasedUntil: r.leased_until ?? null,
-    leaseToken: r.lease_token ?? null,
-    uniqueKey: r.unique_key ?? null,
-    uniqueActiveKey: r.unique_active_key ?? null,
-    parentJobId: r.parent_job_id ?? null,
-    executorClass: r.executor_class,
-    tags: r.tags,
-    metadata: r.metadata,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    finalizedAt: r.finalized_at ?? null,
-    deletedAt: r.deleted_at ?? null,
-  };
-}
-
-function decodeRun(r: Row): RunRecord {
-  return {
-    id: r.id,
-    jobId: r.job_id,
-    attempt: r.attempt,
-    executorClass: r.executor_class,
-    executorId: r.executor_id,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at ?? null,
-    outcome: r.outcome,
-    errorClass: r.error_class ?? null,
-    errorMessage: r.error_message ?? null,
-    output: r.output ?? null,
-    durationMs: num(r.duration_ms),
-    costMicros: num(r.cost_micros),
-    enqueuedChildren: r.enqueued_children,
-    createdAt: r.created_at,
-  };
-}
-
-function decodePeriodic(r: Row): PeriodicRecord {
-  return {
-    id: r.id,
-    slug: r.slug,
-    kind: r.kind,
-    queue: r.queue,
-    args: r.args_template,
-    cron: r.cron_expr ?? null,
-    intervalSeconds: r.interval_seconds ?? null,
-    timezone: r.timezone,
-    overlap: r.overlap,
-    catchUp: r.catch_up,
-    backfill: r.backfill,
-    maxAttempts: r.max_attempts ?? null,
-    priority: r.priority ?? null,
-    timeoutMs: num(r.timeout_ms),
-    source: r.source,
-    skippedCount: r.skipped_count,
-    lastSkippedAt: r.last_skipped_at ?? null,
-    lastSkipReason: r.last_skip_reason ?? null,
-    nextRunAt: r.next_run_at,
-    lastEnqueuedAt: r.last_enqueued_at ?? null,
-    isActive: r.is_active,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
+/** postgres.js hands back Dates, parsed jsonb and booleans already; bigints as strings. */
+const decode = rowDecoders({
+  date: (value) => (value as Date | null | undefined) ?? null,
+  json: (value) => value ?? null,
+  int: num,
+  bool: (value) => value === true,
+});

@@ -16,6 +16,7 @@ import type {
   PeriodicSaveRow,
   QueueStats,
 } from "../types.ts";
+import { rowDecoders, type Row } from "../decode.ts";
 import { CLAIMABLE_SQL, TERMINAL_SQL, failedIndexHint, schemaTooNew } from "../sql.ts";
 import init from "./0001_init.sql" with { type: "text" };
 import leanStateIndex from "./0002_lean_state_index.sql" with { type: "text" };
@@ -39,8 +40,6 @@ const INSERT_CHUNK = 1000;
 const JOB_COLUMNS =
   "id, kind, queue, args, priority, state, max_attempts, timeout_ms, scheduled_at, unique_key, unique_active_key, parent_job_id, executor_class, tags, metadata, created_at, updated_at";
 const JOB_PLACEHOLDERS = `(${Array(17).fill("?").join(",")})`;
-
-type Row = Record<string, any>;
 
 /** The bun:sqlite implementation of {@link Driver}. One connection; bun:sqlite is synchronous, so every method completes before it returns its promise. */
 export class SqliteDriver implements Driver {
@@ -127,7 +126,7 @@ export class SqliteDriver implements Driver {
       `WHERE id IN (${candidates.sql}) RETURNING *`;
     const rows = this.db.query(sql).all(...params) as Row[];
     if (rows.length === 0) return [];
-    const claimed = rows.map((row) => ({ ...decodeJob(row), runId: newId(), startedAt: p.now }));
+    const claimed = rows.map((row) => ({ ...decode.job(row), runId: newId(), startedAt: p.now }));
     claimed.sort((a, b) => a.priority - b.priority || a.scheduledAt.getTime() - b.scheduledAt.getTime() || (a.id < b.id ? -1 : 1));
     const stubs: SQLQueryBindings[] = [];
     for (const job of claimed) stubs.push(job.runId, job.id, job.attempt, job.executorClass, p.executorId, now, now);
@@ -268,11 +267,11 @@ export class SqliteDriver implements Driver {
 
   async jobGet(id: string): Promise<JobRecord | null> {
     const row = this.db.query("SELECT * FROM jobs WHERE id = ?").get(id) as Row | null;
-    return row ? decodeJob(row) : null;
+    return row ? decode.job(row) : null;
   }
 
   async jobList(p: JobListParams): Promise<JobRecord[]> {
-    return this.#jobListSql(p, (sql, params) => (this.db.query(sql).all(...params) as Row[]).map(decodeJob));
+    return this.#jobListSql(p, (sql, params) => (this.db.query(sql).all(...params) as Row[]).map(decode.job));
   }
 
   #jobListSql<T>(p: JobListParams, run: (sql: string, params: SQLQueryBindings[]) => T): T {
@@ -294,14 +293,14 @@ export class SqliteDriver implements Driver {
 
   async runList(jobId: string): Promise<RunRecord[]> {
     const rows = this.db.query("SELECT * FROM job_runs WHERE job_id = ? ORDER BY attempt").all(jobId) as Row[];
-    return rows.map(decodeRun);
+    return rows.map(decode.run);
   }
 
   async jobCancel(p: { id: string; now: Date }): Promise<JobRecord | null> {
     return this.#tx(() => {
       const row = this.db.query("SELECT * FROM jobs WHERE id = ?").get(p.id) as Row | null;
       if (!row) return null;
-      const before = decodeJob(row);
+      const before = decode.job(row);
       if (isTerminal(before.state)) return before;
       const now = p.now.getTime();
       this.db
@@ -317,7 +316,7 @@ export class SqliteDriver implements Driver {
     return this.#tx(() => {
       const row = this.db.query("SELECT * FROM jobs WHERE id = ?").get(p.id) as Row | null;
       if (!row) return null;
-      const before = decodeJob(row);
+      const before = decode.job(row);
       if (before.state === "running") return before;
       const now = p.now.getTime();
       this.db
@@ -393,11 +392,11 @@ export class SqliteDriver implements Driver {
 
   async periodicGet(slug: string): Promise<PeriodicRecord | null> {
     const row = this.db.query("SELECT * FROM job_periodics WHERE slug = ?").get(slug) as Row | null;
-    return row ? decodePeriodic(row) : null;
+    return row ? decode.periodic(row) : null;
   }
 
   async periodicList(): Promise<PeriodicRecord[]> {
-    return (this.db.query("SELECT * FROM job_periodics ORDER BY slug").all() as Row[]).map(decodePeriodic);
+    return (this.db.query("SELECT * FROM job_periodics ORDER BY slug").all() as Row[]).map(decode.periodic);
   }
 
   async periodicSave(p: PeriodicSaveRow): Promise<PeriodicRecord> {
@@ -435,14 +434,14 @@ export class SqliteDriver implements Driver {
         p.isActive ? 1 : 0,
         now,
       ) as Row;
-    return decodePeriodic(row);
+    return decode.periodic(row);
   }
 
   async periodicDue(p: { now: Date; limit: number }): Promise<PeriodicRecord[]> {
     const rows = this.db
       .query("SELECT * FROM job_periodics WHERE is_active = 1 AND next_run_at <= ? ORDER BY next_run_at LIMIT ?")
       .all(p.now.getTime(), p.limit) as Row[];
-    return rows.map(decodePeriodic);
+    return rows.map(decode.periodic);
   }
 
   async periodicFire(p: PeriodicFireParams): Promise<{ fired: boolean; inserted: InsertOutcome[] }> {
@@ -641,85 +640,14 @@ function placeholders(n: number): string {
   return Array(n).fill("?").join(",");
 }
 
-function toDate(ms: number | null): Date | null {
-  return ms === null || ms === undefined ? null : new Date(ms);
+function toDate(ms: unknown): Date | null {
+  return ms === null || ms === undefined ? null : new Date(ms as number);
 }
 
-function parseJson(text: string | null): unknown {
-  return text === null || text === undefined ? null : JSON.parse(text);
-}
-
-function decodeJob(r: Row): JobRecord {
-  return {
-    id: r.id,
-    kind: r.kind,
-    queue: r.queue,
-    args: JSON.parse(r.args),
-    priority: r.priority,
-    state: r.state,
-    attempt: r.attempt,
-    maxAttempts: r.max_attempts,
-    timeoutMs: r.timeout_ms,
-    scheduledAt: new Date(r.scheduled_at),
-    leasedUntil: toDate(r.leased_until),
-    leaseToken: r.lease_token,
-    uniqueKey: r.unique_key,
-    uniqueActiveKey: r.unique_active_key,
-    parentJobId: r.parent_job_id,
-    executorClass: r.executor_class,
-    tags: JSON.parse(r.tags),
-    metadata: JSON.parse(r.metadata),
-    createdAt: new Date(r.created_at),
-    updatedAt: new Date(r.updated_at),
-    finalizedAt: toDate(r.finalized_at),
-    deletedAt: toDate(r.deleted_at),
-  };
-}
-
-function decodeRun(r: Row): RunRecord {
-  return {
-    id: r.id,
-    jobId: r.job_id,
-    attempt: r.attempt,
-    executorClass: r.executor_class,
-    executorId: r.executor_id,
-    startedAt: new Date(r.started_at),
-    finishedAt: toDate(r.finished_at),
-    outcome: r.outcome,
-    errorClass: r.error_class,
-    errorMessage: r.error_message,
-    output: parseJson(r.output),
-    durationMs: r.duration_ms,
-    costMicros: r.cost_micros,
-    enqueuedChildren: r.enqueued_children,
-    createdAt: new Date(r.created_at),
-  };
-}
-
-function decodePeriodic(r: Row): PeriodicRecord {
-  return {
-    id: r.id,
-    slug: r.slug,
-    kind: r.kind,
-    queue: r.queue,
-    args: JSON.parse(r.args_template),
-    cron: r.cron_expr,
-    intervalSeconds: r.interval_seconds,
-    timezone: r.timezone,
-    overlap: r.overlap,
-    catchUp: r.catch_up,
-    backfill: r.backfill,
-    maxAttempts: r.max_attempts,
-    priority: r.priority,
-    timeoutMs: r.timeout_ms,
-    source: r.source,
-    skippedCount: r.skipped_count,
-    lastSkippedAt: toDate(r.last_skipped_at),
-    lastSkipReason: r.last_skip_reason,
-    nextRunAt: new Date(r.next_run_at),
-    lastEnqueuedAt: toDate(r.last_enqueued_at),
-    isActive: r.is_active === 1,
-    createdAt: new Date(r.created_at),
-    updatedAt: new Date(r.updated_at),
-  };
-}
+/** SQLite hands back millisecond integers, JSON as text and booleans as 0/1. */
+const decode = rowDecoders({
+  date: toDate,
+  json: (text) => (text === null || text === undefined ? null : JSON.parse(text as string)),
+  int: (value) => (value as number | null | undefined) ?? null,
+  bool: (value) => value === 1,
+});

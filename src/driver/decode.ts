@@ -1,0 +1,96 @@
+import type { JobRecord, PeriodicRecord, RunRecord } from "../types.ts";
+
+/** A row as a driver's client returns it: snake_case column names. */
+export type Row = Record<string, any>;
+
+/**
+ * How a dialect's client hands back column values: the only part of turning rows into records that differs
+ * between the drivers (SQLite: millisecond integers and JSON text; PostgreSQL: Dates, parsed jsonb, bigint strings).
+ * Every method maps null (or a missing column) to null.
+ */
+export interface ColumnCodec {
+  date(value: unknown): Date | null;
+  json(value: unknown): unknown;
+  /** An integer column that may arrive as a string (bigint). */
+  int(value: unknown): number | null;
+  bool(value: unknown): boolean;
+}
+
+/** The record decoders for one dialect: the column-to-field mapping, written once. */
+export interface RowDecoders {
+  job(r: Row): JobRecord;
+  run(r: Row): RunRecord;
+  periodic(r: Row): PeriodicRecord;
+}
+
+/** Builds the {@link RowDecoders} of a dialect from its {@link ColumnCodec}. */
+export function rowDecoders(c: ColumnCodec): RowDecoders {
+  return {
+    job: (r) => ({
+      id: r.id,
+      kind: r.kind,
+      queue: r.queue,
+      args: c.json(r.args),
+      priority: r.priority,
+      state: r.state,
+      attempt: r.attempt,
+      maxAttempts: r.max_attempts,
+      timeoutMs: c.int(r.timeout_ms),
+      scheduledAt: c.date(r.scheduled_at)!,
+      leasedUntil: c.date(r.leased_until),
+      leaseToken: r.lease_token ?? null,
+      uniqueKey: r.unique_key ?? null,
+      uniqueActiveKey: r.unique_active_key ?? null,
+      parentJobId: r.parent_job_id ?? null,
+      executorClass: r.executor_class,
+      tags: c.json(r.tags) as string[],
+      metadata: c.json(r.metadata) as Record<string, unknown>,
+      createdAt: c.date(r.created_at)!,
+      updatedAt: c.date(r.updated_at)!,
+      finalizedAt: c.date(r.finalized_at),
+      deletedAt: c.date(r.deleted_at),
+    }),
+    run: (r) => ({
+      id: r.id,
+      jobId: r.job_id,
+      attempt: r.attempt,
+      executorClass: r.executor_class,
+      executorId: r.executor_id,
+      startedAt: c.date(r.started_at)!,
+      finishedAt: c.date(r.finished_at),
+      outcome: r.outcome,
+      errorClass: r.error_class ?? null,
+      errorMessage: r.error_message ?? null,
+      output: c.json(r.output),
+      durationMs: c.int(r.duration_ms),
+      costMicros: c.int(r.cost_micros),
+      enqueuedChildren: r.enqueued_children,
+      createdAt: c.date(r.created_at)!,
+    }),
+    periodic: (r) => ({
+      id: r.id,
+      slug: r.slug,
+      kind: r.kind,
+      queue: r.queue,
+      args: c.json(r.args_template),
+      cron: r.cron_expr ?? null,
+      intervalSeconds: r.interval_seconds ?? null,
+      timezone: r.timezone,
+      overlap: r.overlap,
+      catchUp: r.catch_up,
+      backfill: r.backfill,
+      maxAttempts: r.max_attempts ?? null,
+      priority: r.priority ?? null,
+      timeoutMs: c.int(r.timeout_ms),
+      source: r.source,
+      skippedCount: r.skipped_count,
+      lastSkippedAt: c.date(r.last_skipped_at),
+      lastSkipReason: r.last_skip_reason ?? null,
+      nextRunAt: c.date(r.next_run_at)!,
+      lastEnqueuedAt: c.date(r.last_enqueued_at),
+      isActive: c.bool(r.is_active),
+      createdAt: c.date(r.created_at)!,
+      updatedAt: c.date(r.updated_at)!,
+    }),
+  };
+}
