@@ -15,10 +15,10 @@ const FAILED_STATES = ["discarded", "cancelled"];
 /**
  * The extra condition that lets a listing filtered to one state use `jobs_failed`: a planner only takes a
  * partial index when the query repeats the index's condition (SQLite literally; PostgreSQL's generic plans,
- * which cannot see a bound state, too). Empty for other states.
+ * which cannot see a bound state, too). None for other states.
  */
-export function failedIndexHint(state: string | undefined): string {
-  return state !== undefined && FAILED_STATES.includes(state) ? `state IN (${FAILED_STATES.map((s) => `'${s}'`).join(", ")})` : "";
+export function failedIndexHint(state: string | undefined): string[] {
+  return state !== undefined && FAILED_STATES.includes(state) ? [`state IN (${FAILED_STATES.map((s) => `'${s}'`).join(", ")})`] : [];
 }
 
 /** The error `migrate` raises when the database was migrated by a newer flywheel. */

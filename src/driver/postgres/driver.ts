@@ -532,7 +532,7 @@ export class PostgresDriver implements Driver {
     filter((x) => `kind = ${x}`, p.kind);
     filter((x) => `queue = ${x}`, p.queue);
     filter((x) => `id < ${x}`, p.before);
-    if (failedIndexHint(p.state)) where.push(failedIndexHint(p.state));
+    where.push(...failedIndexHint(p.state));
     const rows = await this.#q(
       `SELECT * FROM ${this.#t.jobs} WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT $${params.push(p.limit)}`,
       params,
@@ -856,7 +856,7 @@ export class PostgresDriver implements Driver {
     jobs: JobInsertRow[],
     options: { owner?: string[]; guard?: string; unstorable?: "refuse" | "replace" } = {},
   ): { text: string; ids: string; uniqueKeys: string; activeKeys: string; owner: string | null } {
-    const columns = insertColumns(options.unstorable ?? "refuse");
+    const columns = INSERT_COLUMNS[options.unstorable ?? "refuse"];
     const bound = columns.map((c) => ps.add(jobs.map(c.value)));
     const slot = (name: string) => bound[columns.findIndex((c) => c.name === name)]!;
     const arrays = columns.map((c, i) => `${bound[i]}::${c.type}[]`);
@@ -875,7 +875,7 @@ export class PostgresDriver implements Driver {
   /** {@link #insertSql} for one row, as `VALUES`: scalar parameters instead of one-element arrays to unpack. */
   #insertOneSql(ps: Params, job: JobInsertRow): string {
     const keyed = job.uniqueKey !== null || job.uniqueActiveKey !== null;
-    const columns = insertColumns("refuse");
+    const columns = INSERT_COLUMNS.refuse;
     const values = columns.map((c) => `${ps.add(c.value(job))}::${c.type}`);
     return `INSERT INTO ${this.#t.jobs} (${INSERT_COLUMN_NAMES})
       SELECT ${INSERT_SELECT_LIST} FROM (VALUES (${values.join(", ")})) AS v(${columns.map((c) => c.name).join(", ")})
@@ -1005,6 +1005,9 @@ function insertColumns(unstorable: "refuse" | "replace"): InsertColumn[] {
     { name: "created_at", type: "timestamptz", value: (j) => j.createdAt.toISOString() },
   ];
 }
+
+/** {@link insertColumns} for each way of treating unstorable JSON, built once rather than per insert. */
+const INSERT_COLUMNS = { refuse: insertColumns("refuse"), replace: insertColumns("replace") } as const;
 
 const INSERT_COLUMN_NAMES =
   "id, kind, queue, args, priority, state, max_attempts, timeout_ms, scheduled_at, unique_key, unique_active_key, parent_job_id, executor_class, tags, metadata, created_at, updated_at";

@@ -286,7 +286,7 @@ export class SqliteDriver implements Driver {
       where.push("id < ?");
       params.push(p.before);
     }
-    if (failedIndexHint(p.state)) where.push(failedIndexHint(p.state));
+    where.push(...failedIndexHint(p.state));
     params.push(p.limit);
     return run(`SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`, params);
   }
