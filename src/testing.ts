@@ -1,7 +1,7 @@
-import type { Flywheel } from "./client.ts";
-import type { JobRecord, JobState } from "./types.ts";
+import type { Flywheel } from "./flywheel.ts";
+import type { JobRecord, JobState } from "./core/types.ts";
 
-export { FixedClock } from "./clock.ts";
+export { FixedClock } from "./core/clock.ts";
 
 /** Works every due job, then returns how many attempts finished (see `Flywheel.runUntilIdle`). */
 export function runUntilIdle(fw: Flywheel): Promise<number> {

@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
-import { connect, type Flywheel } from "../src/client.ts";
-import { defineWorker } from "../src/worker.ts";
+import { connect, type Flywheel } from "../src/flywheel.ts";
+import { defineWorker } from "../src/runtime/define-worker.ts";
 import { assertEnqueued, FixedClock, runUntilIdle, workJob } from "../src/testing.ts";
 
 let fw: Flywheel;

@@ -14,8 +14,8 @@
 import postgres from "postgres";
 import { connect, defineWorker, type Flywheel } from "../../src/index.ts";
 import type { ClaimedJob, FinalizeItem } from "../../src/driver/types.ts";
-import { newId } from "../../src/id.ts";
-import { VERSION } from "../../src/version.ts";
+import { newId } from "../../src/core/id.ts";
+import { VERSION } from "../../src/core/version.ts";
 import { runSystem, runtimeName, skip, wallNow, type BenchSystem, type Handler, type Location, type Params, registerStop } from "../lib/harness.ts";
 import { DEFAULT_PG_URL, pgSchema, sqliteDir } from "../lib/stores.ts";
 import { Database } from "bun:sqlite";

@@ -1,9 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { connect, type Flywheel } from "../client.ts";
-import { commandJobTimeout, explainArgIssue, loadConfig, pathProblem, resolveCommandPaths, splitDotPath, type FlywheelConfig } from "../config.ts";
-import { parseDuration } from "../duration.ts";
-import type { Logger } from "../logger.ts";
+import { connect, type Flywheel } from "../flywheel.ts";
+import { commandJobTimeout, explainArgIssue, loadConfig, pathProblem, resolveCommandPaths, splitDotPath, type FlywheelConfig } from "../daemon/config.ts";
+import { parseDuration } from "../core/duration.ts";
+import type { Logger } from "../core/logger.ts";
 import { loggerObserver } from "../observe/observer.ts";
 import { commandWorkers, isCommandKind, validateCommandArgs } from "../workers/index.ts";
 

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
-import { ConfigError, formatIssue, type FlywheelConfig } from "../config.ts";
-import { formatDuration } from "../duration.ts";
+import { ConfigError, formatIssue, type FlywheelConfig } from "../daemon/config.ts";
+import { formatDuration } from "../core/duration.ts";
 import { childEnv } from "../workers/env.ts";
 import { commandRequirements } from "../workers/index.ts";
 import { CONFIG_ARG, JSON_ARG, openFlywheel, readConfig } from "./context.ts";

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { AlreadyEnqueuedError, ValidationError } from "../errors.ts";
-import type { InsertOptions } from "../types.ts";
+import { AlreadyEnqueuedError, ValidationError } from "../core/errors.ts";
+import type { InsertOptions } from "../core/types.ts";
 import { CONFIG_ARG, JSON_ARG, UsageError, commandArgsFromCli, durationFlag, intFlag, jsonObjectArg, withFlywheel } from "./context.ts";
 import { printJson } from "./render.ts";
 

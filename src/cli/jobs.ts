@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import type { JobRecord, JobState, RunRecord } from "../types.ts";
-import { JOB_STATES } from "../types.ts";
+import type { JobRecord, JobState, RunRecord } from "../core/types.ts";
+import { JOB_STATES } from "../core/types.ts";
 import { CONFIG_ARG, JSON_ARG, UsageError, intFlag, withFlywheel } from "./context.ts";
 import { clip, commandOutputOf, fields, formatRelative, formatTime, jobJson, printJson, runJson, table } from "./render.ts";
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 import { defineCommand, renderUsage, runCommand, showUsage, type ArgsDef, type CommandDef } from "citty";
 import { maybeNotifyUpdate } from "../update/check.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../core/version.ts";
 
 // The only place that parses argv and exits (STYLE.md). Commands live one per file and throw on failure.
 //

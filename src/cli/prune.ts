@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { formatDuration } from "../duration.ts";
+import { formatDuration } from "../core/duration.ts";
 import { CONFIG_ARG, JSON_ARG, durationFlag, withFlywheel } from "./context.ts";
 import { printJson } from "./render.ts";
 

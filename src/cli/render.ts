@@ -1,5 +1,5 @@
-import { formatDuration } from "../duration.ts";
-import type { FailureRecord, JobRecord, PeriodicRecord, QueueHealth, RunRecord } from "../types.ts";
+import { formatDuration } from "../core/duration.ts";
+import type { FailureRecord, JobRecord, PeriodicRecord, QueueHealth, RunRecord } from "../core/types.ts";
 
 // Everything the CLI prints goes through here: human tables and times, and the stable `--json` shapes. JSON keys
 // are snake_case, like the database columns and the audit trail, and dates are ISO-8601 UTC strings; scripts

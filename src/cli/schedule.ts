@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { AlreadyEnqueuedError, FlywheelError, ValidationError } from "../errors.ts";
-import type { PeriodicRecord } from "../types.ts";
+import { AlreadyEnqueuedError, FlywheelError, ValidationError } from "../core/errors.ts";
+import type { PeriodicRecord } from "../core/types.ts";
 import { CONFIG_ARG, JSON_ARG, UsageError, commandArgsFromCli, durationFlag, intFlag, jsonObjectArg, withFlywheel } from "./context.ts";
 import { formatInZone, formatRelative, periodicJson, printJson, scheduleText, table } from "./render.ts";
 

@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
-import type { Flywheel } from "../client.ts";
-import { parseHttpAddr, type FlywheelConfig, type HttpAddress } from "../config.ts";
-import { createLogger, type Logger } from "../logger.ts";
-import type { NodeOptions } from "../node.ts";
-import { VERSION } from "../version.ts";
+import type { Flywheel } from "../flywheel.ts";
+import { parseHttpAddr, type FlywheelConfig, type HttpAddress } from "../daemon/config.ts";
+import { createLogger, type Logger } from "../core/logger.ts";
+import type { NodeOptions } from "../node/node.ts";
+import { VERSION } from "../core/version.ts";
 import { CONFIG_ARG, openFlywheel, readConfig, UsageError } from "./context.ts";
 
 /**

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import type { Flywheel } from "../client.ts";
-import { JOB_STATES } from "../types.ts";
+import type { Flywheel } from "../flywheel.ts";
+import { JOB_STATES } from "../core/types.ts";
 import { CONFIG_ARG, JSON_ARG, UsageError, durationFlag, withFlywheel } from "./context.ts";
 import { clip, coarse, failureJson, formatRelative, healthJson, periodicJson, table } from "./render.ts";
 import { renderSchedules } from "./schedule.ts";

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../core/version.ts";
 
 /** What `flywheel version --json` prints; the key names are a stable contract for scripts. */
 export interface VersionInfo {

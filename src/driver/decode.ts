@@ -1,4 +1,4 @@
-import type { JobRecord, PeriodicRecord, RunRecord } from "../types.ts";
+import type { JobRecord, PeriodicRecord, RunRecord } from "../core/types.ts";
 
 /** A row as a driver's client returns it: snake_case column names. */
 export type Row = Record<string, any>;

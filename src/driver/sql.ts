@@ -1,5 +1,5 @@
-import { FlywheelError } from "../errors.ts";
-import { CLAIMABLE_STATES, TERMINAL_STATES } from "../types.ts";
+import { FlywheelError } from "../core/errors.ts";
+import { CLAIMABLE_STATES, TERMINAL_STATES } from "../core/types.ts";
 
 // Fragments both dialects spell the same way; each driver still owns its statements.
 

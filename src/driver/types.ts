@@ -7,7 +7,7 @@ import type {
   PeriodicRecord,
   RunOutcome,
   RunRecord,
-} from "../types.ts";
+} from "../core/types.ts";
 
 /**
  * The dialect seam. Every SQL statement flywheel runs lives behind this interface; `src/driver/sqlite` and

@@ -1,4 +1,4 @@
-import type { QueueHealth } from "../types.ts";
+import type { QueueHealth } from "../core/types.ts";
 import type { Observer } from "./observer.ts";
 
 /** Upper bounds (seconds) of the job duration histogram. */

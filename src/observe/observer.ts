@@ -1,5 +1,5 @@
-import type { Logger } from "../logger.ts";
-import type { ErrorClass, RunOutcome } from "../types.ts";
+import type { Logger } from "../core/logger.ts";
+import type { ErrorClass, RunOutcome } from "../core/types.ts";
 
 /** The identity of a job in observer events. */
 export interface JobRef {

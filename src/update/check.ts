@@ -1,7 +1,7 @@
 import { fstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../core/version.ts";
 import { fetchRelease, updateBaseUrl, type FetchLike } from "./release.ts";
 import { compareVersions } from "./semver.ts";
 

@@ -1,4 +1,4 @@
-import { VERSION } from "../version.ts";
+import { VERSION } from "../core/version.ts";
 import { CHECKSUMS_ASSET } from "./platform.ts";
 import { parseVersion, stripV } from "./semver.ts";
 import { UpdateError } from "./update-error.ts";

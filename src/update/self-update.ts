@@ -1,4 +1,4 @@
-import { VERSION } from "../version.ts";
+import { VERSION } from "../core/version.ts";
 import { installRefusal, runningInstall, stageExecutable, type InstallFacts } from "./install.ts";
 import { assetName, CHECKSUMS_ASSET, hostPlatform, type ReleasePlatform } from "./platform.ts";
 import {

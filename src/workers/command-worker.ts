@@ -1,6 +1,6 @@
 import type { GenericSchema } from "valibot";
-import type { WorkerDefinition } from "../types.ts";
-import { defineWorker } from "../worker.ts";
+import type { WorkerDefinition } from "../core/types.ts";
+import { defineWorker } from "../runtime/define-worker.ts";
 import { type CommandWorkerOptions, type ResolvedCommandOptions, resolveCommandOptions } from "./env.ts";
 import { type CommonArgs, runCommandJob } from "./spawn.ts";
 

@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { WorkerError } from "../errors.ts";
+import { WorkerError } from "../core/errors.ts";
 
 /**
  * Options shared by the ready-made command workers. `{}` means: the child sees only PATH, HOME, SHELL, LANG,

@@ -1,7 +1,7 @@
 import * as v from "valibot";
-import { WorkerError } from "../errors.ts";
-import type { WorkerDefinition } from "../types.ts";
-import { defineWorker } from "../worker.ts";
+import { WorkerError } from "../core/errors.ts";
+import type { WorkerDefinition } from "../core/types.ts";
+import { defineWorker } from "../runtime/define-worker.ts";
 import { type CommandWorkerOptions, resolveCommandOptions } from "./env.ts";
 import { abortedError } from "./spawn.ts";
 

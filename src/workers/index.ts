@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { WorkerDefinition } from "../types.ts";
+import type { WorkerDefinition } from "../core/types.ts";
 import { type CommandWorkerOptions, firstOnPath } from "./env.ts";
 import { EXEC_ARGS, execWorker } from "./exec.ts";
 import { HTTP_ARGS, httpWorker } from "./http.ts";

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { WorkerDefinition } from "../types.ts";
+import type { WorkerDefinition } from "../core/types.ts";
 import { commandWorker } from "./command-worker.ts";
 import { childEnv, type CommandWorkerOptions, firstOnPath } from "./env.ts";
 import { COMMON_ARGS } from "./spawn.ts";

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import * as v from "valibot";
-import { WorkerError } from "../errors.ts";
-import type { Job, WorkResult } from "../types.ts";
+import { WorkerError } from "../core/errors.ts";
+import type { Job, WorkResult } from "../core/types.ts";
 import { childEnv, requireDir, type ResolvedCommandOptions } from "./env.ts";
 
 /**

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Flywheel } from "../../src/client.ts";
-import type { JobState } from "../../src/types.ts";
+import type { Flywheel } from "../../src/flywheel.ts";
+import type { JobState } from "../../src/core/types.ts";
 import { eventually, processGone } from "../support/helpers.ts";
 import { cli, cliJson, openDb, sandbox, serve, type Sandbox, type Serve } from "./helpers.ts";
 

@@ -4,15 +4,15 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import * as v from "valibot";
-import type { ConnectOptions, Flywheel } from "../../src/client.ts";
-import { FixedClock } from "../../src/clock.ts";
-import { AlreadyEnqueuedError, FlywheelError, JobNotFoundError, PermanentError, WorkerError } from "../../src/errors.ts";
+import type { ConnectOptions, Flywheel } from "../../src/flywheel.ts";
+import { FixedClock } from "../../src/core/clock.ts";
+import { AlreadyEnqueuedError, FlywheelError, JobNotFoundError, PermanentError, WorkerError } from "../../src/core/errors.ts";
 import type { FinalizeItem, JobInsertRow } from "../../src/driver/types.ts";
-import { Finalizer } from "../../src/finalizer.ts";
-import { newId } from "../../src/id.ts";
-import { silentLogger } from "../../src/logger.ts";
-import type { OutboxTx } from "../../src/types.ts";
-import { defineWorker } from "../../src/worker.ts";
+import { Finalizer } from "../../src/jobs/finalizer.ts";
+import { newId } from "../../src/core/id.ts";
+import { silentLogger } from "../../src/core/logger.ts";
+import type { OutboxTx } from "../../src/core/types.ts";
+import { defineWorker } from "../../src/runtime/define-worker.ts";
 import { deferred, eventually } from "../support/helpers.ts";
 
 /** An open test database. `transaction` runs `body` in a native transaction of the dialect and commits or rolls back. */

@@ -1,4 +1,4 @@
-import { connect } from "../../src/client.ts";
+import { connect } from "../../src/flywheel.ts";
 import { adminSql, pgAvailable, throwawaySchema } from "../support/postgres.ts";
 import { runConformance } from "./conformance.ts";
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { connect, type Flywheel } from "../../src/client.ts";
+import { connect, type Flywheel } from "../../src/flywheel.ts";
 import type { PostgresDriver } from "../../src/driver/postgres/driver.ts";
 import type { ClaimParams } from "../../src/driver/types.ts";
-import { newId } from "../../src/id.ts";
+import { newId } from "../../src/core/id.ts";
 import { pgAvailable, throwawaySchema, type ThrowawaySchema } from "../support/postgres.ts";
 
 const missing = !(await pgAvailable());

@@ -1,10 +1,10 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { connect, type Flywheel } from "../../src/client.ts";
+import { connect, type Flywheel } from "../../src/flywheel.ts";
 import { PostgresDriver, splitSchemaParam } from "../../src/driver/postgres/driver.ts";
-import { AlreadyEnqueuedError, FlywheelError, ValidationError } from "../../src/errors.ts";
-import { newId } from "../../src/id.ts";
-import { defineWorker } from "../../src/worker.ts";
+import { AlreadyEnqueuedError, FlywheelError, ValidationError } from "../../src/core/errors.ts";
+import { newId } from "../../src/core/id.ts";
+import { defineWorker } from "../../src/runtime/define-worker.ts";
 import { adminSql, PG_URL, pgAvailable, throwawaySchema, type ThrowawaySchema } from "../support/postgres.ts";
 
 const missing = !(await pgAvailable());

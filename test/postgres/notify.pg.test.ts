@@ -1,6 +1,6 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { connect, type Flywheel } from "../../src/client.ts";
-import { defineWorker } from "../../src/worker.ts";
+import { connect, type Flywheel } from "../../src/flywheel.ts";
+import { defineWorker } from "../../src/runtime/define-worker.ts";
 import { deferred } from "../support/helpers.ts";
 import { adminSql, pgAvailable, throwawaySchema, type ThrowawaySchema } from "../support/postgres.ts";
 import { pollUntil } from "./fixtures/cluster.ts";

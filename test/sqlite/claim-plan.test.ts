@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { connect, type Flywheel } from "../../src/client.ts";
-import { FixedClock } from "../../src/clock.ts";
+import { connect, type Flywheel } from "../../src/flywheel.ts";
+import { FixedClock } from "../../src/core/clock.ts";
 import type { SqliteDriver } from "../../src/driver/sqlite/driver.ts";
 import type { ClaimParams } from "../../src/driver/types.ts";
-import { newId } from "../../src/id.ts";
+import { newId } from "../../src/core/id.ts";
 import { tempDir } from "../support/helpers.ts";
 
 // The claim must stay an ordered walk of jobs_ready however the planner's statistics look: after ANALYZE

@@ -1,8 +1,8 @@
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import * as v from "valibot";
-import { WorkerError } from "../../src/errors.ts";
-import { silentLogger } from "../../src/logger.ts";
-import type { Job, WorkerDefinition, WorkResult } from "../../src/types.ts";
+import { WorkerError } from "../../src/core/errors.ts";
+import { silentLogger } from "../../src/core/logger.ts";
+import type { Job, WorkerDefinition, WorkResult } from "../../src/core/types.ts";
 import { eventually } from "../support/helpers.ts";
 
 /** A job as the runner would hand it over: args parsed by the worker's schema. */

@@ -1,7 +1,7 @@
 import postgres from "postgres";
-import { FlywheelError, ValidationError } from "../../errors.ts";
-import { newId } from "../../id.ts";
-import { JOB_STATES, type JobRecord, type JobState, type PeriodicRecord, type RunRecord } from "../../types.ts";
+import { FlywheelError, ValidationError } from "../../core/errors.ts";
+import { newId } from "../../core/id.ts";
+import { JOB_STATES, type JobRecord, type JobState, type PeriodicRecord, type RunRecord } from "../../core/types.ts";
 import type {
   ClaimParams,
   ClaimedJob,

@@ -1,7 +1,7 @@
 import { Database, type SQLQueryBindings } from "bun:sqlite";
-import { FlywheelError } from "../../errors.ts";
-import { newId } from "../../id.ts";
-import { JOB_STATES, isTerminal, type JobRecord, type JobState, type PeriodicRecord, type RunRecord } from "../../types.ts";
+import { FlywheelError } from "../../core/errors.ts";
+import { newId } from "../../core/id.ts";
+import { JOB_STATES, isTerminal, type JobRecord, type JobState, type PeriodicRecord, type RunRecord } from "../../core/types.ts";
 import type {
   ClaimParams,
   ClaimedJob,

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
-import { createLogger } from "../src/logger.ts";
-import { Metrics } from "../src/observe/metrics.ts";
-import { loggerObserver, multiObserver } from "../src/observe/observer.ts";
+import { createLogger } from "../../src/core/logger.ts";
+import { Metrics } from "../../src/observe/metrics.ts";
+import { loggerObserver, multiObserver } from "../../src/observe/observer.ts";
 
 const health = {
   counts: { available: 3, scheduled: 1, running: 2, retryable: 0, succeeded: 10, cancelled: 0, discarded: 1 },

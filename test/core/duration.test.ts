@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { formatDuration, parseDuration } from "../src/duration.ts";
+import { formatDuration, parseDuration } from "../../src/core/duration.ts";
 
 test.each([
   [250, 250],

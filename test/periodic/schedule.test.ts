@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { nextFire, parseCron, planFires } from "../src/schedule.ts";
+import { nextFire, parseCron, planFires } from "../../src/periodic/schedule.ts";
 
 const at = (iso: string) => new Date(iso);
 

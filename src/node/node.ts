@@ -1,8 +1,8 @@
-import type { Flywheel } from "./client.ts";
-import { parseDuration, type Duration } from "./duration.ts";
+import type { Flywheel } from "../flywheel.ts";
+import { parseDuration, type Duration } from "../core/duration.ts";
 import { startHttpServer, type HttpOptions } from "./http-server.ts";
-import type { RunnerOptions } from "./runner.ts";
-import type { SchedulerOptions } from "./scheduler.ts";
+import type { RunnerOptions } from "../jobs/runner.ts";
+import type { SchedulerOptions } from "../maintenance/maintainer.ts";
 
 /**
  * A node's parts. `{}` means: one runner on queues `default` and `periodic` with default settings, the

@@ -1,4 +1,4 @@
-import pkg from "../package.json" with { type: "json" };
+import pkg from "../../package.json" with { type: "json" };
 
 /**
  * Replaced by `build.ts` through `define` with the release's version string. It is never declared at runtime

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { backoffDelay } from "../src/backoff.ts";
+import { backoffDelay } from "../../src/jobs/retry-policy.ts";
 
 test("backoff doubles from the base, caps, and applies jitter in [0.75, 1.25)", () => {
   const at = (random: number) => (attempt: number) => backoffDelay(attempt, { random: () => random });

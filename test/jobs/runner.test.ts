@@ -1,8 +1,8 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { connect, defineWorker } from "../src/index.ts";
-import { createLogger } from "../src/logger.ts";
-import { deferred, eventually, tempDir } from "./support/helpers.ts";
+import { connect, defineWorker } from "../../src/index.ts";
+import { createLogger } from "../../src/core/logger.ts";
+import { deferred, eventually, tempDir } from "../support/helpers.ts";
 
 // Outcomes normally ride with the runner's next claim. While claims fail and the runner backs off (an outage that
 // spares finalizes, or a claim-specific error), they must not wait the backoff out.

@@ -1,4 +1,4 @@
-import type { Flywheel } from "./client.ts";
+import type { Flywheel } from "../flywheel.ts";
 
 /** HTTP server settings. `{}` means 127.0.0.1 on port 9090. `port: 0` picks a free port. */
 export interface HttpOptions {

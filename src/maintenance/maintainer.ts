@@ -1,10 +1,10 @@
-import type { Clock } from "./clock.ts";
-import type { Driver, JobInsertRow } from "./driver/types.ts";
-import { formatDuration, parseDuration, type Duration } from "./duration.ts";
-import type { Logger } from "./logger.ts";
-import { RetryLadder, sleep } from "./retry-ladder.ts";
-import { planFires, type ScheduleSpec } from "./schedule.ts";
-import type { InsertOptions, PeriodicRecord, QueueHealth, WorkerDefinition } from "./types.ts";
+import type { Clock } from "../core/clock.ts";
+import type { Driver, JobInsertRow } from "../driver/types.ts";
+import { formatDuration, parseDuration, type Duration } from "../core/duration.ts";
+import type { Logger } from "../core/logger.ts";
+import { RetryLadder, sleep } from "../core/retry-ladder.ts";
+import { planFires, type ScheduleSpec } from "../periodic/schedule.ts";
+import type { InsertOptions, PeriodicRecord, QueueHealth, WorkerDefinition } from "../core/types.ts";
 
 /**
  * Scheduler settings. `{}` means: tick every 1 s, sweep every 30 s in batches of 1,000, no retention,

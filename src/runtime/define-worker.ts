@@ -1,5 +1,5 @@
 import type { GenericSchema, InferInput, InferOutput } from "valibot";
-import type { WorkerDefinition } from "./types.ts";
+import type { WorkerDefinition } from "../core/types.ts";
 
 /**
  * Declares a worker for one kind. With an `args` valibot schema, `job.args` is typed by it, inserts are

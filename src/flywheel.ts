@@ -2,28 +2,28 @@ import type { Database } from "bun:sqlite";
 import { hostname } from "node:os";
 import type { Sql } from "postgres";
 import { getDotPath, safeParse } from "valibot";
-import type { AttemptContext } from "./attempt.ts";
-import { systemClock, type Clock } from "./clock.ts";
+import type { AttemptContext } from "./jobs/attempt.ts";
+import { systemClock, type Clock } from "./core/clock.ts";
 import { SqliteDriver } from "./driver/sqlite/driver.ts";
 import type { Driver, JobInsertRow } from "./driver/types.ts";
-import { parseDuration, type Duration } from "./duration.ts";
+import { parseDuration, type Duration } from "./core/duration.ts";
 import {
   AlreadyEnqueuedError,
   FlywheelError,
   JobNotFoundError,
   PeriodicNotFoundError,
   ValidationError,
-} from "./errors.ts";
-import { Finalizer } from "./finalizer.ts";
-import { newId } from "./id.ts";
-import { silentLogger, type Logger } from "./logger.ts";
+} from "./core/errors.ts";
+import { Finalizer } from "./jobs/finalizer.ts";
+import { newId } from "./core/id.ts";
+import { silentLogger, type Logger } from "./core/logger.ts";
 import { Metrics } from "./observe/metrics.ts";
 import { multiObserver, type Observer } from "./observe/observer.ts";
-import { Node, type NodeOptions } from "./node.ts";
-import { Runner, type RunnerCore, type RunnerOptions } from "./runner.ts";
-import { assertTimezone, nextFire, parseCron } from "./schedule.ts";
-import { Scheduler, specOf, type SchedulerOptions } from "./scheduler.ts";
-import { isTerminal } from "./types.ts";
+import { Node, type NodeOptions } from "./node/node.ts";
+import { Runner, type RunnerCore, type RunnerOptions } from "./jobs/runner.ts";
+import { assertTimezone, nextFire, parseCron } from "./periodic/schedule.ts";
+import { Scheduler, specOf, type SchedulerOptions } from "./maintenance/maintainer.ts";
+import { isTerminal } from "./core/types.ts";
 import type {
   CatchUp,
   FailureRecord,
@@ -36,7 +36,7 @@ import type {
   QueueHealth,
   RunRecord,
   WorkerDefinition,
-} from "./types.ts";
+} from "./core/types.ts";
 
 /** Where to connect: a URL (`sqlite:./app.db`, `sqlite::memory:`, `postgres://…?schema=…`) or an open handle. */
 export type ConnectTarget = string | { sqlite: Database } | { postgres: Sql<any> };

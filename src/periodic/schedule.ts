@@ -1,6 +1,6 @@
 import { Cron } from "croner";
-import { FlywheelError } from "./errors.ts";
-import type { CatchUp } from "./types.ts";
+import { FlywheelError } from "../core/errors.ts";
+import type { CatchUp } from "../core/types.ts";
 
 /** When a periodic fires: a cron expression in an IANA timezone, or a fixed interval. */
 export type ScheduleSpec = { cron: string; timezone: string } | { intervalSeconds: number };

@@ -2,14 +2,14 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import * as v from "valibot";
-import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_CAP_MS } from "./backoff.ts";
-import { parseDuration } from "./duration.ts";
-import { FlywheelError } from "./errors.ts";
-import type { LogLevel } from "./logger.ts";
-import { NODE_DEFAULTS } from "./node.ts";
-import { RUNNER_DEFAULTS } from "./runner.ts";
-import { assertTimezone, parseCron } from "./schedule.ts";
-import type { CatchUp, Overlap } from "./types.ts";
+import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_CAP_MS } from "../jobs/retry-policy.ts";
+import { parseDuration } from "../core/duration.ts";
+import { FlywheelError } from "../core/errors.ts";
+import type { LogLevel } from "../core/logger.ts";
+import { NODE_DEFAULTS } from "../node/node.ts";
+import { RUNNER_DEFAULTS } from "../jobs/runner.ts";
+import { assertTimezone, parseCron } from "../periodic/schedule.ts";
+import type { CatchUp, Overlap } from "../core/types.ts";
 import {
   COMMAND_KINDS,
   DEFAULT_ENV_ALLOWLIST,
@@ -21,7 +21,7 @@ import {
   SHELL_ARGS,
   type CommandKind,
   validateCommandArgs,
-} from "./workers/index.ts";
+} from "../workers/index.ts";
 
 // `flywheel.yaml`: discovery, parsing (Bun's YAML), validation (valibot) and resolution into a FlywheelConfig
 // with every default applied and every relative path made absolute. Nothing here opens the database, so a bad

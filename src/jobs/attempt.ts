@@ -1,11 +1,11 @@
 import { getDotPath, safeParse } from "valibot";
-import { backoffDelay, type BackoffOptions } from "./backoff.ts";
-import type { Clock } from "./clock.ts";
-import type { ClaimedJob, FinalizeItem, JobInsertRow } from "./driver/types.ts";
-import { parseDuration } from "./duration.ts";
-import { PermanentError, ValidationError, WorkerError, toError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
-import type { ErrorClass, FollowUp, InsertOptions, Job, WorkResult, WorkerDefinition } from "./types.ts";
+import { backoffDelay, type BackoffOptions } from "./retry-policy.ts";
+import type { Clock } from "../core/clock.ts";
+import type { ClaimedJob, FinalizeItem, JobInsertRow } from "../driver/types.ts";
+import { parseDuration } from "../core/duration.ts";
+import { PermanentError, ValidationError, WorkerError, toError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import type { ErrorClass, FollowUp, InsertOptions, Job, WorkResult, WorkerDefinition } from "../core/types.ts";
 
 /** What an attempt needs from the runtime around it. */
 export interface AttemptContext {

@@ -1,12 +1,12 @@
 import { runAttempt, type AttemptContext } from "./attempt.ts";
-import type { Clock } from "./clock.ts";
-import type { ClaimParams, ClaimedJob, Driver, FinalizeItem, FinalizeOutcome } from "./driver/types.ts";
-import { parseDuration, type Duration } from "./duration.ts";
+import type { Clock } from "../core/clock.ts";
+import type { ClaimParams, ClaimedJob, Driver, FinalizeItem, FinalizeOutcome } from "../driver/types.ts";
+import { parseDuration, type Duration } from "../core/duration.ts";
 import type { Finalizer } from "./finalizer.ts";
-import { newId } from "./id.ts";
-import type { Logger } from "./logger.ts";
-import type { JobRef, Observer } from "./observe/observer.ts";
-import { RetryLadder, sleep } from "./retry-ladder.ts";
+import { newId } from "../core/id.ts";
+import type { Logger } from "../core/logger.ts";
+import type { JobRef, Observer } from "../observe/observer.ts";
+import { RetryLadder, sleep } from "../core/retry-ladder.ts";
 
 /**
  * One runner's settings. `{}` means: queue `default`, 10 concurrent jobs, executor class `""` (plus unclassed

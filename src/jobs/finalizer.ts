@@ -1,8 +1,8 @@
-import type { Clock } from "./clock.ts";
-import type { Driver, FinalizeItem, FinalizeOutcome } from "./driver/types.ts";
-import { FlywheelError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
-import { RetryLadder } from "./retry-ladder.ts";
+import type { Clock } from "../core/clock.ts";
+import type { Driver, FinalizeItem, FinalizeOutcome } from "../driver/types.ts";
+import { FlywheelError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import { RetryLadder } from "../core/retry-ladder.ts";
 
 interface Pending {
   item: FinalizeItem;
