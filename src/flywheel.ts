@@ -15,6 +15,7 @@ import {
   ValidationError,
 } from "./core/errors.ts";
 import { Finalizer } from "./jobs/finalizer.ts";
+import { retryDelayOf } from "./jobs/retry-policy.ts";
 import { newId } from "./core/id.ts";
 import { silentLogger, type Logger } from "./core/logger.ts";
 import { Metrics } from "./observe/metrics.ts";
@@ -158,7 +159,7 @@ export class Flywheel {
 
   /** Creates or upgrades flywheel's tables. Idempotent. */
   async migrate(): Promise<{ applied: number[] }> {
-    return this.driver.migrate();
+    return this.driver.schemaMigrate();
   }
 
   /** Registers workers by kind; a later registration of the same kind replaces the earlier one. */
@@ -272,6 +273,7 @@ export class Flywheel {
         logger: this.logger,
         buildRow: (kind, args, opts, now) => this.buildRow(kind, args, opts, now),
         queueHealth: () => this.queueHealth(),
+        retryDelay: (kind, attempt, error) => retryDelayOf(this.#workers.get(kind), attempt, error, {}, this.logger),
         wake: () => this.wake(),
       },
       options,
@@ -312,7 +314,7 @@ export class Flywheel {
 
   /** @throws JobNotFoundError */
   async findJob(id: string): Promise<JobRecord> {
-    const job = await this.driver.jobGet(id);
+    const job = await this.driver.jobGet({ id });
     if (!job) throw new JobNotFoundError(id);
     return job;
   }
@@ -324,18 +326,18 @@ export class Flywheel {
 
   /** Every attempt of a job, oldest first. */
   listRuns(jobId: string): Promise<RunRecord[]> {
-    return this.driver.runList(jobId);
+    return this.driver.runList({ jobId });
   }
 
   /** Job counts per kind and state. */
   overview(filter: { kind?: string } = {}) {
-    return this.driver.jobOverview(filter);
+    return this.driver.jobCountByKind(filter);
   }
 
   /** Counts by state, ready, in-flight, scheduled ahead and lag, sampled now. */
   async queueHealth(filter: { queues?: string[] } = {}): Promise<QueueHealth> {
     const now = this.clock.now();
-    const stats = await this.driver.queueStats({ now, queues: filter.queues });
+    const stats = await this.driver.queueStatsGet({ now, queues: filter.queues });
     return {
       counts: stats.counts,
       ready: stats.ready,
@@ -349,7 +351,7 @@ export class Flywheel {
   /** Discarded jobs with the error of their last attempt. `{}` means the last 24 h, at most 50. */
   recentFailures(filter: { since?: Date; limit?: number } = {}): Promise<FailureRecord[]> {
     const since = filter.since ?? new Date(this.clock.now().getTime() - 86_400_000);
-    return this.driver.recentFailures({ since, limit: filter.limit ?? 50 });
+    return this.driver.jobListFailures({ since, limit: filter.limit ?? 50 });
   }
 
   // ---- operator actions --------------------------------------------------------------------------------
@@ -392,7 +394,7 @@ export class Flywheel {
    */
   async upsertPeriodic(spec: PeriodicSpec): Promise<PeriodicRecord> {
     const row = this.#periodicRow(spec);
-    const existing = await this.driver.periodicGet(spec.slug);
+    const existing = await this.driver.periodicGet({ slug: spec.slug });
     const now = this.clock.now();
     const sameSchedule =
       existing !== null &&
@@ -440,12 +442,12 @@ export class Flywheel {
 
   /** Every periodic, by slug. */
   listPeriodics(): Promise<PeriodicRecord[]> {
-    return this.driver.periodicList();
+    return this.driver.periodicList({});
   }
 
   /** @throws PeriodicNotFoundError */
   async findPeriodic(slug: string): Promise<PeriodicRecord> {
-    const periodic = await this.driver.periodicGet(slug);
+    const periodic = await this.driver.periodicGet({ slug });
     if (!periodic) throw new PeriodicNotFoundError(slug);
     return periodic;
   }
@@ -463,7 +465,7 @@ export class Flywheel {
 
   /** @throws PeriodicNotFoundError */
   async deletePeriodic(slug: string): Promise<void> {
-    if (!(await this.driver.periodicDelete(slug))) throw new PeriodicNotFoundError(slug);
+    if (!(await this.driver.periodicDelete({ slug }))) throw new PeriodicNotFoundError(slug);
   }
 
   /**
@@ -514,7 +516,7 @@ export class Flywheel {
       }),
       onWake: (listener) => {
         this.#wakeListeners.add(listener);
-        const unsubscribe = this.driver.subscribe(listener);
+        const unsubscribe = this.driver.wakeSubscribe({ listener });
         return () => {
           this.#wakeListeners.delete(listener);
           unsubscribe();

@@ -55,7 +55,7 @@ async function databaseChecks(config: FlywheelConfig): Promise<Check[]> {
       (async () => {
         const fw = await openFlywheel(config, { migrate: "never" });
         try {
-          await fw.driver.ping();
+          await fw.driver.dbCheck({ integrity: true });
           const { current, latest } = await fw.driver.schemaVersion();
           const schema: Check =
             current === latest

@@ -23,7 +23,7 @@ export const JOB_STATES: readonly JobState[] = ["available", "scheduled", "runni
 export type RunOutcome = "started" | "success" | "error" | "timeout" | "snooze" | "cancelled" | "crashed" | "superseded";
 
 /** Classification of a failed attempt: `transient` and `timeout` retry, the others discard at once. */
-export type ErrorClass = "transient" | "timeout" | "permanent" | "validation" | "unknown_kind";
+export type ErrorClass = "transient" | "timeout" | "permanent" | "validation" | "unknown_kind" | "crashed";
 
 /** A JSON-serialisable value. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };

@@ -11,35 +11,47 @@ import type {
 
 /**
  * The dialect seam. Every SQL statement flywheel runs lives behind this interface; `src/driver/sqlite` and
- * `src/driver/postgres` implement it and `test/driver/conformance.ts` holds both to one contract.
+ * `src/driver/postgres` implement it, and the driver contract kit (`test/driver/kit/`) runs every method against
+ * both. `Tx` is the dialect's handle for the caller's open transaction (the outbox).
  *
  * Rules every implementation keeps:
+ * - Methods are named noun-verb and take one params object.
  * - Time comes from the `now` the caller passes, never from the database's clock.
  * - Each method is one transaction (or one statement) unless it says otherwise.
  * - `tx`, where accepted, is the caller's open transaction: the statement runs on it and commits with it.
+ * - Decisions (what a lost fence or a replayed finalize records) come from `src/driver/rules.ts`; the SQL
+ *   only reads and writes.
+ * - Only {@link FlywheelError}s leave a method: unique violations become `conflict`, values the database
+ *   refuses `validation`, lost or refused connections `unavailable`, a damaged file `corrupt`, the rest `database`.
  */
-export interface Driver {
-  readonly dialect: "sqlite" | "postgres";
+export interface Driver<Tx = unknown> {
+  readonly dialect: Dialect;
 
-  /** Creates or upgrades the schema; idempotent. Refuses a schema newer than the code knows. */
-  migrate(): Promise<{ applied: number[] }>;
+  /** Creates or upgrades the schema; idempotent. Refuses a schema newer than the code knows (`schema_too_new`). */
+  schemaMigrate(): Promise<{ applied: number[] }>;
   /** The applied schema version and the newest this code knows. */
   schemaVersion(): Promise<{ current: number; latest: number }>;
-  /** Resolves when the database answers a trivial query. */
-  ping(): Promise<void>;
+  /**
+   * Resolves when the database answers a real read of flywheel's tables; with `integrity`, also checks the
+   * storage for damage (SQLite `quick_check`), throwing `corrupt` when it finds any.
+   */
+  dbCheck(p: { integrity?: boolean }): Promise<void>;
   /** Releases connections and timers. Idempotent. */
   close(): Promise<void>;
 
   /** Inserts jobs in input order; unique collisions are skipped and reported with the holder's id. */
-  jobInsert(p: { jobs: JobInsertRow[]; tx?: unknown }): Promise<InsertOutcome[]>;
+  jobInsert(p: { jobs: JobInsertRow[]; tx?: Tx }): Promise<InsertOutcome[]>;
+  /**
+   * {@link Driver.jobInsert} on the caller's transaction, synchronously, for dialects whose transactions are
+   * synchronous (bun:sqlite): a refusal throws inside the caller's transaction callback, so it rolls back.
+   */
+  jobInsertSync?(p: { jobs: JobInsertRow[]; tx: Tx }): InsertOutcome[];
   /** Claims up to `limit` claimable jobs and commits a `started` run stub for each, in one transaction. */
   jobClaim(p: ClaimParams): Promise<ClaimedJob[]>;
-  /** Extends the leases still held (matching token, still running), never moving one backwards; returns the ids still held. */
-  leaseRenew(p: { leases: LeaseRef[]; leasedUntil: Date; now: Date }): Promise<Set<string>>;
   /**
-   * Finalizes attempts in one transaction: each run row gets its outcome; each job advances only if its
-   * `lease_token` still matches, else nothing on the job changes and the run is recorded `superseded`
-   * (`cancelled` when an operator cancelled the job meanwhile) and its follow-ups are not inserted.
+   * Finalizes attempts in one transaction: each job advances only if its fence holds (`lease_token` matches,
+   * and for sweep items the lease is still expired); the run is then recorded as `rules.settleRun` decides.
+   * Follow-ups are inserted only for jobs that advanced. Finalizing the same items twice changes nothing.
    */
   jobFinalize(p: { items: FinalizeItem[]; now: Date }): Promise<FinalizeOutcome[]>;
   /**
@@ -48,31 +60,44 @@ export interface Driver {
    * claimable again may or may not be among the claimed.
    */
   jobFinalizeAndClaim(p: { items: FinalizeItem[]; claim: ClaimParams }): Promise<{ outcomes: FinalizeOutcome[]; jobs: ClaimedJob[] }>;
-  /** Returns expired leases to `retryable` (or `discarded` when out of attempts) and marks their stubs `crashed`. */
-  sweep(p: { now: Date; limit: number }): Promise<number>;
+  /** Extends the leases still held (matching token, still running), never moving one backwards; returns the ids still held. */
+  leaseRenew(p: { leases: LeaseRef[]; leasedUntil: Date; now: Date }): Promise<Set<string>>;
+  /** Up to `limit` running jobs whose lease expired before `now`, oldest expiry first, with their open run. */
+  leaseListExpired(p: { now: Date; limit: number }): Promise<ExpiredLease[]>;
 
-  jobGet(id: string): Promise<JobRecord | null>;
+  jobGet(p: { id: string }): Promise<JobRecord | null>;
   /** Newest first; `before` is an id cursor. */
   jobList(p: JobListParams): Promise<JobRecord[]>;
-  runList(jobId: string): Promise<RunRecord[]>;
-  /** Cancels a non-terminal job; returns the job as it was before, or null when missing. Terminal jobs are left alone. */
+  /** Every run of a job, oldest attempt first. */
+  runList(p: { jobId: string }): Promise<RunRecord[]>;
+  /** Counts per (kind, state), optionally for one kind. */
+  jobCountByKind(p: { kind?: string }): Promise<Array<{ kind: string; state: JobState; count: number }>>;
+  /** Counts by state, plus ready/scheduled-ahead and the oldest ready `scheduled_at`. */
+  queueStatsGet(p: { now: Date; queues?: string[] }): Promise<QueueStats>;
+  /** Discarded jobs finalized since `since`, newest first, with their last attempt's error. */
+  jobListFailures(p: { since: Date; limit: number }): Promise<FailureRecord[]>;
+
+  /**
+   * Cancels a non-terminal job and closes its open `started` run as `cancelled`; returns the job as it was
+   * before, or null when missing. Terminal jobs are left alone.
+   */
   jobCancel(p: { id: string; now: Date }): Promise<JobRecord | null>;
-  /** Makes a non-running job available now, raising `max_attempts` to `attempt + 1` when exhausted. Returns the job as it was before. */
+  /**
+   * Makes a non-running job available now, raising `max_attempts` to `attempt + 1` when exhausted. Returns the
+   * job as it was before (unchanged when running), or null when missing. A `unique_active_key` now held by
+   * another active job is a `conflict`.
+   */
   jobRetry(p: { id: string; now: Date }): Promise<JobRecord | null>;
   /** Hard-deletes up to `limit` terminal jobs finalized before `before`, and their runs; returns how many jobs. */
   jobDeleteFinished(p: { before: Date; limit: number }): Promise<number>;
-  /** Counts per (kind, state), optionally for one kind. */
-  jobOverview(p: { kind?: string }): Promise<Array<{ kind: string; state: JobState; count: number }>>;
-  /** Counts by state, plus ready/in-flight/scheduled-ahead and the oldest ready `scheduled_at`. */
-  queueStats(p: { now: Date; queues?: string[] }): Promise<QueueStats>;
-  recentFailures(p: { since: Date; limit: number }): Promise<FailureRecord[]>;
 
-  periodicGet(slug: string): Promise<PeriodicRecord | null>;
-  periodicList(): Promise<PeriodicRecord[]>;
+  periodicGet(p: { slug: string }): Promise<PeriodicRecord | null>;
+  /** Every periodic, by slug. */
+  periodicList(p: Record<string, never>): Promise<PeriodicRecord[]>;
   /** Inserts or replaces the periodic with this slug (keeping id, created_at and skip counters). */
   periodicSave(p: PeriodicSaveRow): Promise<PeriodicRecord>;
-  /** Active periodics with `next_run_at <= now`. */
-  periodicDue(p: { now: Date; limit: number }): Promise<PeriodicRecord[]>;
+  /** Active periodics with `next_run_at <= now`, earliest first. */
+  periodicListDue(p: { now: Date; limit: number }): Promise<PeriodicRecord[]>;
   /**
    * Fires a periodic in one transaction, guarded by compare-and-set on `next_run_at`: when another scheduler
    * advanced it first nothing happens (`fired: false`). Otherwise inserts `jobs` (collisions skipped), advances
@@ -80,22 +105,19 @@ export interface Driver {
    */
   periodicFire(p: PeriodicFireParams): Promise<{ fired: boolean; inserted: InsertOutcome[] }>;
   periodicSetActive(p: { slug: string; active: boolean; now: Date }): Promise<boolean>;
-  periodicDelete(slug: string): Promise<boolean>;
+  periodicDelete(p: { slug: string }): Promise<boolean>;
   /** Deactivates active periodics of `source` whose slug is not in `keep`; returns their slugs. */
   periodicDeactivateMissing(p: { source: string; keep: string[]; now: Date }): Promise<string[]>;
 
   /**
-   * Whether `error` is the database refusing a statement for its data (a constraint, type or value error):
-   * deterministic, so retrying the same statement cannot succeed. Connection and lock errors are not.
+   * Calls `listener` when another connection or process may have made work available (PostgreSQL `LISTEN`,
+   * SQLite `PRAGMA data_version`). Returns the unsubscribe function.
    */
-  isDataError(error: unknown): boolean;
-
-  /**
-   * Calls `listener` when another connection or process may have made work available (Postgres
-   * `LISTEN`, SQLite `PRAGMA data_version`). Returns the unsubscribe function.
-   */
-  subscribe(listener: () => void): () => void;
+  wakeSubscribe(p: { listener: () => void }): () => void;
 }
+
+/** The SQL dialects flywheel speaks. */
+export type Dialect = "sqlite" | "postgres";
 
 /** A row to insert into `jobs`; every default is already applied. */
 export interface JobInsertRow {
@@ -148,13 +170,32 @@ export interface LeaseRef {
   leaseToken: string;
 }
 
+/** A running job whose lease expired, with the run stub of its current attempt (null if it has none). */
+export interface ExpiredLease {
+  jobId: string;
+  kind: string;
+  queue: string;
+  attempt: number;
+  maxAttempts: number;
+  leaseToken: string;
+  leasedUntil: Date;
+  runId: string | null;
+  startedAt: Date | null;
+}
+
+/** The outcomes a finalize may request for a run. */
+export type FinalOutcome = Exclude<RunOutcome, "started" | "superseded">;
+
 /** One attempt's result and the job's next state, computed by the runtime. */
 export interface FinalizeItem {
   jobId: string;
   runId: string;
+  /** The fence: the job advances only while it still holds this token. */
   leaseToken: string;
+  /** Sweep items: the job advances only while its lease is still expired at this instant (not renewed since). */
+  expiredBefore?: Date;
   run: {
-    outcome: Exclude<RunOutcome, "started" | "crashed" | "superseded">;
+    outcome: FinalOutcome;
     errorClass: string | null;
     errorMessage: string | null;
     output: unknown;

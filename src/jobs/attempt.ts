@@ -1,7 +1,9 @@
 import { getDotPath, safeParse } from "valibot";
-import { backoffDelay, type BackoffOptions } from "./retry-policy.ts";
+import { retryDelayOf, type BackoffOptions } from "./retry-policy.ts";
 import type { Clock } from "../core/clock.ts";
-import type { ClaimedJob, FinalizeItem, JobInsertRow } from "../driver/types.ts";
+import { newId } from "../core/id.ts";
+import { CRASHED_MESSAGE } from "../driver/rules.ts";
+import type { ClaimedJob, ExpiredLease, FinalizeItem, JobInsertRow } from "../driver/types.ts";
 import { parseDuration } from "../core/duration.ts";
 import { PermanentError, ValidationError, WorkerError, toError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
@@ -186,10 +188,7 @@ function fail(
   const now = ctx.clock.now();
   const retries = (errorClass === "transient" || errorClass === "timeout") && job.attempt < job.maxAttempts;
   let delay: number | null = null;
-  if (retries) {
-    const custom = worker?.retryDelay && error ? safeRetryDelay(worker, job.attempt, error, ctx.logger) : undefined;
-    delay = custom ?? backoffDelay(job.attempt, ctx.backoff);
-  }
+  if (retries) delay = retryDelayOf(error ? worker : undefined, job.attempt, error ?? new Error(message), ctx.backoff, ctx.logger);
   return {
     item: {
       jobId: job.id,
@@ -227,12 +226,35 @@ function classify(worker: WorkerDefinition<any, any>, error: Error): ErrorClass 
   return "transient";
 }
 
-function safeRetryDelay(worker: WorkerDefinition<any, any>, attempt: number, error: Error, logger: Logger): number | undefined {
-  try {
-    const custom = worker.retryDelay!(attempt, error);
-    return custom === undefined ? undefined : parseDuration(custom);
-  } catch (e) {
-    logger.warn("jobs: retryDelay hook failed; using default backoff", { kind: worker.kind, error: (e as Error).message });
-    return undefined;
-  }
+/** How long to wait before retrying `kind` after attempt `attempt` failed with `error`. */
+export type RetryDelay = (kind: string, attempt: number, error: Error) => number;
+
+/**
+ * The finalize item the sweep writes for an attempt whose lease expired: a failure of class `crashed`, retried
+ * after the retry backoff like any other failure, and discarded once the job has used all its attempts. It is
+ * fenced on the expired lease, so a lease renewed since is left alone.
+ */
+export function crashedItem(lease: ExpiredLease, now: Date, retryDelay: RetryDelay): FinalizeItem {
+  const retries = lease.attempt < lease.maxAttempts;
+  const error = new Error(CRASHED_MESSAGE);
+  return {
+    jobId: lease.jobId,
+    // A running job always has its claim's stub; a fresh id records nothing if one were ever missing.
+    runId: lease.runId ?? newId(),
+    leaseToken: lease.leaseToken,
+    expiredBefore: now,
+    run: {
+      outcome: "crashed",
+      errorClass: "crashed",
+      errorMessage: CRASHED_MESSAGE,
+      output: undefined,
+      finishedAt: now,
+      durationMs: lease.startedAt ? Math.max(0, now.getTime() - lease.startedAt.getTime()) : 0,
+      costMicros: null,
+    },
+    job: retries
+      ? { state: "retryable", scheduledAt: new Date(now.getTime() + retryDelay(lease.kind, lease.attempt, error)), maxAttemptsDelta: 0 }
+      : { state: "discarded", scheduledAt: null, maxAttemptsDelta: 0 },
+    followUps: [],
+  };
 }

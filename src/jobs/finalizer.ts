@@ -1,6 +1,6 @@
 import type { Clock } from "../core/clock.ts";
 import type { Driver, FinalizeItem, FinalizeOutcome } from "../driver/types.ts";
-import { FlywheelError } from "../core/errors.ts";
+import { FlywheelError, isDataRefusal } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { RetryLadder } from "../core/retry-ladder.ts";
 
@@ -71,7 +71,7 @@ export class Finalizer {
           for (const p of batch) p.reject(error);
           return;
         }
-        if (this.#driver.isDataError(error)) {
+        if (isDataRefusal(error)) {
           // Find the item the database refuses; the rest of the batch commits without it.
           if (batch.length > 1) {
             for (const p of batch) await this.#commit([p]);

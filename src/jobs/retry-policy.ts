@@ -1,3 +1,7 @@
+import { parseDuration } from "../core/duration.ts";
+import type { Logger } from "../core/logger.ts";
+import type { WorkerDefinition } from "../core/types.ts";
+
 /** Backoff settings. `{}` means base 1 s, cap 1 min. */
 export interface BackoffOptions {
   baseMs?: number;
@@ -22,4 +26,26 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}): num
   const jitter = 0.75 + (options.random ?? Math.random)() * 0.5;
   // floor, not round: the jitter interval is half-open, so the delay must stay strictly below 1.25 × nominal.
   return Math.floor(exponential * jitter);
+}
+
+/**
+ * The delay before retrying after attempt `attempt` failed with `error`: the worker's own `retryDelay` when it
+ * gives one (a hook that throws or returns garbage is logged and ignored), else {@link backoffDelay}.
+ */
+export function retryDelayOf(
+  worker: Pick<WorkerDefinition<any, any>, "kind" | "retryDelay"> | undefined,
+  attempt: number,
+  error: Error,
+  backoff: BackoffOptions,
+  logger: Logger,
+): number {
+  if (worker?.retryDelay) {
+    try {
+      const custom = worker.retryDelay(attempt, error);
+      if (custom !== undefined) return parseDuration(custom);
+    } catch (e) {
+      logger.warn("jobs: retryDelay hook failed; using default backoff", { kind: worker.kind, error: (e as Error).message });
+    }
+  }
+  return backoffDelay(attempt, backoff);
 }

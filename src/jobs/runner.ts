@@ -1,3 +1,4 @@
+import { isDataRefusal } from "../core/errors.ts";
 import { runAttempt, type AttemptContext } from "./attempt.ts";
 import type { Clock } from "../core/clock.ts";
 import type { ClaimParams, ClaimedJob, Driver, FinalizeItem, FinalizeOutcome } from "../driver/types.ts";
@@ -168,7 +169,7 @@ export class Runner {
           } catch (error) {
             // The outcomes went to the finalizer, which retries them or records what the database refuses; a
             // refusal is about them, not the claim, so the claim goes again at once.
-            if (outbox.length > 0 && this.#core.driver.isDataError(error)) continue;
+            if (outbox.length > 0 && isDataRefusal(error)) continue;
             // Outcomes of jobs that finish during the backoff go straight to the finalizer instead of waiting it out.
             this.#claiming = false;
             this.#flushOutbox();

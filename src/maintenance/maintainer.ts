@@ -3,6 +3,7 @@ import type { Driver, JobInsertRow } from "../driver/types.ts";
 import { formatDuration, parseDuration, type Duration } from "../core/duration.ts";
 import type { Logger } from "../core/logger.ts";
 import { RetryLadder, sleep } from "../core/retry-ladder.ts";
+import { crashedItem, type RetryDelay } from "../jobs/attempt.ts";
 import { planFires, type ScheduleSpec } from "../periodic/schedule.ts";
 import type { InsertOptions, PeriodicRecord, QueueHealth, WorkerDefinition } from "../core/types.ts";
 
@@ -30,6 +31,8 @@ export interface SchedulerCore {
   logger: Logger;
   buildRow(kind: string | WorkerDefinition<any, any>, args: unknown, options: InsertOptions, now: Date): JobInsertRow;
   queueHealth(): Promise<QueueHealth>;
+  /** The retry backoff a swept job waits, as for any failed attempt. */
+  retryDelay: RetryDelay;
   wake(): void;
 }
 
@@ -61,7 +64,7 @@ export class Scheduler {
     const { driver, clock, logger } = this.#core;
     const now = clock.now();
     let enqueued = 0;
-    for (const periodic of await driver.periodicDue({ now, limit: 500 })) {
+    for (const periodic of await driver.periodicListDue({ now, limit: 500 })) {
       // "none" keeps a fire only if it fell due within the last tick; one extra second absorbs a late tick.
       const plan = planFires({
         spec: specOf(periodic),
@@ -120,11 +123,17 @@ export class Scheduler {
 
   /** Reclaims expired leases until none is left; returns how many jobs it reclaimed. */
   async sweep(): Promise<number> {
+    const { driver, clock } = this.#core;
     let total = 0;
     for (;;) {
-      const n = await this.#core.driver.sweep({ now: this.#core.clock.now(), limit: this.#sweepBatch });
-      total += n;
-      if (n < this.#sweepBatch) break;
+      const now = clock.now();
+      const expired = await driver.leaseListExpired({ now, limit: this.#sweepBatch });
+      if (expired.length === 0) break;
+      const outcomes = await driver.jobFinalize({ items: expired.map((lease) => crashedItem(lease, now, this.#core.retryDelay)), now });
+      const reclaimed = outcomes.filter((o) => o.applied).length;
+      total += reclaimed;
+      // A full batch may hide more; one that reclaimed nothing (all renewed meanwhile) must not spin.
+      if (expired.length < this.#sweepBatch || reclaimed === 0) break;
     }
     if (total > 0) {
       this.#core.logger.warn("jobs: reclaimed expired leases", { jobs: total });

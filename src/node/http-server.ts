@@ -25,7 +25,7 @@ export function startHttpServer(fw: Flywheel, options: HttpOptions = {}): Return
           return new Response("ok\n");
         case "/readyz":
           try {
-            await withTimeout(fw.driver.ping(), readyTimeout);
+            await withTimeout(fw.driver.dbCheck({}), readyTimeout);
             return new Response("ready\n");
           } catch (error) {
             return new Response(`not ready: ${(error as Error).message}\n`, { status: 503 });

@@ -8,6 +8,7 @@ import type { ConnectOptions, Flywheel } from "../../src/flywheel.ts";
 import { FixedClock } from "../../src/core/clock.ts";
 import { AlreadyEnqueuedError, FlywheelError, JobNotFoundError, PermanentError, WorkerError } from "../../src/core/errors.ts";
 import type { FinalizeItem, JobInsertRow } from "../../src/driver/types.ts";
+import { crashedItem } from "../../src/jobs/attempt.ts";
 import { Finalizer } from "../../src/jobs/finalizer.ts";
 import { newId } from "../../src/core/id.ts";
 import { silentLogger } from "../../src/core/logger.ts";
@@ -461,7 +462,11 @@ export function runConformance(name: string, open: OpenConformance): void {
         const run = fw.runUntilIdle();
         await started.promise;
         // Another node whose clock is past this lease sweeps the job back to the queue.
-        expect(await fw.driver.sweep({ now: new Date(T0.getTime() + 31_000), limit: 10 })).toBe(1);
+        const later = new Date(T0.getTime() + 31_000);
+        const expired = await fw.driver.leaseListExpired({ now: later, limit: 10 });
+        expect(expired.map((l) => l.jobId)).toEqual([id]);
+        const [swept] = await fw.driver.jobFinalize({ items: expired.map((l) => crashedItem(l, later, () => 0)), now: later });
+        expect(swept!.applied).toBe(true);
         gate.resolve();
         await run;
         const job = await fw.findJob(id);

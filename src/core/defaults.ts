@@ -1,0 +1,92 @@
+// Every default flywheel applies, in one place. Options types say in their TSDoc what `{}` means by pointing
+// here; code reads these constants instead of repeating literals.
+
+/** What a job gets when neither its insert options nor its worker say otherwise (SPEC §3, §5). */
+export const JOB_DEFAULTS = {
+  queue: "default",
+  /** Lower runs first. */
+  priority: 100,
+  maxAttempts: 25,
+  executorClass: "",
+} as const;
+
+/** What a periodic gets when its spec does not say (SPEC §7). */
+export const PERIODIC_DEFAULTS = {
+  queue: "periodic",
+  timezone: "UTC",
+  overlap: "skip",
+  catchUp: "all",
+  /** With `catchUp: "all"`, the most missed fires enqueued in one tick. */
+  backfill: 10,
+  source: "api",
+} as const;
+
+/** A runner's settings when its options are `{}` (SPEC §6, §8). */
+export const RUNNER_DEFAULTS = {
+  queues: ["default"],
+  concurrency: 10,
+  leaseMs: 30_000,
+  pollIntervalMs: 250,
+  /** Timeout for jobs whose row and worker set none. */
+  jobTimeoutMs: 30 * 60_000,
+  /** Jobs claimed ahead of free slots (opt-in batching). */
+  prefetch: 0,
+  /** Longest wait, with a prefetch buffer, for outcomes hoping to ride with the next claim. */
+  outboxWindowMs: 10,
+} as const;
+
+/** The retry backoff (SPEC §6.5): `min(base · 2^(n−1), cap)` times a jitter in [0.75, 1.25). */
+export const BACKOFF_DEFAULTS = {
+  baseMs: 1_000,
+  capMs: 60_000,
+} as const;
+
+/** Backoff of long-running loops after a database error (SPEC §8): doubling from the first delay to the cap. */
+export const LOOP_BACKOFF_DEFAULTS = {
+  firstMs: 100,
+  capMs: 30_000,
+} as const;
+
+/** Maintenance cadences when `scheduler: {}` (SPEC §7.4). Retention and the health sample are off by default. */
+export const MAINTENANCE_DEFAULTS = {
+  tickMs: 1_000,
+  sweepMs: 30_000,
+  sweepBatch: 1_000,
+  retentionBatch: 1_000,
+  /** Due periodics read per tick. */
+  dueBatch: 500,
+} as const;
+
+/** A node's parts when its options are `{}` (SPEC §8). */
+export const NODE_DEFAULTS = {
+  queues: ["default", "periodic"],
+  drainTimeoutMs: 30_000,
+} as const;
+
+/** The HTTP server when `http: {}`: loopback only. */
+export const HTTP_DEFAULTS = {
+  hostname: "127.0.0.1",
+  port: 9090,
+  /** How long `/readyz` and `/metrics` wait for the database. */
+  readyTimeoutMs: 2_000,
+} as const;
+
+/** SQLite connections flywheel opens (SPEC §3). */
+export const SQLITE_DEFAULTS = {
+  synchronous: "normal",
+  busyTimeoutMs: 5_000,
+  /** How often a subscribed driver looks at `PRAGMA data_version` for other processes' commits. */
+  wakePollMs: 10,
+} as const;
+
+/** PostgreSQL pools flywheel opens (SPEC §3). */
+export const POSTGRES_DEFAULTS = {
+  schema: "flywheel",
+  maxConnections: 10,
+  idleTimeoutSeconds: 60,
+  maxLifetimeSeconds: 30 * 60,
+  connectTimeoutSeconds: 10,
+} as const;
+
+/** Longest error message stored on a run; longer ones are cut with an ellipsis. */
+export const ERROR_MESSAGE_LIMIT = 4_000;
