@@ -26,8 +26,9 @@ const id = await fw.insert(summarize, { docId: "42" }, { uniqueKey: `doc:42:${Da
 // A node runs until its signal aborts; here we stop it once the job has finished.
 const stop = new AbortController();
 const node = fw.node({ runners: [{ queues: ["default"], concurrency: 8 }], scheduler: {} });
+const finished = fw.events.once("job:finished", (e) => e.job.id === id);
 const running = node.run(stop.signal);
-while ((await fw.findJob(id)).state !== "succeeded") await Bun.sleep(10);
+await finished;
 stop.abort();
 await running;
 

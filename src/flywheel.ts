@@ -1,63 +1,35 @@
-import type { Database } from "bun:sqlite";
-import { hostname } from "node:os";
-import type { Sql } from "postgres";
-import { getDotPath, safeParse } from "valibot";
-import type { AttemptContext } from "./jobs/attempt.ts";
-import { systemClock, type Clock } from "./core/clock.ts";
-import { SqliteDriver } from "./driver/sqlite/driver.ts";
-import type { Driver, JobInsertRow } from "./driver/types.ts";
 import { parseDuration, type Duration } from "./core/duration.ts";
+import { AlreadyEnqueuedError, FlywheelError, JobNotFoundError, PeriodicNotFoundError, ValidationError } from "./core/errors.ts";
 import {
-  AlreadyEnqueuedError,
-  FlywheelError,
-  JobNotFoundError,
-  PeriodicNotFoundError,
-  ValidationError,
-} from "./core/errors.ts";
-import { Finalizer } from "./jobs/finalizer.ts";
-import { retryDelayOf } from "./jobs/retry-policy.ts";
-import { newId } from "./core/id.ts";
-import { silentLogger, type Logger } from "./core/logger.ts";
-import { Metrics } from "./observe/metrics.ts";
-import { multiObserver, type Observer } from "./observe/observer.ts";
-import { Node, type NodeOptions } from "./node/node.ts";
-import { Runner, type RunnerCore, type RunnerOptions } from "./jobs/runner.ts";
-import { assertTimezone, nextFire, parseCron } from "./periodic/schedule.ts";
-import { Scheduler, specOf, type SchedulerOptions } from "./maintenance/maintainer.ts";
-import { isTerminal } from "./core/types.ts";
-import type {
-  CatchUp,
-  FailureRecord,
-  InsertOptions,
-  JobRecord,
-  JobState,
-  OutboxTx,
-  Overlap,
-  PeriodicRecord,
-  QueueHealth,
-  RunRecord,
-  WorkerDefinition,
+  isTerminal,
+  type FailureRecord,
+  type InsertOptions,
+  type JobRecord,
+  type JobState,
+  type PeriodicRecord,
+  type QueueHealth,
+  type RunRecord,
+  type WorkerDefinition,
 } from "./core/types.ts";
+import { CANCELLED_MESSAGE } from "./driver/rules.ts";
+import type { Driver, InsertOutcome } from "./driver/types.ts";
+import { Runner, type RunMode } from "./jobs/runner.ts";
+import type { RunnerOptions } from "./jobs/settings.ts";
+import { sampleQueueHealth } from "./maintenance/health.ts";
+import { deleteFinishedJobs as pruneFinished } from "./maintenance/retention.ts";
+import { Scheduler, type SchedulerOptions } from "./maintenance/scheduler.ts";
+import { Node, type NodeOptions } from "./node/node.ts";
+import { Metrics } from "./observe/metrics.ts";
+import { attachObserver, type Observer } from "./observe/observer.ts";
+import { fireOptions, nextRunAtFor, periodicRow, specOf, type PeriodicSpec } from "./periodic/spec.ts";
+import { nextFire } from "./periodic/cron.ts";
+import { createRuntime, type RuntimeContext, type RuntimeOptions } from "./runtime/context.ts";
+import type { EventBus } from "./runtime/events.ts";
 
-/** Where to connect: a URL (`sqlite:./app.db`, `sqlite::memory:`, `postgres://…?schema=…`) or an open handle. */
-export type ConnectTarget = string | { sqlite: Database } | { postgres: Sql<any> };
-
-/** Options for {@link connect}. `{}` means: system clock, silent logger, Postgres schema `flywheel`, SQLite `synchronous=NORMAL`. */
-export interface ConnectOptions {
-  /** Source of all runtime time; pass a `FixedClock` in tests. */
-  clock?: Clock;
-  logger?: Logger;
-  /** PostgreSQL schema for flywheel's tables (default `flywheel`). */
-  schema?: string;
-  /** SQLite durability: `full` survives power loss, `normal` (default) survives process crashes. */
-  synchronous?: "normal" | "full";
+/** A client's own options (see `ConnectOptions` for the database ones). `{}` means: system clock, silent logger, no observers. */
+export interface FlywheelOptions extends RuntimeOptions {
+  /** Observer hooks fed by {@link Flywheel.events}. */
   observers?: Observer[];
-  /** Identifies this process in `job_runs.executor_id`; default `<hostname>:<pid>:<random>`. */
-  executorId?: string;
-  /** SQLite: how often to look for other processes' commits (ms). */
-  wakePollMs?: number;
-  /** Postgres: pool size when flywheel opens the connection (default 10). */
-  maxConnections?: number;
 }
 
 /** An `insertMany` item. */
@@ -72,132 +44,98 @@ export type InsertManyResult = string[] & {
   skipped: Array<{ index: number; existingId: string; key: "unique_key" | "unique_active_key" }>;
 };
 
-/** A periodic to create or update. Exactly one of `cron` and `every`. */
-export interface PeriodicSpec {
-  slug: string;
-  kind: string;
-  cron?: string;
-  /** Fixed interval, e.g. `"5m"`, at least 1 s. */
-  every?: Duration;
-  /** IANA timezone for `cron` (default `UTC`). */
-  timezone?: string;
-  queue?: string;
-  args?: unknown;
-  overlap?: Overlap;
-  catchUp?: CatchUp;
-  /** With `catchUp: "all"`, the most missed fires enqueued (default 10). */
-  backfill?: number;
-  maxAttempts?: number;
-  priority?: number;
-  timeout?: Duration;
-  active?: boolean;
-  /** Who manages it (`api`, `config`, `cli`); `flywheel serve` deactivates `config` periodics that left the config. */
-  source?: string;
-}
-
-const DEFAULTS = { queue: "default", priority: 100, maxAttempts: 25, periodicQueue: "periodic", backfill: 10 } as const;
-
 /**
- * Opens flywheel on a database.
- * @example
- * const fw = await connect("sqlite:./app.db");
- * await fw.migrate();
+ * A flywheel client: enqueue, run, schedule, inspect. One per process and database is typical; it is cheap to
+ * share across the app. `Tx` is the dialect's outbox transaction type (see `connect`).
  */
-export async function connect(target: ConnectTarget, options: ConnectOptions = {}): Promise<Flywheel> {
-  return new Flywheel(await openDriver(target, options), options);
-}
-
-async function openDriver(target: ConnectTarget, options: ConnectOptions): Promise<Driver> {
-  const sqliteOptions = { synchronous: options.synchronous, wakePollMs: options.wakePollMs };
-  if (typeof target === "string") {
-    if (target.startsWith("sqlite:")) {
-      let path = target.slice("sqlite:".length);
-      if (path.startsWith("//")) path = path.slice(2);
-      if (path === "") throw new FlywheelError("config_invalid", "flywheel: sqlite URL needs a path, e.g. sqlite:./app.db or sqlite::memory:");
-      return SqliteDriver.open(path, sqliteOptions);
-    }
-    if (/^postgres(ql)?:\/\//.test(target)) {
-      const { PostgresDriver } = await import("./driver/postgres/driver.ts");
-      return PostgresDriver.open(target, { schema: options.schema, max: options.maxConnections });
-    }
-    throw new FlywheelError("config_invalid", `flywheel: unsupported database URL ${JSON.stringify(target)}: expected sqlite:PATH or postgres://…`);
-  }
-  if ("sqlite" in target) return new SqliteDriver(target.sqlite, { ...sqliteOptions, ownsDatabase: false });
-  const { PostgresDriver } = await import("./driver/postgres/driver.ts");
-  return new PostgresDriver(target.postgres, { schema: options.schema, ownsSql: false });
-}
-
-/**
- * A flywheel client: enqueue, run, schedule, inspect. One per process and database is typical; it is cheap
- * to share across the app.
- */
-export class Flywheel {
+export class Flywheel<Tx = unknown> {
   /** The dialect driver; nothing above it writes SQL. */
-  readonly driver: Driver;
-  readonly clock: Clock;
-  readonly logger: Logger;
+  readonly driver: Driver<Tx>;
+  /** What the runtime's parts share (advanced: for building your own runners or tools). */
+  readonly runtime: RuntimeContext;
   /** Process-wide Prometheus metrics, fed by every runner of this client. */
   readonly metrics = new Metrics();
-  readonly executorId: string;
-  readonly #workers = new Map<string, WorkerDefinition<any, any>>();
-  readonly #wakeListeners = new Set<() => void>();
-  readonly #inflight = new Map<string, AbortController>();
-  readonly #observer: ReturnType<typeof multiObserver>;
-  readonly #finalizer: Finalizer;
-  readonly #scheduler: Scheduler;
+  readonly #maintenance: Scheduler;
   #closed = false;
 
-  constructor(driver: Driver, options: ConnectOptions = {}) {
+  /** Wraps an open driver; most code calls `connect` instead. */
+  constructor(driver: Driver<Tx>, options: FlywheelOptions = {}) {
     this.driver = driver;
-    this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? silentLogger;
-    this.executorId = options.executorId ?? `${hostname()}:${process.pid}:${newId().slice(-6)}`;
-    this.#observer = multiObserver([this.metrics, ...(options.observers ?? [])], this.logger);
-    this.#finalizer = new Finalizer(driver, this.clock, this.logger);
-    this.#scheduler = this.scheduler();
+    this.runtime = createRuntime(driver, options);
+    for (const observer of [this.metrics, ...(options.observers ?? [])]) attachObserver(this.runtime.events, observer);
+    this.#maintenance = new Scheduler(this.runtime);
+  }
+
+  /** The source of all runtime time. */
+  get clock() {
+    return this.runtime.clock;
+  }
+
+  get logger() {
+    return this.runtime.logger;
+  }
+
+  /** This process in `job_runs.executor_id`. */
+  get executorId(): string {
+    return this.runtime.executorId;
+  }
+
+  /** What happens in this client: jobs claimed, started, finished, retried; periodics fired; sweeps; nodes. */
+  get events(): EventBus {
+    return this.runtime.events;
   }
 
   /** Creates or upgrades flywheel's tables. Idempotent. */
-  async migrate(): Promise<{ applied: number[] }> {
+  migrate(): Promise<{ applied: number[] }> {
     return this.driver.schemaMigrate();
   }
 
   /** Registers workers by kind; a later registration of the same kind replaces the earlier one. */
   register(...workers: WorkerDefinition<any, any>[]): this {
-    for (const worker of workers) this.#workers.set(worker.kind, worker);
+    this.runtime.registry.register(...workers);
     return this;
   }
 
   /** The worker registered for `kind`. */
   worker(kind: string): WorkerDefinition<any, any> | undefined {
-    return this.#workers.get(kind);
+    return this.runtime.registry.get(kind);
   }
 
   /** Kinds with a registered worker. */
   get kinds(): string[] {
-    return [...this.#workers.keys()].sort();
+    return this.runtime.registry.kinds;
   }
 
   /**
-   * Enqueues one job and returns its id. With `tx`, the row is written on the caller's transaction (outbox).
-   * @throws ValidationError when args fail the worker's schema; AlreadyEnqueuedError on a unique key collision.
+   * Enqueues one job and returns its id. With `tx`, the row is written on the caller's open transaction and
+   * exists if and only if it commits (outbox). On SQLite, whose transactions are synchronous, a refused insert
+   * with `tx` throws synchronously inside the caller's `db.transaction` callback, so it rolls back.
+   * @throws ValidationError for args or options flywheel refuses; AlreadyEnqueuedError on a unique key collision.
    * @example const id = await fw.insert(summarize, { docId: "42" }, { uniqueKey: "doc:42" });
    */
-  async insert<In>(kind: string | WorkerDefinition<any, In>, args: In, options: InsertOptions = {}): Promise<string> {
-    // No await before jobInsert: with bun:sqlite the statement must run synchronously inside the caller's db.transaction.
-    const row = this.buildRow(kind, args, options, this.clock.now());
-    const [outcome] = await this.driver.jobInsert({ jobs: [row], tx: options.tx });
-    if (!outcome!.inserted) throw new AlreadyEnqueuedError(outcome!.id, outcome!.key, outcome!.value);
-    this.wake();
-    return outcome!.id;
+  insert<In>(kind: string | WorkerDefinition<any, In>, args: In, options: InsertOptions<Tx> = {}): Promise<string> {
+    if (options.tx !== undefined && this.driver.jobInsertSync) {
+      const row = this.runtime.builder.build(kind, args, options, this.clock.now());
+      const id = inserted(this.driver.jobInsertSync({ jobs: [row], tx: options.tx })[0]!);
+      this.runtime.wake.wake();
+      return Promise.resolve(id);
+    }
+    return this.#insert(kind, args, options);
+  }
+
+  async #insert(kind: string | WorkerDefinition<any, any>, args: unknown, options: InsertOptions<Tx>): Promise<string> {
+    const row = this.runtime.builder.build(kind, args, options, this.clock.now());
+    const id = inserted((await this.driver.jobInsert({ jobs: [row], tx: options.tx }))[0]!);
+    this.runtime.wake.wake();
+    return id;
   }
 
   /** Enqueues many jobs in chunked multi-row statements; unique collisions are skipped and reported. */
-  async insertMany(items: InsertManyItem[], options: { tx?: OutboxTx } = {}): Promise<InsertManyResult> {
+  async insertMany(items: InsertManyItem[], options: { tx?: Tx } = {}): Promise<InsertManyResult> {
     const now = this.clock.now();
     const rows = items.map((item, index) => {
       try {
-        return this.buildRow(item.kind, item.args ?? {}, item.options ?? {}, now);
+        return this.runtime.builder.build(item.kind, item.args ?? {}, item.options ?? {}, now);
       } catch (error) {
         if (error instanceof ValidationError) throw new ValidationError(`flywheel: insertMany item ${index}: ${error.message}`, error.path);
         throw error;
@@ -209,105 +147,55 @@ export class Flywheel {
     outcomes.forEach((o, index) => {
       if (!o.inserted) result.skipped.push({ index, existingId: o.id, key: o.key });
     });
-    if (result.skipped.length < outcomes.length) this.wake();
+    if (result.skipped.length < outcomes.length) this.runtime.wake.wake();
     return result;
-  }
-
-  /** Builds a validated `jobs` row with every default applied. Used by insert, follow-ups and periodics. */
-  buildRow(kind: string | WorkerDefinition<any, any>, args: unknown, options: InsertOptions, now: Date): JobInsertRow {
-    const worker = typeof kind === "string" ? this.#workers.get(kind) : kind;
-    const kindName = typeof kind === "string" ? kind : kind.kind;
-    if (!kindName) throw new ValidationError("flywheel: a job needs a kind");
-    if (worker?.args) {
-      const parsed = safeParse(worker.args, args);
-      if (!parsed.success) {
-        const issue = parsed.issues[0];
-        const path = getDotPath(issue) ?? "args";
-        throw new ValidationError(`flywheel: invalid args for ${kindName} at ${path}: ${issue.message}`, path);
-      }
-    }
-    const argsJson = serializeArgs(args ?? {}, kindName);
-    for (const [key, value] of [["priority", options.priority], ["maxAttempts", options.maxAttempts]] as const) {
-      if (value !== undefined && !Number.isSafeInteger(value)) throw new ValidationError(`flywheel: ${key} must be an integer, got ${value}`, key);
-    }
-    const scheduledAt =
-      options.scheduleAt ?? (options.delay !== undefined ? new Date(now.getTime() + parseDuration(options.delay)) : now);
-    const timeout = options.timeout ?? worker?.timeout;
-    const metadata: Record<string, unknown> = options.requestId ? { request_id: options.requestId } : {};
-    return {
-      id: newId(),
-      kind: kindName,
-      queue: options.queue ?? worker?.queue ?? DEFAULTS.queue,
-      argsJson,
-      priority: options.priority ?? worker?.priority ?? DEFAULTS.priority,
-      state: scheduledAt.getTime() > now.getTime() ? "scheduled" : "available",
-      maxAttempts: Math.max(1, options.maxAttempts ?? worker?.maxAttempts ?? DEFAULTS.maxAttempts),
-      timeoutMs: timeout !== undefined ? parseDuration(timeout) : null,
-      scheduledAt,
-      uniqueKey: options.uniqueKey ?? null,
-      uniqueActiveKey: options.uniqueActiveKey ?? null,
-      parentJobId: options.parentId ?? null,
-      executorClass: options.executorClass ?? "",
-      tags: options.tags ?? [],
-      metadata,
-      createdAt: now,
-    };
   }
 
   /** A node: runners, scheduler and HTTP server under one lifecycle. See {@link NodeOptions}. */
   node(options: NodeOptions = {}): Node {
-    return new Node(this, options);
+    return new Node(this.runtime, this.metrics, options);
   }
 
   /** A runner bound to this client; nodes make these, tests and scripts rarely need to. */
   runner(options: RunnerOptions = {}, scope: { allQueues?: boolean } = {}): Runner {
-    return new Runner(this.#runnerCore(), options, scope);
+    return new Runner(this.runtime, options, scope);
   }
 
-  /** A scheduler bound to this client. */
+  /** The maintenance parts (periodic enqueuer, sweeper, retention, health) bound to this client. */
   scheduler(options: SchedulerOptions = {}): Scheduler {
-    return new Scheduler(
-      {
-        driver: this.driver,
-        clock: this.clock,
-        logger: this.logger,
-        buildRow: (kind, args, opts, now) => this.buildRow(kind, args, opts, now),
-        queueHealth: () => this.queueHealth(),
-        retryDelay: (kind, attempt, error) => retryDelayOf(this.#workers.get(kind), attempt, error, {}, this.logger),
-        wake: () => this.wake(),
-      },
-      options,
-    );
+    return new Scheduler(this.runtime, options);
   }
 
   /**
-   * Works every due job on every queue and class, then returns how many attempts finished. Jobs that
-   * become due later (retries, snoozes) are left for the next call: move a `FixedClock` and call again.
+   * Works every due job on every queue and class, then returns how many attempts finished. Jobs that become
+   * due later (retries, snoozes) are left for the next call: move a `FixedClock` and call again.
    */
-  async runUntilIdle(options: Omit<RunnerOptions, "queues"> & { queues?: string[] } = {}): Promise<number> {
-    const runner = new Runner(this.#runnerCore(), { concurrency: 1, ...options }, { allQueues: options.queues === undefined });
-    return runner.run(new AbortController().signal, { untilIdle: true });
+  runUntilIdle(options: Omit<RunnerOptions, "queues"> & { queues?: string[] } = {}): Promise<number> {
+    return this.#runOnce({ concurrency: 1, ...options }, { allQueues: options.queues === undefined }, {});
   }
 
   /** Claims and works one job now if it is due; returns whether it ran. */
   async workJob(id: string, options: Omit<RunnerOptions, "queues"> = {}): Promise<boolean> {
-    const runner = new Runner(this.#runnerCore(), { ...options, concurrency: 1, anyClass: true }, { allQueues: true });
-    return (await runner.run(new AbortController().signal, { untilIdle: true, ids: [id] })) > 0;
+    return (await this.#runOnce({ ...options, concurrency: 1, anyClass: true }, { allQueues: true }, { ids: [id] })) > 0;
+  }
+
+  #runOnce(options: RunnerOptions, scope: { allQueues?: boolean }, mode: RunMode): Promise<number> {
+    return new Runner(this.runtime, options, scope).run(new AbortController().signal, { ...mode, untilIdle: true });
   }
 
   /** Fires due periodics once; returns how many jobs it enqueued. */
   tick(): Promise<number> {
-    return this.#scheduler.tick();
+    return this.#maintenance.tick();
   }
 
   /** Reclaims expired leases once; returns how many jobs it reclaimed. */
   sweep(): Promise<number> {
-    return this.#scheduler.sweep();
+    return this.#maintenance.sweep();
   }
 
   /** Tells this process's idle runners that work may be available. */
   wake(): void {
-    for (const listener of this.#wakeListeners) listener();
+    this.runtime.wake.wake();
   }
 
   // ---- reads -------------------------------------------------------------------------------------------
@@ -330,22 +218,13 @@ export class Flywheel {
   }
 
   /** Job counts per kind and state. */
-  overview(filter: { kind?: string } = {}) {
+  overview(filter: { kind?: string } = {}): Promise<Array<{ kind: string; state: JobState; count: number }>> {
     return this.driver.jobCountByKind(filter);
   }
 
   /** Counts by state, ready, in-flight, scheduled ahead and lag, sampled now. */
-  async queueHealth(filter: { queues?: string[] } = {}): Promise<QueueHealth> {
-    const now = this.clock.now();
-    const stats = await this.driver.queueStatsGet({ now, queues: filter.queues });
-    return {
-      counts: stats.counts,
-      ready: stats.ready,
-      inflight: stats.counts.running,
-      scheduledAhead: stats.scheduledAhead,
-      oldestReadyAgeSeconds: stats.oldestReadyAt ? Math.max(0, (now.getTime() - stats.oldestReadyAt.getTime()) / 1000) : 0,
-      sampledAt: now,
-    };
+  queueHealth(filter: { queues?: string[] } = {}): Promise<QueueHealth> {
+    return sampleQueueHealth(this.runtime, filter.queues);
   }
 
   /** Discarded jobs with the error of their last attempt. `{}` means the last 24 h, at most 50. */
@@ -357,33 +236,35 @@ export class Flywheel {
   // ---- operator actions --------------------------------------------------------------------------------
 
   /**
-   * Cancels a job that has not finished. A running attempt's signal is aborted (in this process at once,
-   * elsewhere at its next lease renewal) and its late result is recorded as `cancelled`, not applied.
+   * Cancels a job that has not finished. Its open run is closed as `cancelled`; a running attempt's signal is
+   * aborted (in this process at once, elsewhere at its next lease renewal) and its late result is recorded on
+   * that run, still `cancelled`, without being applied.
    * @throws JobNotFoundError; FlywheelError `invalid_state` for a terminal job.
    */
   async cancelJob(id: string): Promise<JobRecord> {
     const before = await this.driver.jobCancel({ id, now: this.clock.now() });
     if (!before) throw new JobNotFoundError(id);
     if (isTerminal(before.state)) throw new FlywheelError("invalid_state", `flywheel: job ${id} is already ${before.state}`);
-    this.#inflight.get(id)?.abort(new Error("jobs: cancelled by operator"));
+    this.runtime.inflight.abort(id, new Error(CANCELLED_MESSAGE));
+    this.runtime.events.emit("job:cancelled", { jobId: id });
     return this.findJob(id);
   }
 
   /**
-   * Makes a job available now. An exhausted attempt budget is raised by one so the retry can run.
+   * Makes a job that is not running available now; a job that used all its attempts gets one more.
    * @throws JobNotFoundError; FlywheelError `invalid_state` for a running job.
    */
   async retryJob(id: string): Promise<JobRecord> {
     const before = await this.driver.jobRetry({ id, now: this.clock.now() });
     if (!before) throw new JobNotFoundError(id);
     if (before.state === "running") throw new FlywheelError("invalid_state", `flywheel: job ${id} is running; cancel it first`);
-    this.wake();
+    this.runtime.wake.wake();
     return this.findJob(id);
   }
 
   /** Hard-deletes terminal jobs finalized before now − `olderThan`, and their runs; returns how many jobs. */
   deleteFinishedJobs(options: { olderThan: Duration }): Promise<number> {
-    return this.#scheduler.prune(parseDuration(options.olderThan));
+    return pruneFinished(this.runtime, parseDuration(options.olderThan));
   }
 
   // ---- periodics ---------------------------------------------------------------------------------------
@@ -391,53 +272,13 @@ export class Flywheel {
   /**
    * Creates or updates a periodic. A new one first fires at its next fire time after now; re-upserting an
    * unchanged schedule keeps `next_run_at`, a changed cron, interval or timezone recomputes it.
+   * @throws ValidationError or FlywheelError `invalid_schedule` naming what is wrong; nothing is stored then.
    */
   async upsertPeriodic(spec: PeriodicSpec): Promise<PeriodicRecord> {
-    const row = this.#periodicRow(spec);
-    const existing = await this.driver.periodicGet({ slug: spec.slug });
     const now = this.clock.now();
-    const sameSchedule =
-      existing !== null &&
-      existing.cron === row.cron &&
-      existing.intervalSeconds === row.intervalSeconds &&
-      (row.cron === null || existing.timezone === row.timezone);
-    const nextRunAt = sameSchedule ? existing!.nextRunAt : nextFire(specOf(row), now);
-    return this.driver.periodicSave({ ...row, nextRunAt, now });
-  }
-
-  #periodicRow(spec: PeriodicSpec) {
-    if (!spec.slug) throw new ValidationError("flywheel: a periodic needs a slug", "slug");
-    if ((spec.cron === undefined) === (spec.every === undefined)) {
-      throw new ValidationError(`flywheel: periodic ${spec.slug} needs exactly one of cron and every`, spec.cron ? "every" : "cron");
-    }
-    const timezone = spec.timezone ?? "UTC";
-    assertTimezone(timezone);
-    if (spec.cron !== undefined) parseCron(spec.cron, timezone);
-    let intervalSeconds: number | null = null;
-    if (spec.every !== undefined) {
-      intervalSeconds = Math.round(parseDuration(spec.every) / 1000);
-      if (intervalSeconds < 1) throw new ValidationError(`flywheel: periodic ${spec.slug}: every must be at least 1s`, "every");
-    }
-    const args = spec.args ?? {};
-    const worker = this.#workers.get(spec.kind);
-    if (worker?.args) this.buildRow(worker, args, {}, this.clock.now());
-    return {
-      slug: spec.slug,
-      kind: spec.kind,
-      queue: spec.queue ?? worker?.queue ?? DEFAULTS.periodicQueue,
-      args,
-      cron: spec.cron ?? null,
-      intervalSeconds,
-      timezone,
-      overlap: spec.overlap ?? "skip",
-      catchUp: spec.catchUp ?? "all",
-      backfill: spec.backfill ?? DEFAULTS.backfill,
-      maxAttempts: spec.maxAttempts ?? null,
-      priority: spec.priority ?? null,
-      timeoutMs: spec.timeout !== undefined ? parseDuration(spec.timeout) : null,
-      source: spec.source ?? "api",
-      isActive: spec.active ?? true,
-    };
+    const row = periodicRow(spec, this.runtime.registry, this.runtime.builder, now);
+    const existing = await this.driver.periodicGet({ slug: spec.slug });
+    return this.driver.periodicSave({ ...row, nextRunAt: nextRunAtFor(row, existing, now), now });
   }
 
   /** Every periodic, by slug. */
@@ -455,12 +296,12 @@ export class Flywheel {
   /** Pauses or resumes a periodic. Resuming does not backfill fires missed while paused. @throws PeriodicNotFoundError */
   async setPeriodicActive(slug: string, active: boolean): Promise<void> {
     const periodic = await this.findPeriodic(slug);
+    const now = this.clock.now();
     if (active && !periodic.isActive) {
-      const now = this.clock.now();
       await this.driver.periodicSave({ ...periodic, isActive: true, nextRunAt: nextFire(specOf(periodic), now), now });
       return;
     }
-    await this.driver.periodicSetActive({ slug, active, now: this.clock.now() });
+    await this.driver.periodicSetActive({ slug, active, now });
   }
 
   /** @throws PeriodicNotFoundError */
@@ -474,15 +315,7 @@ export class Flywheel {
    */
   async triggerPeriodic(slug: string): Promise<string> {
     const p = await this.findPeriodic(slug);
-    const now = this.clock.now();
-    return this.insert(p.kind, p.args, {
-      queue: p.queue,
-      priority: p.priority ?? undefined,
-      maxAttempts: p.maxAttempts ?? undefined,
-      timeout: p.timeoutMs ?? undefined,
-      uniqueActiveKey: p.overlap === "skip" ? `periodic:${p.slug}` : undefined,
-      uniqueKey: `periodic:${p.slug}@manual:${now.getTime()}`,
-    });
+    return this.#insert(p.kind, p.args, fireOptions(p, this.clock.now(), true));
   }
 
   /** Deactivates periodics of `source` whose slug is not in `keep` (config reconcile); returns their slugs. */
@@ -496,50 +329,10 @@ export class Flywheel {
     this.#closed = true;
     await this.driver.close();
   }
-
-  #runnerCore(): RunnerCore {
-    return {
-      driver: this.driver,
-      clock: this.clock,
-      logger: this.logger,
-      observer: this.#observer,
-      finalizer: this.#finalizer,
-      executorId: this.executorId,
-      attemptContext: (o): AttemptContext => ({
-        clock: this.clock,
-        logger: this.logger,
-        backoff: o.backoff,
-        defaultTimeoutMs: o.defaultTimeoutMs,
-        worker: (kind) => this.#workers.get(kind),
-        buildRow: (kind, args, opts, now) => this.buildRow(kind, args, opts, now),
-        onStart: (job) => this.#observer.onStart({ job: { id: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt, runId: job.runId } }),
-      }),
-      onWake: (listener) => {
-        this.#wakeListeners.add(listener);
-        const unsubscribe = this.driver.wakeSubscribe({ listener });
-        return () => {
-          this.#wakeListeners.delete(listener);
-          unsubscribe();
-        };
-      },
-      track: (jobId, controller) => {
-        this.#inflight.set(jobId, controller);
-        return () => {
-          if (this.#inflight.get(jobId) === controller) this.#inflight.delete(jobId);
-        };
-      },
-    };
-  }
 }
 
-/** Args as JSON text, once per job: the enqueue path validates and stores the same string. */
-function serializeArgs(args: unknown, kind: string): string {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(args);
-  } catch (error) {
-    throw new ValidationError(`flywheel: args for ${kind} are not JSON-serialisable: ${(error as Error).message}`, "args");
-  }
-  if (json === undefined) throw new ValidationError(`flywheel: args for ${kind} are not JSON-serialisable: ${typeof args}`, "args");
-  return json;
+/** The inserted id, or the collision as an {@link AlreadyEnqueuedError}. */
+function inserted(outcome: InsertOutcome): string {
+  if (!outcome.inserted) throw new AlreadyEnqueuedError(outcome.id, outcome.key, outcome.value);
+  return outcome.id;
 }

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { connect, type Flywheel } from "../src/flywheel.ts";
+import { connect, type Flywheel } from "../src/index.ts";
 import { defineWorker } from "../src/runtime/define-worker.ts";
 import { assertEnqueued, FixedClock, runUntilIdle, workJob } from "../src/testing.ts";
 

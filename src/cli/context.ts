@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { connect, type Flywheel } from "../flywheel.ts";
+import { connect } from "../connect.ts";
+import type { Flywheel } from "../flywheel.ts";
 import { commandJobTimeout, explainArgIssue, loadConfig, pathProblem, resolveCommandPaths, splitDotPath, type FlywheelConfig } from "../daemon/config.ts";
 import { parseDuration } from "../core/duration.ts";
 import type { Logger } from "../core/logger.ts";

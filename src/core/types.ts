@@ -1,5 +1,3 @@
-import type { Database } from "bun:sqlite";
-import type { Sql, TransactionSql } from "postgres";
 import type { GenericSchema } from "valibot";
 import type { Duration } from "./duration.ts";
 import type { Logger } from "./logger.ts";
@@ -92,14 +90,8 @@ export interface WorkerDefinition<A = unknown, In = A> {
   retryDelay?(attempt: number, error: Error): Duration | undefined;
 }
 
-/**
- * The caller's transaction for the outbox pattern: a postgres.js transaction (`sql.begin(tx => …)`) or handle,
- * or the bun:sqlite `Database` whose `db.transaction(…)` is running.
- */
-export type OutboxTx = TransactionSql<any> | Sql<any> | Database;
-
 /** Options for `insert` and `insertMany` items. `{}` means: worker defaults, else queue `default`, priority 100, 25 attempts, runnable now. */
-export interface InsertOptions {
+export interface InsertOptions<Tx = unknown> {
   queue?: string;
   /** Lower runs first. Default 100. */
   priority?: number;
@@ -116,7 +108,7 @@ export interface InsertOptions {
   tags?: string[];
   requestId?: string;
   /** The caller's open transaction (outbox): a postgres.js `TransactionSql`, or a bun:sqlite `Database` inside `db.transaction`. */
-  tx?: OutboxTx;
+  tx?: Tx;
 }
 
 /** A job row as stored. */

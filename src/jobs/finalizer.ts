@@ -1,8 +1,10 @@
 import type { Clock } from "../core/clock.ts";
+import { ERROR_MESSAGE_LIMIT } from "../core/defaults.ts";
 import type { Driver, FinalizeItem, FinalizeOutcome } from "../driver/types.ts";
 import { FlywheelError, isDataRefusal } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { RetryLadder } from "../core/retry-ladder.ts";
+import type { EventBus } from "../runtime/events.ts";
 
 interface Pending {
   item: FinalizeItem;
@@ -21,15 +23,17 @@ export class Finalizer {
   readonly #driver: Driver;
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #events: EventBus;
   readonly #ladder: RetryLadder;
   #queue: Pending[] = [];
   #scheduled = false;
   #active = 0;
 
-  constructor(driver: Driver, clock: Clock, logger: Logger) {
+  constructor(driver: Driver, clock: Clock, logger: Logger, events: EventBus) {
     this.#driver = driver;
     this.#clock = clock;
     this.#logger = logger;
+    this.#events = events;
     this.#ladder = new RetryLadder(logger, "jobs: finalize failed");
   }
 
@@ -85,6 +89,7 @@ export class Finalizer {
               error: (error as Error)?.message ?? String(error),
             });
             pending.item = refusal(pending.item, error);
+            this.#events.emit("job:refused", { jobId: pending.item.jobId, runId: pending.item.runId, error: (error as Error)?.message ?? String(error) });
             continue;
           }
         }
@@ -110,7 +115,7 @@ function refusal(item: FinalizeItem, error: unknown): FinalizeItem {
       ...item.run,
       outcome: "error",
       errorClass: "validation",
-      errorMessage: `${REFUSED}${(error as Error)?.message ?? String(error)}`.slice(0, 4000),
+      errorMessage: `${REFUSED}${(error as Error)?.message ?? String(error)}`.slice(0, ERROR_MESSAGE_LIMIT),
       output: null,
       costMicros: null,
     },

@@ -1,6 +1,9 @@
-import type { Flywheel } from "../flywheel.ts";
+import { HTTP_DEFAULTS } from "../core/defaults.ts";
+import { sampleQueueHealth } from "../maintenance/health.ts";
+import type { Metrics } from "../observe/metrics.ts";
+import type { RuntimeContext } from "../runtime/context.ts";
 
-/** HTTP server settings. `{}` means 127.0.0.1 on port 9090. `port: 0` picks a free port. */
+/** HTTP server settings. `{}` means 127.0.0.1 on port 9090 ({@link HTTP_DEFAULTS}). `port: 0` picks a free port. */
 export interface HttpOptions {
   hostname?: string;
   port?: number;
@@ -12,11 +15,11 @@ export interface HttpOptions {
  * Serves `/healthz` (process liveness), `/readyz` (200 only while the database answers) and `/metrics`
  * (Prometheus text, queue gauges sampled per scrape). Binds loopback unless told otherwise.
  */
-export function startHttpServer(fw: Flywheel, options: HttpOptions = {}): ReturnType<typeof Bun.serve> {
-  const readyTimeout = options.readyTimeoutMs ?? 2_000;
+export function startHttpServer(ctx: RuntimeContext, metrics: Metrics, options: HttpOptions = {}): ReturnType<typeof Bun.serve> {
+  const readyTimeout = options.readyTimeoutMs ?? HTTP_DEFAULTS.readyTimeoutMs;
   return Bun.serve({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port ?? 9090,
+    hostname: options.hostname ?? HTTP_DEFAULTS.hostname,
+    port: options.port ?? HTTP_DEFAULTS.port,
     async fetch(req) {
       const { pathname } = new URL(req.url);
       if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405 });
@@ -25,14 +28,14 @@ export function startHttpServer(fw: Flywheel, options: HttpOptions = {}): Return
           return new Response("ok\n");
         case "/readyz":
           try {
-            await withTimeout(fw.driver.dbCheck({}), readyTimeout);
+            await withTimeout(ctx.driver.dbCheck({}), readyTimeout);
             return new Response("ready\n");
           } catch (error) {
             return new Response(`not ready: ${(error as Error).message}\n`, { status: 503 });
           }
         case "/metrics":
           try {
-            const body = fw.metrics.render(await withTimeout(fw.queueHealth(), readyTimeout));
+            const body = metrics.render(await withTimeout(sampleQueueHealth(ctx), readyTimeout));
             return new Response(body, { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
           } catch (error) {
             return new Response(`metrics unavailable: ${(error as Error).message}\n`, { status: 503 });

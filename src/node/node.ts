@@ -1,13 +1,16 @@
-import type { Flywheel } from "../flywheel.ts";
+import { NODE_DEFAULTS } from "../core/defaults.ts";
 import { parseDuration, type Duration } from "../core/duration.ts";
+import { Runner } from "../jobs/runner.ts";
+import type { RunnerOptions } from "../jobs/settings.ts";
+import { Scheduler, type SchedulerOptions } from "../maintenance/scheduler.ts";
+import type { Metrics } from "../observe/metrics.ts";
+import type { RuntimeContext } from "../runtime/context.ts";
 import { startHttpServer, type HttpOptions } from "./http-server.ts";
-import type { RunnerOptions } from "../jobs/runner.ts";
-import type { SchedulerOptions } from "../maintenance/maintainer.ts";
 
 /**
- * A node's parts. `{}` means: one runner on queues `default` and `periodic` with default settings, the
- * scheduler on, no HTTP server, 30 s drain timeout. `scheduler: false` turns the scheduler off (run it on
- * some nodes only if you like; several at once are safe).
+ * A node's parts. `{}` means ({@link NODE_DEFAULTS}): one runner on queues `default` and `periodic` with default
+ * settings, the scheduler on, no HTTP server, 30 s drain timeout. `scheduler: false` turns the scheduler off
+ * (run it on some nodes only if you like; several at once are safe).
  */
 export interface NodeOptions {
   runners?: RunnerOptions[];
@@ -17,11 +20,8 @@ export interface NodeOptions {
   drainTimeout?: Duration;
 }
 
-/** Node defaults, in one place. */
-export const NODE_DEFAULTS = { queues: ["default", "periodic"], drainTimeoutMs: 30_000 } as const;
-
 /**
- * One process's runtime: runners, the periodic scheduler and the HTTP server under one lifecycle.
+ * One process's runtime: runners, the scheduler (maintenance) and the HTTP server under one lifecycle.
  * @example
  * const node = fw.node({ runners: [{ queues: ["default"], concurrency: 8 }], scheduler: {}, http: { port: 9090 } });
  * const stop = new AbortController();
@@ -29,13 +29,22 @@ export const NODE_DEFAULTS = { queues: ["default", "periodic"], drainTimeoutMs: 
  * await node.run(stop.signal); // resolves after a clean drain
  */
 export class Node {
-  readonly #fw: Flywheel;
-  readonly #options: NodeOptions;
+  readonly #ctx: RuntimeContext;
+  readonly #metrics: Metrics;
+  readonly #runners: Runner[];
+  readonly #scheduler: Scheduler | null;
+  readonly #http: HttpOptions | false;
+  readonly #drainTimeoutMs: number;
   #server: ReturnType<typeof startHttpServer> | null = null;
 
-  constructor(fw: Flywheel, options: NodeOptions = {}) {
-    this.#fw = fw;
-    this.#options = options;
+  /** Validates every part's options now, so a bad option fails here rather than once the node runs. */
+  constructor(ctx: RuntimeContext, metrics: Metrics, options: NodeOptions = {}) {
+    this.#ctx = ctx;
+    this.#metrics = metrics;
+    this.#runners = (options.runners ?? [{ queues: [...NODE_DEFAULTS.queues] }]).map((o) => new Runner(ctx, o));
+    this.#scheduler = options.scheduler === false ? null : new Scheduler(ctx, options.scheduler ?? {});
+    this.#http = options.http ?? false;
+    this.#drainTimeoutMs = options.drainTimeout !== undefined ? parseDuration(options.drainTimeout) : NODE_DEFAULTS.drainTimeoutMs;
   }
 
   /** The HTTP server's URL while `run` is serving, else null. */
@@ -48,24 +57,24 @@ export class Node {
    * persists their outcomes, closes the server and resolves.
    */
   async run(signal: AbortSignal): Promise<void> {
-    const drainTimeoutMs = this.#options.drainTimeout !== undefined ? parseDuration(this.#options.drainTimeout) : NODE_DEFAULTS.drainTimeoutMs;
-    const runners = (this.#options.runners ?? [{ queues: [...NODE_DEFAULTS.queues] }]).map((o) => this.#fw.runner(o));
-    if (this.#options.http) this.#server = startHttpServer(this.#fw, this.#options.http);
-    const logger = this.#fw.logger;
+    const { logger, executorId, events } = this.#ctx;
+    if (this.#http) this.#server = startHttpServer(this.#ctx, this.#metrics, this.#http);
     logger.info("flywheel: node started", {
-      executor_id: this.#fw.executorId,
-      runners: runners.length,
-      scheduler: this.#options.scheduler !== false,
+      executor_id: executorId,
+      runners: this.#runners.length,
+      scheduler: this.#scheduler !== null,
       http: this.#server?.url.href,
     });
+    events.emit("node:started", { executorId });
     try {
-      const parts: Promise<unknown>[] = runners.map((r) => r.run(signal, { drainTimeoutMs }));
-      if (this.#options.scheduler !== false) parts.push(this.#fw.scheduler(this.#options.scheduler ?? {}).run(signal));
+      const parts: Promise<unknown>[] = this.#runners.map((r) => r.run(signal, { drainTimeoutMs: this.#drainTimeoutMs }));
+      if (this.#scheduler) parts.push(this.#scheduler.run(signal));
       await Promise.all(parts);
     } finally {
       await this.#server?.stop(true);
       this.#server = null;
-      logger.info("flywheel: node stopped", { executor_id: this.#fw.executorId });
+      logger.info("flywheel: node stopped", { executor_id: executorId });
+      events.emit("node:stopped", { executorId });
     }
   }
 }

@@ -1,42 +1,20 @@
 import type { Logger } from "../core/logger.ts";
-import type { ErrorClass, RunOutcome } from "../core/types.ts";
+import type { EventBus, FlywheelEvents } from "../runtime/events.ts";
 
-/** The identity of a job in observer events. */
-export interface JobRef {
-  id: string;
-  kind: string;
-  queue: string;
-  attempt: number;
-  runId: string;
-}
+export type { JobRef } from "../runtime/events.ts";
 
 /** A job was claimed by a runner. */
-export interface ClaimEvent {
-  job: JobRef;
-  executorId: string;
-}
+export type ClaimEvent = FlywheelEvents["job:claimed"];
 /** A worker is about to run. */
-export interface StartEvent {
-  job: JobRef;
-}
+export type StartEvent = FlywheelEvents["job:started"];
 /** An attempt's outcome was persisted. */
-export interface FinishEvent {
-  job: JobRef;
-  outcome: RunOutcome;
-  errorClass: ErrorClass | null;
-  errorMessage: string | null;
-  durationMs: number;
-}
+export type FinishEvent = FlywheelEvents["job:finished"];
 /** A failed attempt will be retried. */
-export interface RetryEvent {
-  job: JobRef;
-  nextAttempt: number;
-  delayMs: number;
-}
+export type RetryEvent = FlywheelEvents["job:retry"];
 
 /**
- * Hooks into the job path. Calls are synchronous and must not block: do bookkeeping, not I/O. A hook that
- * throws is logged and ignored; it never affects the job.
+ * Hooks into the job path (SPEC §9), fed by the client's event bus (`fw.events`). Calls are synchronous and
+ * must not block: do bookkeeping, not I/O. A hook that throws is logged and ignored; it never affects the job.
  */
 export interface Observer {
   onClaim?(event: ClaimEvent): void;
@@ -45,12 +23,28 @@ export interface Observer {
   onRetry?(event: RetryEvent): void;
 }
 
-const HOOKS = ["onClaim", "onStart", "onFinish", "onRetry"] as const;
+/** Which event feeds which hook. */
+const HOOKS = [
+  ["job:claimed", "onClaim"],
+  ["job:started", "onStart"],
+  ["job:finished", "onFinish"],
+  ["job:retry", "onRetry"],
+] as const;
 
-/** Fans every event out to `observers`, isolating each from the others' exceptions. */
+/** Subscribes `observer`'s hooks to `events`; returns the function that unsubscribes them. */
+export function attachObserver(events: EventBus, observer: Observer): () => void {
+  const offs: Array<() => void> = [];
+  for (const [name, hook] of HOOKS) {
+    const fn = observer[hook];
+    if (fn) offs.push(events.on(name, (e: any) => fn.call(observer, e)));
+  }
+  return () => offs.forEach((off) => off());
+}
+
+/** One observer that fans every hook out to `observers`, isolating each from the others' exceptions. */
 export function multiObserver(observers: Observer[], logger?: Logger): Required<Observer> {
   const out = {} as Required<Observer>;
-  for (const hook of HOOKS) {
+  for (const [, hook] of HOOKS) {
     out[hook] = (event: any) => {
       for (const observer of observers) {
         try {

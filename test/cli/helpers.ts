@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
-import { connect, type Flywheel } from "../../src/flywheel.ts";
+import { connect, type Flywheel } from "../../src/index.ts";
 import { eventually, tempDir } from "../support/helpers.ts";
 
 /** The real CLI entry point; tests spawn it exactly as a user would run `bun src/cli/main.ts`. */

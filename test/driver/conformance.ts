@@ -4,15 +4,14 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import * as v from "valibot";
-import type { ConnectOptions, Flywheel } from "../../src/flywheel.ts";
+import type { ConnectOptions, Flywheel } from "../../src/index.ts";
 import { FixedClock } from "../../src/core/clock.ts";
 import { AlreadyEnqueuedError, FlywheelError, JobNotFoundError, PermanentError, WorkerError } from "../../src/core/errors.ts";
 import type { FinalizeItem, JobInsertRow } from "../../src/driver/types.ts";
-import { crashedItem } from "../../src/jobs/attempt.ts";
+import { crashed } from "../../src/jobs/outcome.ts";
 import { Finalizer } from "../../src/jobs/finalizer.ts";
 import { newId } from "../../src/core/id.ts";
 import { silentLogger } from "../../src/core/logger.ts";
-import type { OutboxTx } from "../../src/core/types.ts";
 import { defineWorker } from "../../src/runtime/define-worker.ts";
 import { deferred, eventually } from "../support/helpers.ts";
 
@@ -20,7 +19,7 @@ import { deferred, eventually } from "../support/helpers.ts";
 export interface ConformanceHandle {
   fw: Flywheel;
   cleanup(): Promise<void>;
-  transaction(body: (tx: OutboxTx) => Promise<string>, outcome: "commit" | "rollback"): Promise<string>;
+  transaction(body: (tx: any) => Promise<string>, outcome: "commit" | "rollback"): Promise<string>;
 }
 
 /** Opens a fresh, migrated database for one test. */
@@ -419,7 +418,7 @@ export function runConformance(name: string, open: OpenConformance): void {
         const fw = await setup();
         const [a, b] = await fw.insertMany([{ kind: "noop" }, { kind: "noop" }]);
         const claimed = await fw.driver.jobClaim({ queues: null, executorClasses: null, limit: 2, now: clock.now(), leasedUntil: new Date(T0.getTime() + 30_000), leaseToken: newId(), executorId: "t" });
-        const finalizer = new Finalizer(fw.driver, clock, silentLogger);
+        const finalizer = new Finalizer(fw.driver, clock, silentLogger, fw.events);
         const item = (jobId: string, followUps: JobInsertRow[]): FinalizeItem => {
           const job = claimed.find((j) => j.id === jobId)!;
           return {
@@ -432,7 +431,7 @@ export function runConformance(name: string, open: OpenConformance): void {
           };
         };
         // A row no runtime code would build: its state violates the table's CHECK constraint.
-        const poison = { ...fw.buildRow("noop", {}, {}, clock.now()), state: "bogus" as "available" };
+        const poison = { ...fw.runtime.builder.build("noop", {}, {}, clock.now()), state: "bogus" as "available" };
         const [good, bad] = await Promise.all([finalizer.submit(item(a!, [])), finalizer.submit(item(b!, [poison]))]);
         expect(good).toMatchObject({ applied: true, outcome: "success" });
         expect(bad).toMatchObject({ applied: true, outcome: "error" });
@@ -465,7 +464,7 @@ export function runConformance(name: string, open: OpenConformance): void {
         const later = new Date(T0.getTime() + 31_000);
         const expired = await fw.driver.leaseListExpired({ now: later, limit: 10 });
         expect(expired.map((l) => l.jobId)).toEqual([id]);
-        const [swept] = await fw.driver.jobFinalize({ items: expired.map((l) => crashedItem(l, later, () => 0)), now: later });
+        const [swept] = await fw.driver.jobFinalize({ items: expired.map((l) => crashed(l, later, 0)), now: later });
         expect(swept!.applied).toBe(true);
         gate.resolve();
         await run;
@@ -535,7 +534,7 @@ export function runConformance(name: string, open: OpenConformance): void {
         const [a, b] = await fw.driver.jobClaim(claimParams(2));
         expect([a!.id, b!.id]).toEqual(ids.slice(0, 2));
         await fw.cancelJob(b!.id);
-        const child = fw.buildRow("noop", { child: true }, { queue: "kids" }, clock.now());
+        const child = fw.runtime.builder.build("noop", { child: true }, { queue: "kids" }, clock.now());
         const items = [success(a!, [child]), success(b!)];
         const { outcomes, jobs } = await fw.driver.jobFinalizeAndClaim({ items, claim: claimParams(5) });
 
@@ -823,7 +822,7 @@ export function runConformance(name: string, open: OpenConformance): void {
           id: stale.id,
           expectedNextRunAt: new Date("2026-03-08T06:01:00Z"),
           nextRunAt: new Date("2026-03-08T06:02:00Z"),
-          jobs: [fw.buildRow("noop", {}, { uniqueKey: `periodic:twice@${Date.parse("2026-03-08T06:01:00Z") / 1000}` }, clock.now())],
+          jobs: [fw.runtime.builder.build("noop", {}, { uniqueKey: `periodic:twice@${Date.parse("2026-03-08T06:01:00Z") / 1000}` }, clock.now())],
           skipped: 0,
           skipReason: null,
           now: clock.now(),
@@ -924,8 +923,9 @@ export function runConformance(name: string, open: OpenConformance): void {
         let resolved = false;
         const running = node.run(stop.signal).then(() => (resolved = true));
         await twoStarted.promise;
+        const draining = fw.events.once("runner:draining");
         stop.abort();
-        await Bun.sleep(20);
+        expect((await draining).inflight).toBe(2);
         expect(resolved).toBe(false);
         for (const gate of gates.values()) gate.resolve();
         await running;
@@ -975,8 +975,9 @@ export function runConformance(name: string, open: OpenConformance): void {
         fw.register(defineWorker({ kind: "ping", work: (job) => ran.resolve(job.id) }));
         const stop = new AbortController();
         const node = fw.node({ runners: [{ queues: ["default"], pollInterval: "1h" }], scheduler: false });
+        const idle = fw.events.once("runner:idle");
         const running = node.run(stop.signal);
-        await Bun.sleep(20);
+        await idle;
         const id = await fw.insert("ping", {});
         expect(await ran.promise).toBe(id);
         stop.abort();

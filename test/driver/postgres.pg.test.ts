@@ -1,4 +1,4 @@
-import { connect } from "../../src/flywheel.ts";
+import { connect } from "../../src/index.ts";
 import { adminSql, pgAvailable, throwawaySchema } from "../support/postgres.ts";
 import { runConformance } from "./conformance.ts";
 

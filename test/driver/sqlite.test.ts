@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { connect } from "../../src/flywheel.ts";
+import { connect } from "../../src/index.ts";
 import { tempDir } from "../support/helpers.ts";
 import { runConformance } from "./conformance.ts";
 

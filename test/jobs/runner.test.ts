@@ -1,26 +1,23 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { connect, defineWorker } from "../../src/index.ts";
-import { createLogger } from "../../src/core/logger.ts";
-import { deferred, eventually, tempDir } from "../support/helpers.ts";
+import { connect, defineWorker, FlywheelError } from "../../src/index.ts";
+import { deferred, tempDir } from "../support/helpers.ts";
 
 // Outcomes normally ride with the runner's next claim. While claims fail and the runner backs off (an outage that
 // spares finalizes, or a claim-specific error), they must not wait the backoff out.
 test("while claims fail and back off, outcomes of jobs that finish are committed at once, not after the backoff", async () => {
   const dir = await tempDir();
-  const lines: Array<Record<string, unknown>> = [];
-  const logger = createLogger({ level: "error", format: "json", write: (line) => lines.push(JSON.parse(line)) });
-  const fw = await connect(`sqlite:${join(dir.path, "runner.db")}`, { logger });
+  const fw = await connect(`sqlite:${join(dir.path, "runner.db")}`);
   try {
     await fw.migrate();
     const gates = { a: deferred(), b: deferred() };
-    const started = new Set<string>();
+    const started = { a: deferred(), b: deferred() };
     fw.register(
       defineWorker({
         kind: "gated",
         async work(job) {
           const key = (job.args as { key: "a" | "b" }).key;
-          started.add(key);
+          started[key].resolve();
           await gates[key].promise;
         },
       }),
@@ -28,24 +25,29 @@ test("while claims fail and back off, outcomes of jobs that finish are committed
     const [a, b] = (await fw.insertMany([{ kind: "gated", args: { key: "a" } }, { kind: "gated", args: { key: "b" } }])) as string[];
     const controller = new AbortController();
     const running = fw.node({ runners: [{ concurrency: 2 }], scheduler: false, http: false }).run(controller.signal);
-    await eventually("both jobs to start", () => started.size === 2);
+    await Promise.all([started.a.promise, started.b.promise]);
 
     // From here on every claim fails as a dropped connection would; finalizes still reach the database.
+    let claims = 0;
     const driver = fw.driver as unknown as Record<string, unknown>;
     const refuse = async () => {
-      throw new Error("connection lost (injected)");
+      claims++;
+      throw new FlywheelError("unavailable", "connection lost (injected)");
     };
     driver.jobClaim = refuse;
     driver.jobFinalizeAndClaim = refuse;
+    const aFinished = fw.events.once("job:finished", (e) => e.job.id === a);
     gates.a.resolve();
-    await eventually("a's outcome", async () => (await fw.findJob(a!)).state === "succeeded");
-    // The claim backoff doubles from 100 ms; wait until it sleeps 1.6 s or more.
-    await eventually("a long claim backoff", () => lines.some((l) => l.msg === "jobs: claim failed" && Number(l.retry_in_ms) >= 1_600));
+    expect((await aFinished).outcome).toBe("success");
 
-    const released = Date.now();
+    // Once the runner has just begun a 1.6 s backoff, release b: its outcome must land before the next claim try.
+    await fw.events.once("runner:backoff", (e) => e.delayMs >= 1_600);
+    const claimsAtRelease = claims;
+    const bFinished = fw.events.once("job:finished", (e) => e.job.id === b);
     gates.b.resolve();
-    await eventually("b's outcome", async () => (await fw.findJob(b!)).state === "succeeded", 5_000);
-    expect(Date.now() - released).toBeLessThan(800);
+    expect((await bFinished).outcome).toBe("success");
+    expect(claims).toBe(claimsAtRelease);
+    expect((await fw.findJob(b!)).state).toBe("succeeded");
     controller.abort();
     await running;
   } finally {

@@ -63,8 +63,8 @@ test("logger: levels filter, json lines parse, child fields bind", () => {
 test("loggerObserver logs failures at warn with the error class", () => {
   const lines: string[] = [];
   const obs = loggerObserver(createLogger({ format: "json", write: (l) => lines.push(l) }));
-  obs.onFinish!({ job, outcome: "error", errorClass: "transient", errorMessage: "boom", durationMs: 5 });
-  obs.onFinish!({ job, outcome: "success", errorClass: null, errorMessage: null, durationMs: 5 });
+  obs.onFinish!({ job, outcome: "error", applied: true, state: "retryable", errorClass: "transient", errorMessage: "boom", durationMs: 5, output: undefined });
+  obs.onFinish!({ job, outcome: "success", applied: true, state: "succeeded", errorClass: null, errorMessage: null, durationMs: 5, output: undefined });
   expect(lines.map((l) => JSON.parse(l).level)).toEqual(["warn", "info"]);
   expect(JSON.parse(lines[0]!)).toMatchObject({ error_class: "transient", error: "boom", job_id: "j1" });
 });

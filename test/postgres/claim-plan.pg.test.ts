@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { connect, type Flywheel } from "../../src/flywheel.ts";
+import { connect, type Flywheel } from "../../src/index.ts";
 import type { PostgresDriver } from "../../src/driver/postgres/driver.ts";
 import type { ClaimParams } from "../../src/driver/types.ts";
 import { newId } from "../../src/core/id.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { connect } from "../../src/flywheel.ts";
+import { connect } from "../../src/index.ts";
 import { pgAvailable } from "../support/postgres.ts";
 import { audit, jobStates, pollUntil, runsByExecutor, useCluster } from "./fixtures/cluster.ts";
 

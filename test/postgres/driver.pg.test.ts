@@ -1,6 +1,6 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { connect, type Flywheel } from "../../src/flywheel.ts";
+import { connect, type Flywheel } from "../../src/index.ts";
 import { PostgresDriver, splitSchemaParam } from "../../src/driver/postgres/driver.ts";
 import { AlreadyEnqueuedError, FlywheelError, ValidationError } from "../../src/core/errors.ts";
 import { newId } from "../../src/core/id.ts";

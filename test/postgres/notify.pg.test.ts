@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { connect, type Flywheel } from "../../src/flywheel.ts";
+import { connect, type Flywheel } from "../../src/index.ts";
 import { defineWorker } from "../../src/runtime/define-worker.ts";
 import { deferred } from "../support/helpers.ts";
 import { adminSql, pgAvailable, throwawaySchema, type ThrowawaySchema } from "../support/postgres.ts";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { connect, type Flywheel } from "../../src/flywheel.ts";
+import { connect, type Flywheel } from "../../src/index.ts";
 import { FixedClock } from "../../src/core/clock.ts";
 import type { SqliteDriver } from "../../src/driver/sqlite/driver.ts";
 import type { ClaimParams } from "../../src/driver/types.ts";

@@ -1,7 +1,7 @@
 import { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
-import { connect, type Flywheel } from "../../src/flywheel.ts";
+import { connect, type Flywheel } from "../../src/index.ts";
 import { eventually, tempDir } from "../support/helpers.ts";
 
 const NODE = join(import.meta.dir, "../fixtures/node-process.ts");

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { nextFire, parseCron, planFires } from "../../src/periodic/schedule.ts";
+import { nextFire, parseCron } from "../../src/periodic/cron.ts";
+import { planFires } from "../../src/periodic/planner.ts";
 
 const at = (iso: string) => new Date(iso);
 

@@ -1,0 +1,136 @@
+import type { Logger } from "../core/logger.ts";
+import type { ErrorClass, JobState, RunOutcome } from "../core/types.ts";
+
+/** The identity of a job attempt in events. */
+export interface JobRef {
+  id: string;
+  kind: string;
+  queue: string;
+  attempt: number;
+  runId: string;
+}
+
+/**
+ * Everything the runtime reports, by event name. Metrics, logs, observers and the HTTP event stream subscribe
+ * here; tests await these instead of sleeping.
+ */
+export interface FlywheelEvents {
+  /** A runner claimed a job; its `started` run stub is committed. */
+  "job:claimed": { job: JobRef; executorId: string };
+  /** A worker is about to run. */
+  "job:started": { job: JobRef };
+  /**
+   * An attempt's outcome is committed. `outcome` is what was recorded (`superseded` or `cancelled` when the
+   * attempt had lost its lease); `state` is the job's new state when `applied`, else null.
+   */
+  "job:finished": {
+    job: JobRef;
+    outcome: RunOutcome;
+    applied: boolean;
+    state: JobState | null;
+    errorClass: ErrorClass | null;
+    errorMessage: string | null;
+    durationMs: number;
+    output: unknown;
+  };
+  /** A failed attempt will be retried after `delayMs`. */
+  "job:retry": { job: JobRef; nextAttempt: number; delayMs: number };
+  /** The database refused an attempt's outcome for its data; the refusal was recorded and the job discarded. */
+  "job:refused": { jobId: string; runId: string; error: string };
+  /** An operator cancelled a job. */
+  "job:cancelled": { jobId: string };
+  /** A due periodic fired: `enqueued` jobs written, `skipped` fires dropped (catch-up policy or overlap). */
+  "periodic:fired": { slug: string; enqueued: number; skipped: number; reason: string | null };
+  /** A periodic could not fire; the others carry on. */
+  "periodic:failed": { slug: string; error: string };
+  /** The sweep returned jobs whose lease expired. */
+  "sweep:reclaimed": { jobs: number };
+  /** Retention deleted finished jobs. */
+  "retention:deleted": { jobs: number };
+  /** A runner found nothing to claim and nothing running. */
+  "runner:idle": { runner: string };
+  /** A runner stopped claiming and waits for the `inflight` attempts it holds (SPEC §8 drain). */
+  "runner:draining": { runner: string; inflight: number };
+  /** A runner's claim failed; it waits `delayMs` before the next. */
+  "runner:backoff": { runner: string; error: string; delayMs: number };
+  /** A node started its parts. */
+  "node:started": { executorId: string };
+  /** A node drained and stopped. */
+  "node:stopped": { executorId: string };
+}
+
+/** An event name. */
+export type FlywheelEventName = keyof FlywheelEvents;
+
+/** A subscriber to one event. */
+export type Listener<K extends FlywheelEventName> = (payload: FlywheelEvents[K]) => void;
+
+/**
+ * A typed, synchronous event bus. Listeners run in subscription order inside `emit` and must not block: do
+ * bookkeeping, not I/O. A listener that throws is logged and skipped; it never affects the job path.
+ * @example
+ * const off = fw.events.on("job:finished", (e) => console.log(e.job.id, e.outcome));
+ * const idle = await fw.events.once("runner:idle");
+ */
+export class EventBus {
+  readonly #listeners = new Map<FlywheelEventName, Set<Listener<any>>>();
+  readonly #logger: Logger;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  /** Calls `listener` on every `name` event; returns the unsubscribe function. */
+  on<K extends FlywheelEventName>(name: K, listener: Listener<K>): () => void {
+    let set = this.#listeners.get(name);
+    if (!set) this.#listeners.set(name, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+    };
+  }
+
+  /**
+   * Resolves with the next `name` event that `match` accepts (any, when omitted); rejects after `timeoutMs` of
+   * wall time when given, naming what it waited for.
+   */
+  once<K extends FlywheelEventName>(
+    name: K,
+    match: (payload: FlywheelEvents[K]) => boolean = () => true,
+    options: { timeoutMs?: number } = {},
+  ): Promise<FlywheelEvents[K]> {
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const off = this.on(name, (payload) => {
+        if (!match(payload)) return;
+        off();
+        clearTimeout(timer);
+        resolve(payload);
+      });
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          off();
+          reject(new Error(`flywheel: no ${name} event within ${options.timeoutMs} ms`));
+        }, options.timeoutMs);
+      }
+    });
+  }
+
+  /** Whether anyone listens to `name`: lets hot paths skip building a payload nobody reads. */
+  has(name: FlywheelEventName): boolean {
+    return (this.#listeners.get(name)?.size ?? 0) > 0;
+  }
+
+  /** Delivers `payload` to every listener of `name`, isolating each from the others' exceptions. */
+  emit<K extends FlywheelEventName>(name: K, payload: FlywheelEvents[K]): void {
+    const set = this.#listeners.get(name);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        listener(payload);
+      } catch (error) {
+        this.#logger.warn("flywheel: event listener threw", { event: name, error: (error as Error)?.message ?? String(error) });
+      }
+    }
+  }
+}
