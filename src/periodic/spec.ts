@@ -5,7 +5,7 @@ import type { CatchUp, InsertOptions, Overlap, PeriodicRecord } from "../core/ty
 import type { PeriodicSaveRow } from "../driver/types.ts";
 import type { JobBuilder } from "../runtime/job-builder.ts";
 import type { WorkerRegistry } from "../runtime/registry.ts";
-import { assertTimezone, nextFire, parseCron, type ScheduleSpec } from "./cron.ts";
+import { assertFiresAfter, assertTimezone, nextFire, parseCron, type ScheduleSpec } from "./cron.ts";
 
 /**
  * A periodic to create or update (the library's word; the CLI, config and HTTP API call it a schedule).
@@ -60,6 +60,7 @@ export function periodicRow(spec: PeriodicSpec, registry: WorkerRegistry, builde
     intervalSeconds = Math.round(parseDuration(spec.every) / 1000);
     if (intervalSeconds < 1) throw new ValidationError(`flywheel: periodic ${spec.slug}: every must be at least 1s`, "every");
   }
+  if (spec.cron !== undefined) assertFiresAfter({ cron: spec.cron, timezone }, now);
   const worker = registry.get(spec.kind);
   const row: PeriodicRow = {
     slug: spec.slug,

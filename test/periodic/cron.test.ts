@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { nextFire, parseCron } from "../../src/periodic/cron.ts";
+import { assertFiresAfter, nextFire, parseCron } from "../../src/periodic/cron.ts";
 import { planFires } from "../../src/periodic/planner.ts";
 
 const at = (iso: string) => new Date(iso);
@@ -46,4 +46,31 @@ test("a long outage of a per-second schedule is planned without enumerating ever
   const plan = planFires({ spec: { intervalSeconds: 1 }, nextRunAt: at("2025-01-01T00:00:00Z"), now: at("2026-01-01T00:00:00Z"), catchUp: "all", backfill: 5, tickMs: 1000 });
   expect(plan.fires).toHaveLength(5);
   expect(plan.skipped).toBe(365 * 86_400 + 1 - 5);
+});
+
+test("a 7-field cron (with a year) is refused; so is one that never fires", () => {
+  expect(() => parseCron("0 0 0 1 1 * 2030", "UTC")).toThrow("expected 5 fields");
+  expect(() => assertFiresAfter({ cron: "0 0 30 2 *", timezone: "UTC" }, at("2026-01-01T00:00:00Z"))).toThrow("never fires");
+  expect(() => assertFiresAfter({ cron: "0 3 * * *", timezone: "UTC" }, at("2026-01-01T00:00:00Z"))).not.toThrow();
+});
+
+test("planning a minutely cron after a 60-day outage keeps the last fires and counts the rest", () => {
+  const spec = { cron: "* * * * *", timezone: "UTC" };
+  const nextRunAt = at("2026-01-01T00:00:00Z");
+  const now = at("2026-03-02T00:00:30Z");
+  const plan = planFires({ spec, nextRunAt, now, catchUp: "all", backfill: 10, tickMs: 1000 });
+  expect(plan.fires.map((f) => f.toISOString())).toEqual(
+    Array.from({ length: 10 }, (_, i) => new Date(Date.parse("2026-03-01T23:51:00Z") + i * 60_000).toISOString()),
+  );
+  const missed = 60 * 24 * 60 + 1;
+  expect(plan.skipped).toBe(missed - 10);
+  expect(plan.nextRunAt).toEqual(at("2026-03-02T00:01:00Z"));
+});
+
+test("an unevenly spaced cron's missed fires are counted exactly up to a thousand", () => {
+  // Weekdays at 09:00 and 17:00: 2 fires a weekday, none at weekends.
+  const spec = { cron: "0 9,17 * * 1-5", timezone: "UTC" };
+  const plan = planFires({ spec, nextRunAt: at("2026-01-05T00:00:00Z"), now: at("2026-01-31T00:00:00Z"), catchUp: "latest", backfill: 10, tickMs: 1000 });
+  expect(plan.fires).toEqual([at("2026-01-30T17:00:00Z")]);
+  expect(plan.skipped).toBe(20 * 2 - 1);
 });
