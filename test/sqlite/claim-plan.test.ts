@@ -2,10 +2,11 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { connect, type Flywheel } from "../../src/flywheel.ts";
 import { FixedClock } from "../../src/core/clock.ts";
-import type { SqliteDriver } from "../../src/driver/sqlite/driver.ts";
+import type { SqliteDriver } from "../../src/driver/sqlite/index.ts";
 import type { ClaimParams } from "../../src/driver/types.ts";
 import { newId } from "../../src/core/id.ts";
 import { tempDir } from "../support/helpers.ts";
+import { explainClaim } from "../support/sqlite-explain.ts";
 
 // The claim must stay an ordered walk of jobs_ready however the planner's statistics look: after ANALYZE
 // (or PRAGMA optimize) SQLite otherwise prefers other indexes and sorts the whole backlog.
@@ -49,7 +50,7 @@ test.each([
   ["one queue, any class", ["default"], null],
   ["three queues", ["default", "mail", "reports"], [""]],
 ] as const)("claim plan for %s walks jobs_ready and sorts at most the merged walks", async (_, queues, classes) => {
-  const plan = await (fw.driver as SqliteDriver).explainClaim(claim([...queues], classes ? [...classes] : null));
+  const plan = explainClaim((fw.driver as SqliteDriver).db, claim([...queues], classes ? [...classes] : null));
   expect(plan).toContain("USING INDEX jobs_ready (queue=?)");
   expect(plan).not.toMatch(/SCAN jobs(?! USING)/);
   const walks = plan.split("\n").filter((line) => line.includes("jobs_ready")).length;
@@ -58,7 +59,7 @@ test.each([
 });
 
 test("a claim over every queue walks jobs_ready once per queue that has ready jobs", async () => {
-  const plan = await (fw.driver as SqliteDriver).explainClaim(claim(null));
+  const plan = explainClaim((fw.driver as SqliteDriver).db, claim(null));
   expect(plan).not.toMatch(/SCAN jobs(?! USING)/);
   expect(plan.split("\n").filter((line) => line.includes("USING INDEX jobs_ready (queue=?)")).length).toBe(3);
 });
