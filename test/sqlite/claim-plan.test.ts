@@ -6,7 +6,8 @@ import type { SqliteDriver } from "../../src/driver/sqlite/index.ts";
 import type { ClaimParams } from "../../src/driver/types.ts";
 import { newId } from "../../src/core/id.ts";
 import { tempDir } from "../support/helpers.ts";
-import { explainClaim } from "../support/sqlite-explain.ts";
+import { EXPIRED_LEASES_SQL } from "../../src/driver/sqlite/lease.ts";
+import { explain, explainClaim } from "../support/sqlite-explain.ts";
 
 // The claim must stay an ordered walk of jobs_ready however the planner's statistics look: after ANALYZE
 // (or PRAGMA optimize) SQLite otherwise prefers other indexes and sorts the whole backlog.
@@ -68,4 +69,11 @@ test("after ANALYZE a claim still takes the queue's first jobs in priority order
   const jobs = await fw.driver.jobClaim(claim(["mail", "default"]));
   expect(jobs).toHaveLength(10);
   expect(jobs.every((j) => j.queue === "mail" && j.priority === 0)).toBe(true);
+});
+
+test("the sweep's listing walks jobs_sweep and finds each open run by its unique index, whatever the backlog", () => {
+  const plan = explain((fw.driver as SqliteDriver).db, { sql: EXPIRED_LEASES_SQL, params: [Date.now(), 10] });
+  expect(plan).toContain("USING INDEX jobs_sweep (leased_until<?)");
+  expect(plan).toMatch(/SEARCH r USING INDEX \S+ \(job_id=\? AND attempt=\?\)/);
+  expect(plan).not.toContain("TEMP B-TREE");
 });

@@ -21,17 +21,16 @@ export function renewLeases(db: Database, p: { leases: LeaseRef[]; leasedUntil: 
 }
 
 /**
- * Up to `limit` running jobs whose lease expired before `now`, oldest expiry first (a walk of `jobs_sweep`),
- * each with the `started` run of its current attempt, found through the (job_id, attempt) unique index.
+ * Running jobs whose lease expired before ?1, oldest expiry first (a walk of `jobs_sweep`), at most ?2, each
+ * with the `started` run of its current attempt, found through the (job_id, attempt) unique index.
  */
+export const EXPIRED_LEASES_SQL = `SELECT j.id, j.kind, j.queue, j.attempt, j.max_attempts, j.lease_token, j.leased_until, r.id AS run_id, r.started_at
+  FROM jobs j LEFT JOIN job_runs r ON r.job_id = j.id AND r.attempt = j.attempt AND r.outcome = 'started'
+  WHERE j.state = 'running' AND j.leased_until < ?1 ORDER BY j.leased_until LIMIT ?2`;
+
+/** Up to `limit` running jobs whose lease expired before `now`, with their open run ({@link EXPIRED_LEASES_SQL}). */
 export function listExpiredLeases(db: Database, p: { now: Date; limit: number }): ExpiredLease[] {
-  const rows = db
-    .query(
-      `SELECT j.id, j.kind, j.queue, j.attempt, j.max_attempts, j.lease_token, j.leased_until, r.id AS run_id, r.started_at
-       FROM jobs j LEFT JOIN job_runs r ON r.job_id = j.id AND r.attempt = j.attempt AND r.outcome = 'started'
-       WHERE j.state = 'running' AND j.leased_until < ? ORDER BY j.leased_until LIMIT ?`,
-    )
-    .all(p.now.getTime(), p.limit) as Row[];
+  const rows = db.query(EXPIRED_LEASES_SQL).all(p.now.getTime(), p.limit) as Row[];
   return rows.map((r) => ({
     jobId: r.id,
     kind: r.kind,
