@@ -2,10 +2,12 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { connect, type Flywheel } from "../../src/index.ts";
 import { FixedClock } from "../../src/core/clock.ts";
-import type { SqliteDriver } from "../../src/driver/sqlite/driver.ts";
+import type { SqliteDriver } from "../../src/driver/sqlite/index.ts";
 import type { ClaimParams } from "../../src/driver/types.ts";
 import { newId } from "../../src/core/id.ts";
 import { tempDir } from "../support/helpers.ts";
+import { EXPIRED_LEASES_SQL } from "../../src/driver/sqlite/lease.ts";
+import { explain, explainClaim } from "../support/sqlite-explain.ts";
 
 // The claim must stay an ordered walk of jobs_ready however the planner's statistics look: after ANALYZE
 // (or PRAGMA optimize) SQLite otherwise prefers other indexes and sorts the whole backlog.
@@ -49,7 +51,7 @@ test.each([
   ["one queue, any class", ["default"], null],
   ["three queues", ["default", "mail", "reports"], [""]],
 ] as const)("claim plan for %s walks jobs_ready and sorts at most the merged walks", async (_, queues, classes) => {
-  const plan = await (fw.driver as SqliteDriver).explainClaim(claim([...queues], classes ? [...classes] : null));
+  const plan = explainClaim((fw.driver as SqliteDriver).db, claim([...queues], classes ? [...classes] : null));
   expect(plan).toContain("USING INDEX jobs_ready (queue=?)");
   expect(plan).not.toMatch(/SCAN jobs(?! USING)/);
   const walks = plan.split("\n").filter((line) => line.includes("jobs_ready")).length;
@@ -58,7 +60,7 @@ test.each([
 });
 
 test("a claim over every queue walks jobs_ready once per queue that has ready jobs", async () => {
-  const plan = await (fw.driver as SqliteDriver).explainClaim(claim(null));
+  const plan = explainClaim((fw.driver as SqliteDriver).db, claim(null));
   expect(plan).not.toMatch(/SCAN jobs(?! USING)/);
   expect(plan.split("\n").filter((line) => line.includes("USING INDEX jobs_ready (queue=?)")).length).toBe(3);
 });
@@ -67,4 +69,11 @@ test("after ANALYZE a claim still takes the queue's first jobs in priority order
   const jobs = await fw.driver.jobClaim(claim(["mail", "default"]));
   expect(jobs).toHaveLength(10);
   expect(jobs.every((j) => j.queue === "mail" && j.priority === 0)).toBe(true);
+});
+
+test("the sweep's listing walks jobs_sweep and finds each open run by its unique index, whatever the backlog", () => {
+  const plan = explain((fw.driver as SqliteDriver).db, { sql: EXPIRED_LEASES_SQL, params: [Date.now(), 10] });
+  expect(plan).toContain("USING INDEX jobs_sweep (leased_until<?)");
+  expect(plan).toMatch(/SEARCH r USING INDEX \S+ \(job_id=\? AND attempt=\?\)/);
+  expect(plan).not.toContain("TEMP B-TREE");
 });

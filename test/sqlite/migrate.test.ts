@@ -1,10 +1,11 @@
 import { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { SqliteDriver } from "../../src/driver/sqlite/driver.ts";
+import type { SqliteDriver } from "../../src/driver/sqlite/index.ts";
 import { connect, defineWorker } from "../../src/index.ts";
 import v1 from "../../src/driver/sqlite/0001_init.sql" with { type: "text" };
 import { tempDir } from "../support/helpers.ts";
+import { explainJobList } from "../support/sqlite-explain.ts";
 
 let cleanup: (() => Promise<void>) | null = null;
 afterEach(async () => {
@@ -35,14 +36,14 @@ test("a version 1 database upgrades in place: its jobs survive and run, listings
   expect(await fw.runUntilIdle()).toBe(1);
   expect(ran).toBe(1);
   expect((await fw.listJobs({ state: "discarded" })).map((j) => j.id)).toEqual(["0190a000-0000-7000-8000-000000000002"]);
-  const indexes = (fw.driver as unknown as { db: Database }).db
+  const driver = fw.driver as SqliteDriver;
+  const indexes = driver.db
     .query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND name LIKE 'jobs_%' ORDER BY name")
     .all()
     .map((r) => (r as { name: string }).name);
   expect(indexes).toContain("jobs_failed");
   expect(indexes).not.toContain("jobs_state");
-  const driver = fw.driver as SqliteDriver;
-  expect(driver.explainJobList({ state: "discarded", limit: 50 })).toContain("USING INDEX jobs_failed");
-  expect(driver.explainJobList({ state: "cancelled", kind: "noop", limit: 50 })).toContain("USING INDEX jobs_failed");
+  expect(explainJobList(driver.db, { state: "discarded", limit: 50 })).toContain("USING INDEX jobs_failed");
+  expect(explainJobList(driver.db, { state: "cancelled", kind: "noop", limit: 50 })).toContain("USING INDEX jobs_failed");
   await fw.close();
 });

@@ -1,0 +1,85 @@
+import type { Database, SQLQueryBindings } from "bun:sqlite";
+import { newId } from "../../core/id.ts";
+import type { Row } from "../decode.ts";
+import { CLAIMABLE_SQL } from "../sql.ts";
+import type { ClaimParams, ClaimedJob } from "../types.ts";
+import { decode, placeholders, type Statement } from "./codec.ts";
+
+/**
+ * Claims up to `p.limit` claimable jobs and inserts a `started` run stub for each, inside the caller's
+ * `BEGIN IMMEDIATE` transaction (so the stubs commit with the claim). Returns them in claim order.
+ */
+export function claimJobs(db: Database, p: ClaimParams): ClaimedJob[] {
+  if (p.limit <= 0) return [];
+  const now = p.now.getTime();
+  const scoped = scopeToReadyQueues(db, p);
+  if (scoped.queues?.length === 0) return [];
+  const candidates = claimCandidates(scoped);
+  const params: SQLQueryBindings[] = [p.leasedUntil.getTime(), p.leaseToken, now, ...candidates.params];
+  const sql =
+    `UPDATE jobs SET state = 'running', attempt = attempt + 1, leased_until = ?, lease_token = ?, updated_at = ? ` +
+    `WHERE id IN (${candidates.sql}) RETURNING *`;
+  const rows = db.query(sql).all(...params) as Row[];
+  if (rows.length === 0) return [];
+  const claimed = rows.map((row) => ({ ...decode.job(row), runId: newId(), startedAt: p.now }));
+  // RETURNING hands rows back in the order the UPDATE visited them, not the candidates' order.
+  claimed.sort((a, b) => a.priority - b.priority || a.scheduledAt.getTime() - b.scheduledAt.getTime() || (a.id < b.id ? -1 : 1));
+  const stubs: SQLQueryBindings[] = [];
+  for (const job of claimed) stubs.push(job.runId, job.id, job.attempt, job.executorClass, p.executorId, now, now);
+  const values = Array(claimed.length).fill("(?, ?, ?, ?, ?, ?, 'started', ?)").join(",");
+  db.query(`INSERT INTO job_runs (id, job_id, attempt, executor_class, executor_id, started_at, outcome, created_at) VALUES ${values}`).run(...stubs);
+  return claimed;
+}
+
+/**
+ * A claim over every queue, scoped to the queues that have claimable jobs, so it walks `jobs_ready` per queue
+ * like any other claim. Ordering every ready row by priority instead reads and sorts the whole backlog: 2k
+ * jobs/s at 25k rows in `runUntilIdle`. The queues come from a loose index scan, one probe per queue.
+ * Claims that name their queues or ids are returned as they are.
+ */
+export function scopeToReadyQueues(db: Database, p: ClaimParams): ClaimParams {
+  if (p.queues || p.ids) return p;
+  const next = `SELECT queue FROM jobs INDEXED BY jobs_ready WHERE state IN (${CLAIMABLE_SQL}) AND deleted_at IS NULL`;
+  const rows = db
+    .query(
+      `WITH RECURSIVE q(name) AS (
+         SELECT (${next} ORDER BY queue LIMIT 1)
+         UNION ALL
+         SELECT (${next} AND queue > q.name ORDER BY queue LIMIT 1) FROM q WHERE q.name IS NOT NULL
+       ) SELECT name FROM q WHERE name IS NOT NULL`,
+    )
+    .all() as Row[];
+  return { ...p, queues: rows.map((r) => r.name as string) };
+}
+
+/**
+ * The ids a claim takes (a `SELECT id …` to nest in the claim's UPDATE). With queues, each queue is one
+ * ordered walk of `jobs_ready`, pinned with INDEXED BY: after ANALYZE the planner otherwise prefers other
+ * indexes and sorts the backlog (15 ms a claim at 100k rows). Several queues merge their walks' first `limit`
+ * rows, so the sort is over at most queues × limit rows. Pass a claim through {@link scopeToReadyQueues} first.
+ */
+export function claimCandidates(p: ClaimParams): Statement {
+  const filters: string[] = [`state IN (${CLAIMABLE_SQL})`, "deleted_at IS NULL", "scheduled_at <= ?"];
+  const filterParams: SQLQueryBindings[] = [p.now.getTime()];
+  if (p.executorClasses) {
+    filters.push(`executor_class IN (${placeholders(p.executorClasses.length)})`);
+    filterParams.push(...p.executorClasses);
+  }
+  if (p.ids || !p.queues) {
+    if (p.ids) {
+      filters.push(`id IN (${placeholders(p.ids.length)})`);
+      filterParams.push(...p.ids);
+    }
+    if (p.queues) {
+      filters.push(`queue IN (${placeholders(p.queues.length)})`);
+      filterParams.push(...p.queues);
+    }
+    return { sql: `SELECT id FROM jobs WHERE ${filters.join(" AND ")} ORDER BY priority, scheduled_at, id LIMIT ?`, params: [...filterParams, p.limit] };
+  }
+  const walk = `SELECT id, priority, scheduled_at FROM jobs INDEXED BY jobs_ready WHERE queue = ? AND ${filters.join(" AND ")} ORDER BY priority, scheduled_at, id LIMIT ?`;
+  if (p.queues.length === 1) return { sql: walk.replace("SELECT id, priority, scheduled_at", "SELECT id"), params: [p.queues[0]!, ...filterParams, p.limit] };
+  const params: SQLQueryBindings[] = [];
+  for (const queue of p.queues) params.push(queue, ...filterParams, p.limit);
+  const union = p.queues.map(() => `SELECT * FROM (${walk})`).join(" UNION ALL ");
+  return { sql: `SELECT id FROM (${union}) ORDER BY priority, scheduled_at, id LIMIT ?`, params: [...params, p.limit] };
+}

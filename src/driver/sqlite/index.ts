@@ -1,0 +1,273 @@
+import type { Database } from "bun:sqlite";
+import { SQLITE_DEFAULTS } from "../../core/defaults.ts";
+import { FlywheelError } from "../../core/errors.ts";
+import type { FailureRecord, JobRecord, JobState, PeriodicRecord, RunRecord } from "../../core/types.ts";
+import type {
+  ClaimParams,
+  ClaimedJob,
+  Driver,
+  ExpiredLease,
+  FinalizeItem,
+  FinalizeOutcome,
+  InsertOutcome,
+  JobInsertRow,
+  JobListParams,
+  LeaseRef,
+  PeriodicFireParams,
+  PeriodicSaveRow,
+  QueueStats,
+} from "../types.ts";
+import { cancelJob, deleteFinishedJobs, retryJob } from "./admin.ts";
+import { checkDatabase } from "./check.ts";
+import { claimJobs } from "./claim.ts";
+import {
+  IN_MEMORY,
+  assertNoOpenTransaction,
+  configureConnection,
+  databaseFile,
+  immediate,
+  openDatabase,
+  openSiblingConnection,
+  type ConnectionOptions,
+} from "./connection.ts";
+import { normaliseSqliteError } from "./errors.ts";
+import { finalizeJobs } from "./finalize.ts";
+import { asDatabase, insertJobBatch } from "./insert.ts";
+import { listExpiredLeases, renewLeases } from "./lease.ts";
+import { DataVersionWatch } from "./listen.ts";
+import { migrateSchema, schemaVersion } from "./migrate.ts";
+import {
+  deactivateMissingPeriodics,
+  deletePeriodic,
+  firePeriodic,
+  getPeriodic,
+  listDuePeriodics,
+  listPeriodics,
+  savePeriodic,
+  setPeriodicActive,
+} from "./periodic.ts";
+import { countJobsByKind, getJob, getQueueStats, listFailures, listJobs, listRuns } from "./read.ts";
+
+/** Options for {@link SqliteDriver}. `{}` means {@link SQLITE_DEFAULTS}: WAL, `synchronous=NORMAL`, 5 s busy timeout, 10 ms wake poll. */
+export interface SqliteDriverOptions extends ConnectionOptions {
+  /** How often `wakeSubscribe` checks `PRAGMA data_version` for other processes' commits. */
+  wakePollMs?: number;
+  /** The Database was opened for the driver: it is the runtime's connection, and `close()` closes it. */
+  ownsDatabase?: boolean;
+}
+
+/**
+ * The bun:sqlite implementation of {@link Driver}: wiring only. Each method runs one operation's statements
+ * (the modules beside this file) on the runtime's connection, opens the transaction the operation needs, and
+ * turns whatever SQLite throws into a FlywheelError, here and nowhere else. bun:sqlite is synchronous, so
+ * every method completes before it returns its promise.
+ *
+ * On an application's Database (`connect({ sqlite: db })`) the runtime never runs on the application's
+ * connection, where its statements would join whatever transaction the application holds open and an
+ * application rollback would undo a claim or a finalize. For a file it opens its own connection on the same
+ * file; the application's handle serves only `tx` inserts. An in-memory handle cannot have a second
+ * connection, so there runtime statements refuse (`unavailable`) while the application holds a transaction.
+ */
+export class SqliteDriver implements Driver<Database> {
+  readonly dialect = "sqlite" as const;
+  /** The connection every runtime statement runs on: the driver's own, unless the database is in memory. */
+  readonly db: Database;
+  /** The database file, or `:memory:`. */
+  readonly file: string;
+  readonly #given: Database;
+  readonly #ownsGiven: boolean;
+  readonly #watch: DataVersionWatch;
+  #closed = false;
+
+  /** Runs flywheel on `db`; see the class notes for what happens with an application's handle. */
+  constructor(db: Database, options: SqliteDriverOptions = {}) {
+    this.#given = db;
+    this.#ownsGiven = options.ownsDatabase ?? false;
+    let file = db.filename || IN_MEMORY;
+    try {
+      file = databaseFile(db);
+      // The application's handle too: its `tx` inserts and its own writes now contend with the runtime's
+      // connection, and must wait out its transactions instead of failing at once with SQLITE_BUSY.
+      configureConnection(db, options);
+      this.db = this.#ownsGiven ? db : (openSiblingConnection(db, options) ?? db);
+    } catch (error) {
+      throw normaliseSqliteError(error, { operation: "open", file });
+    }
+    this.file = file;
+    this.#watch = new DataVersionWatch(this.db, options.wakePollMs ?? SQLITE_DEFAULTS.wakePollMs);
+  }
+
+  /**
+   * Opens (creating if needed, mode 0600) the SQLite file at `path`, or an in-memory database for `:memory:`.
+   * @throws FlywheelError `corrupt` when the file is not a database; `unavailable` when it cannot be opened.
+   */
+  static open(path: string, options: SqliteDriverOptions = {}): SqliteDriver {
+    let db: Database;
+    try {
+      db = openDatabase(path);
+    } catch (error) {
+      throw normaliseSqliteError(error, { operation: "open", file: path });
+    }
+    try {
+      return new SqliteDriver(db, { ...options, ownsDatabase: options.ownsDatabase ?? true });
+    } catch (error) {
+      db.close(false);
+      throw error;
+    }
+  }
+
+  async schemaMigrate(): Promise<{ applied: number[] }> {
+    return this.#write("schemaMigrate", migrateSchema);
+  }
+
+  async schemaVersion(): Promise<{ current: number; latest: number }> {
+    return this.#run("schemaVersion", schemaVersion);
+  }
+
+  async dbCheck(p: { integrity?: boolean }): Promise<void> {
+    this.#run("dbCheck", (db) => checkDatabase(db, p));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#watch.close();
+    if (this.db !== this.#given) this.db.close(false);
+    if (this.#ownsGiven) this.#given.close(false);
+  }
+
+  async jobInsert(p: { jobs: JobInsertRow[]; tx?: Database }): Promise<InsertOutcome[]> {
+    // With `tx` the rows are written before this returns its promise, inside the caller's db.transaction().
+    if (p.tx !== undefined) return this.jobInsertSync({ jobs: p.jobs, tx: p.tx });
+    return this.#run("jobInsert", (db) => insertJobBatch(db, p.jobs));
+  }
+
+  jobInsertSync(p: { jobs: JobInsertRow[]; tx: Database }): InsertOutcome[] {
+    return this.#normalised("jobInsert", () => {
+      this.#assertOpen();
+      const tx = asDatabase(p.tx);
+      return insertJobBatch(tx, p.jobs);
+    });
+  }
+
+  async jobClaim(p: ClaimParams): Promise<ClaimedJob[]> {
+    return this.#write("jobClaim", (db) => claimJobs(db, p));
+  }
+
+  async jobFinalize(p: { items: FinalizeItem[]; now: Date }): Promise<FinalizeOutcome[]> {
+    return this.#write("jobFinalize", (db) => finalizeJobs(db, p.items, p.now));
+  }
+
+  async jobFinalizeAndClaim(p: { items: FinalizeItem[]; claim: ClaimParams }): Promise<{ outcomes: FinalizeOutcome[]; jobs: ClaimedJob[] }> {
+    return this.#write("jobFinalizeAndClaim", (db) => ({ outcomes: finalizeJobs(db, p.items, p.claim.now), jobs: claimJobs(db, p.claim) }));
+  }
+
+  async leaseRenew(p: { leases: LeaseRef[]; leasedUntil: Date; now: Date }): Promise<Set<string>> {
+    if (p.leases.length === 0) return new Set();
+    return this.#write("leaseRenew", (db) => renewLeases(db, p));
+  }
+
+  async leaseListExpired(p: { now: Date; limit: number }): Promise<ExpiredLease[]> {
+    return this.#run("leaseListExpired", (db) => listExpiredLeases(db, p));
+  }
+
+  async jobGet(p: { id: string }): Promise<JobRecord | null> {
+    return this.#run("jobGet", (db) => getJob(db, p));
+  }
+
+  async jobList(p: JobListParams): Promise<JobRecord[]> {
+    return this.#run("jobList", (db) => listJobs(db, p));
+  }
+
+  async runList(p: { jobId: string }): Promise<RunRecord[]> {
+    return this.#run("runList", (db) => listRuns(db, p));
+  }
+
+  async jobCountByKind(p: { kind?: string }): Promise<Array<{ kind: string; state: JobState; count: number }>> {
+    return this.#run("jobCountByKind", (db) => countJobsByKind(db, p));
+  }
+
+  async queueStatsGet(p: { now: Date; queues?: string[] }): Promise<QueueStats> {
+    return this.#run("queueStatsGet", (db) => getQueueStats(db, p));
+  }
+
+  async jobListFailures(p: { since: Date; limit: number }): Promise<FailureRecord[]> {
+    return this.#run("jobListFailures", (db) => listFailures(db, p));
+  }
+
+  async jobCancel(p: { id: string; now: Date }): Promise<JobRecord | null> {
+    return this.#write("jobCancel", (db) => cancelJob(db, p));
+  }
+
+  async jobRetry(p: { id: string; now: Date }): Promise<JobRecord | null> {
+    return this.#write("jobRetry", (db) => retryJob(db, p));
+  }
+
+  async jobDeleteFinished(p: { before: Date; limit: number }): Promise<number> {
+    return this.#write("jobDeleteFinished", (db) => deleteFinishedJobs(db, p));
+  }
+
+  async periodicGet(p: { slug: string }): Promise<PeriodicRecord | null> {
+    return this.#run("periodicGet", (db) => getPeriodic(db, p));
+  }
+
+  async periodicList(_p: Record<string, never>): Promise<PeriodicRecord[]> {
+    return this.#run("periodicList", listPeriodics);
+  }
+
+  async periodicSave(p: PeriodicSaveRow): Promise<PeriodicRecord> {
+    return this.#run("periodicSave", (db) => savePeriodic(db, p));
+  }
+
+  async periodicListDue(p: { now: Date; limit: number }): Promise<PeriodicRecord[]> {
+    return this.#run("periodicListDue", (db) => listDuePeriodics(db, p));
+  }
+
+  async periodicFire(p: PeriodicFireParams): Promise<{ fired: boolean; inserted: InsertOutcome[] }> {
+    return this.#write("periodicFire", (db) => firePeriodic(db, p));
+  }
+
+  async periodicSetActive(p: { slug: string; active: boolean; now: Date }): Promise<boolean> {
+    return this.#run("periodicSetActive", (db) => setPeriodicActive(db, p));
+  }
+
+  async periodicDelete(p: { slug: string }): Promise<boolean> {
+    return this.#run("periodicDelete", (db) => deletePeriodic(db, p));
+  }
+
+  async periodicDeactivateMissing(p: { source: string; keep: string[]; now: Date }): Promise<string[]> {
+    return this.#run("periodicDeactivateMissing", (db) => deactivateMissingPeriodics(db, p));
+  }
+
+  wakeSubscribe(p: { listener: () => void }): () => void {
+    if (this.#closed) return () => {};
+    return this.#watch.subscribe(p.listener);
+  }
+
+  /** Runs `fn` on the runtime's connection, outside any transaction but its own statements'. */
+  #run<T>(operation: string, fn: (db: Database) => T): T {
+    return this.#normalised(operation, () => {
+      this.#assertOpen();
+      assertNoOpenTransaction(this.db);
+      return fn(this.db);
+    });
+  }
+
+  /** Runs `fn` on the runtime's connection in one `BEGIN IMMEDIATE` transaction. */
+  #write<T>(operation: string, fn: (db: Database) => T): T {
+    return this.#run(operation, (db) => immediate(db, () => fn(db)));
+  }
+
+  /** The seam: whatever `fn` throws leaves as a FlywheelError. */
+  #normalised<T>(operation: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw normaliseSqliteError(error, { operation, file: this.file });
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new FlywheelError("closed", "flywheel: the SQLite driver is closed");
+  }
+}

@@ -1,0 +1,86 @@
+import type { Database, SQLQueryBindings } from "bun:sqlite";
+import { JOB_STATES, type FailureRecord, type JobRecord, type JobState, type RunRecord } from "../../core/types.ts";
+import type { Row } from "../decode.ts";
+import { CLAIMABLE_SQL, failedIndexHint } from "../sql.ts";
+import type { JobListParams, QueueStats } from "../types.ts";
+import { decode, placeholders, toDate, type Statement } from "./codec.ts";
+
+/** The job with this id, deleted or not; null when there is none. */
+export function getJob(db: Database, p: { id: string }): JobRecord | null {
+  const row = db.query("SELECT * FROM jobs WHERE id = ?").get(p.id) as Row | null;
+  return row ? decode.job(row) : null;
+}
+
+/** Jobs newest first (ids are UUIDv7), filtered and paged by `before`. */
+export function listJobs(db: Database, p: JobListParams): JobRecord[] {
+  const { sql, params } = jobListStatement(p);
+  return (db.query(sql).all(...params) as Row[]).map(decode.job);
+}
+
+/**
+ * The listing statement. A listing of failed or cancelled jobs repeats `jobs_failed`'s condition, or SQLite
+ * would not consider that partial index (see `failedIndexHint`).
+ */
+export function jobListStatement(p: JobListParams): Statement {
+  const where: string[] = ["deleted_at IS NULL"];
+  const params: SQLQueryBindings[] = [];
+  for (const [column, value] of [["state", p.state], ["kind", p.kind], ["queue", p.queue]] as const) {
+    if (value === undefined) continue;
+    where.push(`${column} = ?`);
+    params.push(value);
+  }
+  if (p.before) {
+    where.push("id < ?");
+    params.push(p.before);
+  }
+  where.push(...failedIndexHint(p.state));
+  params.push(p.limit);
+  return { sql: `SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`, params };
+}
+
+/** Every run of a job, oldest attempt first. */
+export function listRuns(db: Database, p: { jobId: string }): RunRecord[] {
+  return (db.query("SELECT * FROM job_runs WHERE job_id = ? ORDER BY attempt").all(p.jobId) as Row[]).map(decode.run);
+}
+
+/** Counts of live jobs per (kind, state), optionally for one kind. */
+export function countJobsByKind(db: Database, p: { kind?: string }): Array<{ kind: string; state: JobState; count: number }> {
+  const sql = `SELECT kind, state, count(*) AS count FROM jobs WHERE deleted_at IS NULL ${p.kind ? "AND kind = ?" : ""} GROUP BY kind, state ORDER BY kind, state`;
+  return db.query(sql).all(...(p.kind ? [p.kind] : [])) as Array<{ kind: string; state: JobState; count: number }>;
+}
+
+/** Counts by state, ready and scheduled-ahead counts and the oldest ready `scheduled_at`, for all queues or some. */
+export function getQueueStats(db: Database, p: { now: Date; queues?: string[] }): QueueStats {
+  const queueFilter = p.queues ? ` AND queue IN (${placeholders(p.queues.length)})` : "";
+  const queues = p.queues ?? [];
+  const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+  for (const row of db.query(`SELECT state, count(*) AS n FROM jobs WHERE deleted_at IS NULL${queueFilter} GROUP BY state`).all(...queues) as Row[]) {
+    counts[row.state as JobState] = row.n;
+  }
+  const claimable = `state IN (${CLAIMABLE_SQL}) AND deleted_at IS NULL`;
+  const ready = db
+    .query(`SELECT count(*) AS n, min(scheduled_at) AS oldest FROM jobs WHERE ${claimable} AND scheduled_at <= ?${queueFilter}`)
+    .get(p.now.getTime(), ...queues) as Row;
+  const ahead = db.query(`SELECT count(*) AS n FROM jobs WHERE ${claimable} AND scheduled_at > ?${queueFilter}`).get(p.now.getTime(), ...queues) as Row;
+  return { counts, ready: ready.n, scheduledAhead: ahead.n, oldestReadyAt: toDate(ready.oldest) };
+}
+
+/** Discarded jobs finalized since `since`, newest first, with their last attempt's error. */
+export function listFailures(db: Database, p: { since: Date; limit: number }): FailureRecord[] {
+  const rows = db
+    .query(
+      `SELECT j.id AS job_id, j.kind, j.queue, j.attempt, j.finalized_at, r.error_class, r.error_message
+       FROM jobs j LEFT JOIN job_runs r ON r.job_id = j.id AND r.attempt = j.attempt
+       WHERE j.state = 'discarded' AND j.finalized_at >= ? ORDER BY j.finalized_at DESC LIMIT ?`,
+    )
+    .all(p.since.getTime(), p.limit) as Row[];
+  return rows.map((r) => ({
+    jobId: r.job_id,
+    kind: r.kind,
+    queue: r.queue,
+    attempt: r.attempt,
+    finalizedAt: toDate(r.finalized_at),
+    errorClass: r.error_class ?? null,
+    errorMessage: r.error_message ?? null,
+  }));
+}
