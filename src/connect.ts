@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import type { Sql } from "postgres";
 import { FlywheelError } from "./core/errors.ts";
 import type { PostgresExecutor } from "./driver/postgres/driver.ts";
-import { SqliteDriver } from "./driver/sqlite/driver.ts";
+import { SqliteDriver } from "./driver/sqlite/index.ts";
 import type { Driver } from "./driver/types.ts";
 import { Flywheel, type FlywheelOptions } from "./flywheel.ts";
 

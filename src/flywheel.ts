@@ -12,7 +12,7 @@ import {
   type WorkerDefinition,
 } from "./core/types.ts";
 import { CANCELLED_MESSAGE } from "./driver/rules.ts";
-import type { Driver, InsertOutcome } from "./driver/types.ts";
+import type { Driver, InsertOutcome, JobInsertRow } from "./driver/types.ts";
 import { Runner, type RunMode } from "./jobs/runner.ts";
 import type { RunnerOptions } from "./jobs/settings.ts";
 import { sampleQueueHealth } from "./maintenance/health.ts";
@@ -130,10 +130,27 @@ export class Flywheel<Tx = unknown> {
     return id;
   }
 
-  /** Enqueues many jobs in chunked multi-row statements; unique collisions are skipped and reported. */
-  async insertMany(items: InsertManyItem[], options: { tx?: Tx } = {}): Promise<InsertManyResult> {
+  /**
+   * Enqueues many jobs in chunked multi-row statements; unique collisions are skipped and reported. With `tx`,
+   * as for {@link Flywheel.insert}: on SQLite a refused batch throws inside the caller's transaction callback.
+   * @throws ValidationError naming the item index and field; nothing is written then.
+   */
+  insertMany(items: InsertManyItem[], options: { tx?: Tx } = {}): Promise<InsertManyResult> {
+    if (options.tx !== undefined && this.driver.jobInsertSync) {
+      const rows = this.#rows(items);
+      return Promise.resolve(this.#inserted(rows.length === 0 ? [] : this.driver.jobInsertSync({ jobs: rows, tx: options.tx })));
+    }
+    return this.#insertMany(items, options.tx);
+  }
+
+  async #insertMany(items: InsertManyItem[], tx: Tx | undefined): Promise<InsertManyResult> {
+    const rows = this.#rows(items);
+    return this.#inserted(rows.length === 0 ? [] : await this.driver.jobInsert({ jobs: rows, tx }));
+  }
+
+  #rows(items: InsertManyItem[]): JobInsertRow[] {
     const now = this.clock.now();
-    const rows = items.map((item, index) => {
+    return items.map((item, index) => {
       try {
         return this.runtime.builder.build(item.kind, item.args ?? {}, item.options ?? {}, now);
       } catch (error) {
@@ -141,7 +158,9 @@ export class Flywheel<Tx = unknown> {
         throw error;
       }
     });
-    const outcomes = rows.length === 0 ? [] : await this.driver.jobInsert({ jobs: rows, tx: options.tx });
+  }
+
+  #inserted(outcomes: InsertOutcome[]): InsertManyResult {
     const result = outcomes.map((o) => o.id) as InsertManyResult;
     result.skipped = [];
     outcomes.forEach((o, index) => {

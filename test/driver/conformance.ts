@@ -409,7 +409,7 @@ export function runConformance(name: string, open: OpenConformance): void {
         expect((await fw.findJob(bad)).state).toBe("discarded");
         const [run] = await fw.listRuns(bad);
         expect(run!.errorClass).toBe("validation");
-        expect(run!.errorMessage).toContain("priority must be an integer");
+        expect(run!.errorMessage).toContain("priority must be a whole number");
         expect((await fw.findJob(good)).state).toBe("succeeded");
         expect((await fw.listJobs({ kind: "noop" })).length).toBe(1);
       });
@@ -592,8 +592,14 @@ export function runConformance(name: string, open: OpenConformance): void {
         const job = await fw.findJob(id);
         expect(job.state).toBe("retryable");
         expect(job.leaseToken).toBeNull();
+        // Retried after the retry backoff like any failed attempt: attempt 1 waits 1 s × [0.75, 1.25).
+        const wait = job.scheduledAt.getTime() - clock.now().getTime();
+        expect(wait).toBeGreaterThanOrEqual(750);
+        expect(wait).toBeLessThan(1250);
         const [run] = await fw.listRuns(id);
-        expect(run).toMatchObject({ outcome: "crashed", executorId: "dead-node" });
+        expect(run).toMatchObject({ outcome: "crashed", errorClass: "crashed", executorId: "dead-node", durationMs: 30_001 });
+        expect(await fw.runUntilIdle()).toBe(0);
+        clock.advance("1250ms");
         await fw.runUntilIdle();
         expect((await fw.listRuns(id)).map((r) => r.outcome)).toEqual(["crashed", "success"]);
       });
@@ -605,6 +611,7 @@ export function runConformance(name: string, open: OpenConformance): void {
         clock.advance("2s");
         expect(await fw.sweep()).toBe(1);
         expect((await fw.findJob(id)).state).toBe("discarded");
+        expect((await fw.listRuns(id)).map((r) => [r.outcome, r.errorClass])).toEqual([["crashed", "crashed"]]);
       });
 
       test("a renewed lease keeps a long job from being swept", async () => {

@@ -3,7 +3,7 @@ import { afterEach, expect, test } from "bun:test";
 import { chmodSync, statSync, writeFileSync } from "node:fs";
 import { FlywheelError } from "../../src/core/errors.ts";
 import { SqliteDriver } from "../../src/driver/sqlite/index.ts";
-import { connect } from "../../src/flywheel.ts";
+import { connect } from "../../src/index.ts";
 import { claimAt, jobRow, sqlitePath, successItem, T0, at } from "../support/sqlite.ts";
 
 // How the driver holds its connections: its own beside an application's handle, and files private to the user.

@@ -4,7 +4,7 @@ import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { FlywheelError } from "../../src/core/errors.ts";
 import { flywheelCodeOf } from "../../src/driver/sqlite/errors.ts";
 import { SqliteDriver } from "../../src/driver/sqlite/index.ts";
-import { connect } from "../../src/flywheel.ts";
+import { connect } from "../../src/index.ts";
 import { T0, at, jobRow, openTestDriver, sqlitePath } from "../support/sqlite.ts";
 
 // Only FlywheelErrors leave the driver; SQLite's result codes are mapped once, at the seam.

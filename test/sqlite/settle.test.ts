@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { crashedItem } from "../../src/jobs/attempt.ts";
+import { crashed } from "../../src/jobs/outcome.ts";
 import { CANCELLED_MESSAGE, CRASHED_MESSAGE } from "../../src/driver/rules.ts";
 import type { SqliteDriver } from "../../src/driver/sqlite/index.ts";
 import { T0, at, claimAt, jobRow, openTestDriver, successItem } from "../support/sqlite.ts";
@@ -68,7 +68,7 @@ test("a sweep item whose lease was renewed after listing is not applied and its 
   expect(await driver.leaseRenew({ leases: [{ jobId: job.id, leaseToken: job.leaseToken! }], leasedUntil: at(61_000), now: listedAt })).toEqual(
     new Set([job.id]),
   );
-  const [outcome] = await driver.jobFinalize({ items: [crashedItem(lease!, listedAt, () => 0)], now: listedAt });
+  const [outcome] = await driver.jobFinalize({ items: [crashed(lease!, listedAt, 0)], now: listedAt });
   expect(outcome).toEqual({ applied: false, outcome: "started", children: [] });
   expect(await driver.jobGet({ id: job.id })).toMatchObject({ state: "running", leaseToken: job.leaseToken, leasedUntil: at(61_000) });
   expect(await driver.runList({ jobId: job.id })).toMatchObject([{ id: job.runId, outcome: "started", finishedAt: null, errorMessage: null }]);
@@ -80,14 +80,14 @@ test("a sweep item whose lease is still expired ends the run crashed with the it
   const job = await claimOne(T0, 30_000);
   const sweptAt = at(45_000);
   const [lease] = await driver.leaseListExpired({ now: sweptAt, limit: 10 });
-  const [outcome] = await driver.jobFinalize({ items: [crashedItem(lease!, sweptAt, () => 2_000)], now: sweptAt });
+  const [outcome] = await driver.jobFinalize({ items: [crashed(lease!, sweptAt, 2_000)], now: sweptAt });
   expect(outcome).toEqual({ applied: true, outcome: "crashed", children: [] });
   expect(await driver.jobGet({ id: job.id })).toMatchObject({ state: "retryable", leaseToken: null, scheduledAt: at(47_000) });
   expect(await driver.runList({ jobId: job.id })).toMatchObject([
     { outcome: "crashed", errorClass: "crashed", errorMessage: CRASHED_MESSAGE, finishedAt: sweptAt, durationMs: 45_000 },
   ]);
   // Swept twice (two nodes): the second changes nothing.
-  const [again] = await driver.jobFinalize({ items: [crashedItem(lease!, sweptAt, () => 2_000)], now: sweptAt });
+  const [again] = await driver.jobFinalize({ items: [crashed(lease!, sweptAt, 2_000)], now: sweptAt });
   expect(again).toEqual({ applied: false, outcome: "crashed", children: [] });
 });
 
@@ -129,7 +129,7 @@ test("a finalize after the sweep took the lease records superseded; finalizing t
   await driver.jobInsert({ jobs: [jobRow()] });
   const job = await claimOne(T0);
   const [lease] = await driver.leaseListExpired({ now: at(31_000), limit: 10 });
-  await driver.jobFinalize({ items: [crashedItem(lease!, at(31_000), () => 0)], now: at(31_000) });
+  await driver.jobFinalize({ items: [crashed(lease!, at(31_000), 0)], now: at(31_000) });
   const item = successItem(job, at(40_000));
   expect(await driver.jobFinalize({ items: [item], now: at(40_000) })).toEqual([{ applied: false, outcome: "superseded", children: [] }]);
   expect(await driver.jobFinalize({ items: [item], now: at(41_000) })).toEqual([{ applied: false, outcome: "superseded", children: [] }]);
