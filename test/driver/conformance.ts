@@ -113,6 +113,30 @@ export function runConformance(name: string, open: OpenConformance): void {
         await expect(fw.findJob(rolledBack)).rejects.toBeInstanceOf(JobNotFoundError);
       });
 
+      test("outbox: a refused insert fails the caller's transaction, which rolls back whole", async () => {
+        const fw = await setup();
+        const holder = await fw.insert("noop", {}, { uniqueKey: "taken" });
+        // Neither insert is awaited inside the transaction: on SQLite the callback is synchronous, so a refusal
+        // must throw there and then for the caller's transaction to roll back.
+        const err = await handle!
+          .transaction((tx) => {
+            void fw.insert("noop", { first: true }, { tx });
+            return fw.insert("noop", { second: true }, { tx, uniqueKey: "taken" });
+          }, "commit")
+          .catch((e) => e);
+        expect(err).toBeInstanceOf(AlreadyEnqueuedError);
+        expect(err.existingId).toBe(holder);
+        expect((await fw.listJobs({ limit: 10 })).map((j) => j.id)).toEqual([holder]);
+        const invalid = await handle!
+          .transaction((tx) => {
+            void fw.insert("noop", { first: true }, { tx });
+            return fw.insert("noop", {}, { tx, maxAttempts: 0 });
+          }, "commit")
+          .catch((e) => e);
+        expect(invalid).toMatchObject({ code: "validation" });
+        expect((await fw.listJobs({ limit: 10 })).map((j) => j.id)).toEqual([holder]);
+      });
+
       test("args failing the worker's schema are refused at insert, naming the field", async () => {
         const fw = await setup();
         fw.register(defineWorker({ kind: "typed", args: v.object({ docId: v.string() }), work: () => undefined }));
