@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { connect, type Flywheel } from "../flywheel.ts";
-import { commandJobTimeout, explainArgIssue, loadConfig, pathProblem, resolveCommandPaths, splitDotPath, type FlywheelConfig } from "../daemon/config.ts";
+import { commandJobTimeout, explainArgIssue, loadConfig, pathProblem, resolveCommandPaths, splitDotPath, type FlywheelConfig } from "../daemon/config/index.ts";
 import { parseDuration } from "../core/duration.ts";
 import type { Logger } from "../core/logger.ts";
 import { loggerObserver } from "../observe/observer.ts";

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
-import { ConfigError, formatIssue, type FlywheelConfig } from "../daemon/config.ts";
+import { ConfigError, formatIssue, type FlywheelConfig } from "../daemon/config/index.ts";
 import { formatDuration } from "../core/duration.ts";
 import { childEnv } from "../workers/env.ts";
 import { commandRequirements } from "../workers/index.ts";

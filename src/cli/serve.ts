@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import type { Flywheel } from "../flywheel.ts";
-import { parseHttpAddr, type FlywheelConfig, type HttpAddress } from "../daemon/config.ts";
+import { parseHttpAddr, type FlywheelConfig, type HttpAddress } from "../daemon/config/index.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
 import type { NodeOptions } from "../node/node.ts";
 import { VERSION } from "../core/version.ts";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, loadConfig, locate, parseConfig } from "../../src/daemon/config.ts";
+import { ConfigError, loadConfig, locate, parseConfig } from "../../src/daemon/config/index.ts";
 import { cli, sandbox, type Sandbox } from "./helpers.ts";
 
 let box: Sandbox;
