@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
 import { ConfigError, formatIssue, type FlywheelConfig } from "../daemon/config/index.ts";
+import { openFlywheel } from "../daemon/open.ts";
 import { formatDuration } from "../core/duration.ts";
 import { childEnv } from "../workers/env.ts";
 import { commandRequirements } from "../workers/index.ts";
-import { CONFIG_ARG, JSON_ARG, openFlywheel, readConfig } from "./context.ts";
+import { CONFIG_ARG, JSON_ARG, readConfig } from "./context.ts";
 import { printJson } from "./render.ts";
 
 /** One doctor finding. `fail` makes `doctor` exit 1; `warn` does not. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, loadConfig, locate, parseConfig } from "../../src/daemon/config/index.ts";
 import { cli, sandbox, type Sandbox } from "./helpers.ts";
@@ -97,6 +97,7 @@ describe("config discovery", () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ applied: [1, 2], version: 2 });
     expect(existsSync(join(box.env.XDG_STATE_HOME!, "flywheel", "flywheel.db"))).toBe(true);
+    expect(statSync(join(box.env.XDG_STATE_HOME!, "flywheel")).mode & 0o777).toBe(0o700);
   });
 
   test("$FLYWHEEL_CONFIG, then ./flywheel.yaml, then $XDG_CONFIG_HOME/flywheel/flywheel.yaml", async () => {
