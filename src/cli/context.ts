@@ -1,15 +1,20 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { connect } from "../connect.ts";
 import type { Flywheel } from "../flywheel.ts";
-import { commandJobTimeout, explainArgIssue, loadConfig, pathProblem, resolveCommandPaths, splitDotPath, type FlywheelConfig } from "../daemon/config.ts";
 import { parseDuration } from "../core/duration.ts";
-import type { Logger } from "../core/logger.ts";
-import { loggerObserver } from "../observe/observer.ts";
-import { commandWorkers, isCommandKind, validateCommandArgs } from "../workers/index.ts";
+import {
+  commandJobTimeout,
+  explainArgIssue,
+  loadConfig,
+  pathProblem,
+  resolveCommandPaths,
+  splitDotPath,
+  type FlywheelConfig,
+} from "../daemon/config/index.ts";
+import { openFlywheel } from "../daemon/open.ts";
+import { isCommandKind, validateCommandArgs } from "../workers/index.ts";
+import { UsageError } from "./usage-error.ts";
 
-// What every database command shares: the `--config` and `--json` flags, the usage error, and opening the
-// configured database. Commands stay thin: parse, call the library, render.
+// What the commands share: the `--config` and `--json` flags, parsing flag values into UsageErrors, and a
+// config-opened client for the length of one command. Opening, migrating and running live in src/daemon.
 
 /** `--config <path>`, accepted by every command that reads the config. */
 export const CONFIG_ARG = {
@@ -23,60 +28,12 @@ export const CONFIG_ARG = {
 /** `--json`: stable machine-readable output on stdout. */
 export const JSON_ARG = { json: { type: "boolean", description: "Print stable JSON instead of a table" } } as const;
 
-/** A command line that cannot be run as given; `main.ts` prints it in one line and exits 2. */
-export class UsageError extends Error {
-  /** `main.ts` maps this code to exit status 2. */
-  readonly code = "usage";
-  constructor(message: string) {
-    super(message.startsWith("flywheel:") ? message : `flywheel: ${message}`);
-    this.name = "UsageError";
-  }
-}
-
 /** Loads the config named by `--config` (or discovered). Throws ConfigError (exit 2) before any database is touched. */
 export function readConfig(args: { config?: unknown }): FlywheelConfig {
   return loadConfig({ explicit: typeof args.config === "string" && args.config !== "" ? args.config : undefined });
 }
 
-/** Options for {@link openFlywheel}. `{}` means: silent, migrate the schema only if it is behind. */
-export interface OpenOptions {
-  logger?: Logger;
-  /** Log every attempt's outcome and retry through `logger` (the daemon does; one-shot commands stay quiet). */
-  logJobs?: boolean;
-  /** `ifBehind` (default) upgrades an older schema so a fresh install works without `flywheel migrate`; `never` leaves it alone. */
-  migrate?: "ifBehind" | "never";
-}
-
-/**
- * Opens the configured database (creating a SQLite file's directory) and registers the command workers, so
- * args given on the command line are validated at insert as they would be at run time.
- */
-export async function openFlywheel(config: FlywheelConfig, options: OpenOptions = {}): Promise<Flywheel> {
-  const db = config.db;
-  const observers = options.logJobs && options.logger ? [loggerObserver(options.logger)] : [];
-  let fw: Flywheel;
-  if (db.kind === "sqlite") {
-    if (db.path !== ":memory:") mkdirSync(dirname(db.path), { recursive: true });
-    fw = await connect(`sqlite:${db.path}`, { logger: options.logger, observers, synchronous: config.runtime.synchronous });
-  } else {
-    fw = await connect(db.url, { logger: options.logger, observers, schema: db.schema });
-  }
-  try {
-    if ((options.migrate ?? "ifBehind") === "ifBehind") {
-      const { current, latest } = await fw.driver.schemaVersion();
-      if (current < latest) await fw.migrate();
-    }
-    fw.register(
-      ...commandWorkers({ envAllowlist: config.runtime.envAllowlist, baseDir: config.baseDir, killGraceMs: config.runtime.killGraceMs }),
-    );
-    return fw;
-  } catch (error) {
-    await fw.close();
-    throw error;
-  }
-}
-
-/** Loads the config, opens the database, runs `fn`, and closes the database whatever happens. */
+/** Loads the config, opens the database (see `openFlywheel`), runs `fn`, and closes the database whatever happens. */
 export async function withFlywheel<T>(args: { config?: unknown }, fn: (fw: Flywheel, config: FlywheelConfig) => Promise<T>): Promise<T> {
   const config = readConfig(args);
   const fw = await openFlywheel(config);

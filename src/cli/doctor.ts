@@ -1,10 +1,12 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
-import { ConfigError, formatIssue, type FlywheelConfig } from "../daemon/config.ts";
+import { ConfigError, formatIssue, type FlywheelConfig } from "../daemon/config/index.ts";
+import { openFlywheel } from "../daemon/open.ts";
 import { formatDuration } from "../core/duration.ts";
+import { FlywheelError } from "../core/errors.ts";
 import { childEnv } from "../workers/env.ts";
 import { commandRequirements } from "../workers/index.ts";
-import { CONFIG_ARG, JSON_ARG, openFlywheel, readConfig } from "./context.ts";
+import { CONFIG_ARG, JSON_ARG, readConfig } from "./context.ts";
 import { printJson } from "./render.ts";
 
 /** One doctor finding. `fail` makes `doctor` exit 1; `warn` does not. */
@@ -48,7 +50,7 @@ async function databaseChecks(config: FlywheelConfig): Promise<Check[]> {
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${DB_TIMEOUT_MS / 1000}s`)), DB_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new FlywheelError("unavailable", `no answer within ${DB_TIMEOUT_MS / 1000}s`)), DB_TIMEOUT_MS);
   });
   try {
     return await Promise.race([

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { AlreadyEnqueuedError, ValidationError } from "../core/errors.ts";
 import type { InsertOptions } from "../core/types.ts";
-import { CONFIG_ARG, JSON_ARG, UsageError, commandArgsFromCli, durationFlag, intFlag, jsonObjectArg, withFlywheel } from "./context.ts";
+import { CONFIG_ARG, JSON_ARG, commandArgsFromCli, durationFlag, intFlag, jsonObjectArg, withFlywheel } from "./context.ts";
+import { UsageError } from "./usage-error.ts";
 import { printJson } from "./render.ts";
 
 /**

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import type { JobRecord, JobState, RunRecord } from "../core/types.ts";
 import { JOB_STATES } from "../core/types.ts";
-import { CONFIG_ARG, JSON_ARG, UsageError, intFlag, withFlywheel } from "./context.ts";
+import { CONFIG_ARG, JSON_ARG, intFlag, withFlywheel } from "./context.ts";
+import { UsageError } from "./usage-error.ts";
 import { clip, commandOutputOf, fields, formatRelative, formatTime, jobJson, printJson, runJson, table } from "./render.ts";
 
 const ls = defineCommand({

@@ -1,7 +1,9 @@
 #!/usr/bin/env bun
-import { defineCommand, renderUsage, runCommand, showUsage, type ArgsDef, type CommandDef } from "citty";
+import { defineCommand, parseArgs, renderUsage, runCommand, showUsage, type ArgsDef, type CommandDef } from "citty";
+import { exitStatusOf } from "../core/errors.ts";
 import { maybeNotifyUpdate } from "../update/check.ts";
 import { VERSION } from "../core/version.ts";
+import { UsageError } from "./usage-error.ts";
 
 // The only place that parses argv and exits (STYLE.md). Commands live one per file and throw on failure.
 //
@@ -51,44 +53,67 @@ async function main(argv: string[]): Promise<number> {
     console.log(VERSION);
     return 0;
   }
-  const name = aliases[first] ?? first;
-  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (!load) return fail(`flywheel: unknown command ${JSON.stringify(first)} (run \`flywheel --help\`)`, 2);
-
-  // Set once the command is known, so citty's own usage errors (a missing positional) can show its usage too.
-  let usage: ((line: string) => Promise<number>) | undefined;
   try {
-    const cmd = await load();
-    const { leaf, parent, leafArgs } = await resolveLeaf(cmd, rest);
-    if (leafArgs.includes("--help") || leafArgs.includes("-h")) {
-      await showUsage(leaf, parent ?? root);
-      return 0;
-    }
-    const names = [name, ...(await commandPath(cmd, rest))];
-    const path = names.join(" ");
-    // Usage titles read `flywheel jobs ls`, whatever the leaf's parent is called.
-    const titled = defineCommand({ meta: { name: ["flywheel", ...names.slice(0, -1)].join(" ") } });
-    usage = (line) => usageError(leaf, titled, line);
-    const subs = await resolve(leaf.subCommands);
-    if (subs && Object.keys(subs).length > 0) {
-      // `flywheel jobs` or `flywheel jobs lss`: citty would say "No command specified"; show what exists instead.
-      const given = leafArgs.find((a) => !a.startsWith("-"));
-      return usageError(leaf, titled, given === undefined ? `flywheel: \`flywheel ${path}\` needs a subcommand` : `flywheel: unknown command ${JSON.stringify(given)} for \`flywheel ${path}\``);
-    }
-    const unknown = await undeclaredFlag(leaf, leafArgs);
-    if (unknown) return usageError(leaf, titled, `flywheel: unknown flag ${unknown} for \`flywheel ${path}\``);
-    const extra = await extraPositional(leaf, leafArgs);
-    if (extra !== undefined) return usageError(leaf, titled, `flywheel: unexpected argument ${JSON.stringify(extra)} for \`flywheel ${path}\``);
-
-    const checked = quiet.has(name) ? undefined : maybeNotifyUpdate();
-    await runCommand(cmd, { rawArgs: rest });
-    // Bounded by the check's own timeout (~300 ms); it lets the refreshed cache reach disk before exit.
-    await checked;
-    return typeof process.exitCode === "number" ? process.exitCode : 0;
+    return await dispatch(first, rest);
   } catch (error) {
     if (debug && error instanceof Error && error.stack) console.error(error.stack);
-    if (usage && (error as { name?: unknown } | null)?.name === "CLIError") return usage(oneLine(error));
-    return fail(oneLine(error), exitCodeOf(error));
+    return fail(oneLine(error), exitStatusOf(error));
+  }
+}
+
+/** Finds the command, checks its command line, runs it; returns the exit status of a command that did not throw. */
+async function dispatch(first: string, rest: string[]): Promise<number> {
+  const name = aliases[first] ?? first;
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!load) throw new UsageError(`unknown command ${JSON.stringify(first)} (run \`flywheel --help\`)`);
+  const cmd = await load();
+  const { leaf, parent, leafArgs } = await resolveLeaf(cmd, rest);
+  if (leafArgs.includes("--help") || leafArgs.includes("-h")) {
+    await showUsage(leaf, parent ?? root);
+    return 0;
+  }
+  const names = [name, ...(await commandPath(cmd, rest))];
+  try {
+    await checkCommandLine(leaf, leafArgs, names.join(" "));
+  } catch (error) {
+    // A command line that does not parse: show what the command takes, then the one-line reason (§12).
+    // Usage titles read `flywheel jobs ls`, whatever the leaf's parent is called.
+    if (error instanceof UsageError) {
+      const titled = defineCommand({ meta: { name: ["flywheel", ...names.slice(0, -1)].join(" ") } });
+      console.error(await renderUsage(leaf, titled));
+      console.error("");
+    }
+    throw error;
+  }
+  const checked = quiet.has(name) ? undefined : maybeNotifyUpdate();
+  await runCommand(cmd, { rawArgs: rest });
+  // Bounded by the check's own timeout (~300 ms); it lets the refreshed cache reach disk before exit.
+  await checked;
+  return typeof process.exitCode === "number" ? process.exitCode : 0;
+}
+
+/**
+ * Throws a {@link UsageError} for a command line `leaf` cannot run: a missing or unknown subcommand, an
+ * undeclared flag, an extra positional, or what citty's own parser refuses (a missing required argument).
+ * Afterwards `runCommand` parses the same arguments again and cannot fail on them.
+ */
+async function checkCommandLine(leaf: CommandDef<any>, leafArgs: string[], path: string): Promise<void> {
+  const subs = await resolve(leaf.subCommands);
+  if (subs && Object.keys(subs).length > 0) {
+    // `flywheel jobs` or `flywheel jobs lss`: citty would say "No command specified"; show what exists instead.
+    const given = leafArgs.find((a) => !a.startsWith("-"));
+    throw new UsageError(given === undefined ? `\`flywheel ${path}\` needs a subcommand` : `unknown command ${JSON.stringify(given)} for \`flywheel ${path}\``);
+  }
+  const unknown = await undeclaredFlag(leaf, leafArgs);
+  if (unknown) throw new UsageError(`unknown flag ${unknown} for \`flywheel ${path}\``);
+  const extra = await extraPositional(leaf, leafArgs);
+  if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)} for \`flywheel ${path}\``);
+  try {
+    parseArgs(leafArgs, (await resolve(leaf.args)) ?? {});
+  } catch (error) {
+    // citty 0.2.2 throws its CLIError here (which it does not export) for a missing required positional or flag
+    // and a value outside an enum; nothing else in parseArgs throws.
+    throw new UsageError(oneLine(error), { cause: error });
   }
 }
 
@@ -106,13 +131,6 @@ async function resolveLeaf(
     if (sub) return resolveLeaf(sub, rawArgs.slice(i + 1), cmd);
   }
   return { leaf: cmd, parent, leafArgs: rawArgs };
-}
-
-/** Prints the command's usage and the error line on stderr; usage errors exit 2 (§12). */
-async function usageError(cmd: CommandDef<any>, parent: CommandDef<any>, line: string): Promise<number> {
-  console.error(await renderUsage(cmd, parent));
-  console.error("");
-  return fail(line, 2);
 }
 
 /** The subcommand names `rawArgs` selects below `cmd` (`["ls"]` for `jobs ls`), for messages. */
@@ -192,13 +210,6 @@ function camel(s: string): string {
   return s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** 2 for usage and config errors (§12), 1 for everything else. */
-function exitCodeOf(error: unknown): number {
-  const e = error as { name?: unknown; code?: unknown } | null;
-  if (e?.name === "CLIError") return 2;
-  return e?.code === "usage" || e?.code === "config_invalid" ? 2 : 1;
-}
-
 /** An error as one line that starts `flywheel:` (or `jobs:`), without citty's ANSI colours. */
 function oneLine(error: unknown): string {
   const raw = error instanceof Error ? error.message : String(error);
@@ -207,7 +218,7 @@ function oneLine(error: unknown): string {
 }
 
 // console.error rather than process.stderr.write: the Node stream behind process.stderr costs ~6 ms to build.
-function fail(line: string, code: number): number {
+function fail(line: string, code: 1 | 2): number {
   console.error(line);
   return code;
 }

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
-import { CONFIG_ARG, JSON_ARG, openFlywheel, readConfig } from "./context.ts";
+import { openFlywheel } from "../daemon/open.ts";
+import { CONFIG_ARG, JSON_ARG, readConfig } from "./context.ts";
 import { printJson } from "./render.ts";
 
 /** `flywheel migrate`: create or upgrade the schema; idempotent. `--json` prints `{ applied, version }`. */

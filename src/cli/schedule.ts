@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { AlreadyEnqueuedError, FlywheelError, ValidationError } from "../core/errors.ts";
 import type { PeriodicRecord } from "../core/types.ts";
-import { CONFIG_ARG, JSON_ARG, UsageError, commandArgsFromCli, durationFlag, intFlag, jsonObjectArg, withFlywheel } from "./context.ts";
+import { CONFIG_ARG, JSON_ARG, commandArgsFromCli, durationFlag, intFlag, jsonObjectArg, withFlywheel } from "./context.ts";
+import { UsageError } from "./usage-error.ts";
 import { formatInZone, formatRelative, periodicJson, printJson, scheduleText, table } from "./render.ts";
 
 const slugArg = { slug: { type: "positional", description: "Schedule slug", required: true } } as const;

@@ -1,67 +1,24 @@
 import { defineCommand } from "citty";
-import type { Flywheel } from "../flywheel.ts";
-import { parseHttpAddr, type FlywheelConfig, type HttpAddress } from "../daemon/config.ts";
-import { createLogger, type Logger } from "../core/logger.ts";
-import type { NodeOptions } from "../node/node.ts";
-import { VERSION } from "../core/version.ts";
-import { CONFIG_ARG, openFlywheel, readConfig, UsageError } from "./context.ts";
+import { createLogger } from "../core/logger.ts";
+import { parseHttpAddr, type HttpAddress } from "../daemon/config/index.ts";
+import { runDaemon } from "../daemon/run.ts";
+import { CONFIG_ARG, readConfig } from "./context.ts";
+import { UsageError } from "./usage-error.ts";
 
-/**
- * Upserts every `schedules:` entry as a periodic with `source: "config"` and deactivates the config periodics
- * that left the file (deactivated, not deleted: their history and skip counters stay). Periodics added with
- * `flywheel schedule add` (source `cli`) or the library (`api`) are never touched.
- */
-export async function reconcileSchedules(fw: Flywheel, config: FlywheelConfig, logger: Logger): Promise<{ upserted: string[]; deactivated: string[] }> {
-  const upserted: string[] = [];
-  for (const s of config.schedules) {
-    await fw.upsertPeriodic({
-      slug: s.slug,
-      kind: s.kind,
-      ...(s.cron !== undefined ? { cron: s.cron } : { every: s.everyMs }),
-      timezone: s.timezone,
-      args: s.args,
-      queue: s.queue,
-      overlap: s.overlap,
-      catchUp: s.catchUp,
-      backfill: s.backfill,
-      maxAttempts: s.maxAttempts,
-      priority: s.priority,
-      timeout: s.timeoutMs,
-      active: s.active,
-      source: "config",
-    });
-    upserted.push(s.slug);
-  }
-  const deactivated = await fw.deactivateMissingPeriodics("config", upserted);
-  logger.info("flywheel: schedules reconciled", { upserted: upserted.length, deactivated: deactivated.length > 0 ? deactivated : undefined });
-  return { upserted, deactivated };
-}
-
-/** The node the config describes: one runner on `runtime.queues`, the scheduler, and HTTP on `http` unless null. */
-export function nodeOptions(config: FlywheelConfig, http: HttpAddress | null): NodeOptions {
-  const r = config.runtime;
-  return {
-    runners: [
-      {
-        queues: r.queues,
-        concurrency: r.concurrency,
-        prefetch: r.prefetch,
-        lease: r.leaseMs,
-        pollInterval: r.pollIntervalMs,
-        backoff: { base: r.retryBackoff.baseMs, cap: r.retryBackoff.capMs },
-        jobTimeout: r.jobTimeoutMs,
-      },
-    ],
-    scheduler: { retention: r.retentionMs, healthSampleInterval: r.healthSampleIntervalMs },
-    http: http ? { hostname: http.hostname, port: http.port } : false,
-    drainTimeout: r.drainTimeoutMs,
-  };
+/** `--http-addr host:port|off` over the config's address; undefined keeps the config's. */
+function httpAddrFlag(value: unknown, configured: HttpAddress | null): HttpAddress | null {
+  if (value === undefined) return configured;
+  const text = String(value);
+  if (text === "off" || text === "false") return null;
+  const http = parseHttpAddr(text);
+  if (http === null) throw new UsageError(`--http-addr: expected host:port or off, got ${JSON.stringify(text)}`);
+  return http;
 }
 
 /**
- * `flywheel serve`: migrate, register the command workers, reconcile `schedules:`, then run runners, scheduler
- * and the HTTP server until SIGINT/SIGTERM. The first signal drains (in-flight jobs get `runtime.drain_timeout`
- * to finish and their outcomes are recorded) and exits 0; a second signal exits 1 at once.
+ * `flywheel serve`: run the daemon (`runDaemon`: migrate, register the command workers, reconcile `schedules:`,
+ * then runners, scheduler and the HTTP server) until SIGINT/SIGTERM. The first signal drains (in-flight jobs get
+ * `runtime.drain_timeout` to finish and their outcomes are recorded) and exits 0; a second signal exits 1 at once.
  */
 export default defineCommand({
   meta: { name: "serve", description: "Run the daemon: workers, scheduler and /healthz /readyz /metrics" },
@@ -71,13 +28,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const config = readConfig(args);
-    let http = config.runtime.httpAddr;
-    const flag = args["http-addr"];
-    if (flag !== undefined) {
-      const text = String(flag);
-      http = text === "off" || text === "false" ? null : parseHttpAddr(text);
-      if (http === null && text !== "off" && text !== "false") throw new UsageError(`--http-addr: expected host:port or off, got ${JSON.stringify(text)}`);
-    }
+    const http = httpAddrFlag(args["http-addr"], config.runtime.httpAddr);
     const logger = createLogger({ level: config.log.level, format: config.log.format });
 
     const stop = new AbortController();
@@ -96,22 +47,8 @@ export default defineCommand({
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
-
     try {
-      const fw = await openFlywheel(config, { logger, logJobs: true, migrate: "never" });
-      try {
-        const { applied } = await fw.migrate();
-        logger.info("flywheel: starting", {
-          version: VERSION,
-          config: config.file ?? "(none)",
-          db: config.db.kind === "sqlite" ? config.db.path : "postgres",
-          migrated: applied.length > 0 ? applied : undefined,
-        });
-        await reconcileSchedules(fw, config, logger);
-        if (!stop.signal.aborted) await fw.node(nodeOptions(config, http)).run(stop.signal);
-      } finally {
-        await fw.close();
-      }
+      await runDaemon({ config, signal: stop.signal, logger, http });
     } finally {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import type { Flywheel } from "../flywheel.ts";
 import { JOB_STATES } from "../core/types.ts";
-import { CONFIG_ARG, JSON_ARG, UsageError, durationFlag, withFlywheel } from "./context.ts";
+import { CONFIG_ARG, JSON_ARG, durationFlag, withFlywheel } from "./context.ts";
+import { UsageError } from "./usage-error.ts";
 import { clip, coarse, failureJson, formatRelative, healthJson, periodicJson, table } from "./render.ts";
 import { renderSchedules } from "./schedule.ts";
 

@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, realpathSync, unlinkSync } from "node:fs";
 import { chmod, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, sep } from "node:path";
+import { FlywheelError } from "../core/errors.ts";
 import { UpdateError } from "./update-error.ts";
 
 /** What {@link installRefusal} looks at. `{}`-like defaults are filled by {@link runningInstall}. */
@@ -121,7 +122,7 @@ export async function stageExecutable(target: string, bytes: Uint8Array): Promis
     path,
     discard,
     async commit() {
-      if (done) throw new Error("flywheel: staged executable already committed or discarded");
+      if (done) throw new FlywheelError("invalid_state", "flywheel: staged executable already committed or discarded");
       try {
         await rename(path, target);
       } catch (cause) {

@@ -1,3 +1,5 @@
+import { ValidationError } from "../core/errors.ts";
+
 /** A parsed `MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]` version; build metadata is dropped (it never orders). */
 export interface SemVer {
   major: number;
@@ -32,14 +34,14 @@ export function stripV(version: string): string {
 /**
  * Orders two versions by semver precedence: negative when `a < b`, 0 when equal, positive when `a > b`.
  * A prerelease sorts before its release (`1.0.0-rc.1 < 1.0.0`); numeric identifiers compare as numbers
- * (`rc.10 > rc.9`). Throws on a string that is not a version, because a silent guess here would decide
- * whether a binary gets replaced.
+ * (`rc.10 > rc.9`). Throws a `ValidationError` on a string that is not a version, because a silent guess here
+ * would decide whether a binary gets replaced.
  */
 export function compareVersions(a: string, b: string): number {
   const va = parseVersion(a);
   const vb = parseVersion(b);
-  if (!va) throw new Error(`flywheel: ${JSON.stringify(a)} is not a version (expected MAJOR.MINOR.PATCH)`);
-  if (!vb) throw new Error(`flywheel: ${JSON.stringify(b)} is not a version (expected MAJOR.MINOR.PATCH)`);
+  if (!va) throw new ValidationError(`flywheel: ${JSON.stringify(a)} is not a version (expected MAJOR.MINOR.PATCH)`);
+  if (!vb) throw new ValidationError(`flywheel: ${JSON.stringify(b)} is not a version (expected MAJOR.MINOR.PATCH)`);
   const core = va.major - vb.major || va.minor - vb.minor || va.patch - vb.patch;
   if (core !== 0) return Math.sign(core);
   return comparePrerelease(va.prerelease, vb.prerelease);

@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { WorkerError } from "../core/errors.ts";
+import { ValidationError, WorkerError } from "../core/errors.ts";
 
 /**
  * Options shared by the ready-made command workers. `{}` means: the child sees only PATH, HOME, SHELL, LANG,
@@ -30,13 +30,13 @@ export type ResolvedCommandOptions = Required<CommandWorkerOptions>;
 
 /**
  * Fills in the defaults of {@link CommandWorkerOptions}; the one place they are applied.
- * @throws TypeError when a number option is negative or not finite.
+ * @throws ValidationError (code `validation`) when a number option is negative or not finite.
  */
 export function resolveCommandOptions(options: CommandWorkerOptions = {}): ResolvedCommandOptions {
   const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   for (const [name, value] of [["maxOutputBytes", maxOutputBytes], ["killGraceMs", killGraceMs]] as const) {
-    if (!Number.isFinite(value) || value < 0) throw new TypeError(`flywheel: ${name} must be a non-negative number, got ${value}`);
+    if (!Number.isFinite(value) || value < 0) throw new ValidationError(`flywheel: ${name} must be a non-negative number, got ${value}`, name);
   }
   return {
     envAllowlist: [...(options.envAllowlist ?? DEFAULT_ENV_ALLOWLIST)],

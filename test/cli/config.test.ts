@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, loadConfig, locate, parseConfig } from "../../src/daemon/config.ts";
+import { ConfigError, loadConfig, locate, parseConfig } from "../../src/daemon/config/index.ts";
 import { cli, sandbox, type Sandbox } from "./helpers.ts";
 
 let box: Sandbox;
@@ -38,6 +38,20 @@ const BAD: { name: string; yaml: string; key: string; line: number; says: RegExp
     key: "schedules[0].cron",
     line: 4,
     says: /invalid cron "61 \* \* \* \*"/,
+  },
+  {
+    name: "a cron that never fires",
+    yaml: `db: { sqlite: ./fw.db }\nschedules:\n  - slug: never\n    cron: "0 0 30 2 *"\n    worker: shell\n    shell: { inline: "echo" }\n`,
+    key: "schedules[0].cron",
+    line: 4,
+    says: /never fires/,
+  },
+  {
+    name: "a 7-field cron with a year",
+    yaml: `db: { sqlite: ./fw.db }\nschedules:\n  - slug: y\n    cron: "0 0 0 1 1 * 2030"\n    worker: shell\n    shell: { inline: "echo" }\n`,
+    key: "schedules[0].cron",
+    line: 4,
+    says: /expected 5 fields/,
   },
   {
     name: "unknown worker",
@@ -97,6 +111,7 @@ describe("config discovery", () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ applied: [1, 2], version: 2 });
     expect(existsSync(join(box.env.XDG_STATE_HOME!, "flywheel", "flywheel.db"))).toBe(true);
+    expect(statSync(join(box.env.XDG_STATE_HOME!, "flywheel")).mode & 0o777).toBe(0o700);
   });
 
   test("$FLYWHEEL_CONFIG, then ./flywheel.yaml, then $XDG_CONFIG_HOME/flywheel/flywheel.yaml", async () => {

@@ -58,7 +58,7 @@ describe("parseRelease", () => {
       parseRelease(json);
     } catch (e) {
       expect(e).toBeInstanceOf(UpdateError);
-      expect((e as UpdateError).code).toBe("release");
+      expect((e as UpdateError).code).toBe("update_release");
     }
   });
 });
@@ -133,7 +133,7 @@ describe("HTTP", () => {
   test("unreachable source is a network error naming the URL", async () => {
     const e = await fetchRelease("http://127.0.0.1:1").catch((x: unknown) => x);
     expect(e).toBeInstanceOf(UpdateError);
-    expect((e as UpdateError).code).toBe("network");
+    expect((e as UpdateError).code).toBe("update_network");
     expect((e as Error).message).toStartWith("flywheel: could not reach http://127.0.0.1:1/releases/latest");
   });
 
@@ -159,6 +159,6 @@ describe("HTTP", () => {
     );
     // Bun may itself reject the mismatched body; either way it must be a network error, never bytes.
     expect(e).toBeInstanceOf(UpdateError);
-    expect((e as UpdateError).code).toBe("network");
+    expect((e as UpdateError).code).toBe("update_network");
   });
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { renderSelfUpdate } from "../../src/cli/self-update.ts";
 import type { ReleasePlatform } from "../../src/update/platform.ts";
 import { selfUpdate, type SelfUpdateOptions } from "../../src/update/self-update.ts";
+import { exitStatusOf, FlywheelError } from "../../src/core/errors.ts";
 import { UpdateError } from "../../src/update/update-error.ts";
 import { checksumsFor, useReleaseServer, type FakeReleaseServer } from "./fake-release-server.ts";
 
@@ -58,6 +59,7 @@ async function failure(p: Promise<unknown>): Promise<UpdateError> {
     (x: unknown) => x,
   );
   expect(e).toBeInstanceOf(UpdateError);
+  expect(e).toBeInstanceOf(FlywheelError);
   return e as UpdateError;
 }
 
@@ -129,6 +131,7 @@ describe("selfUpdate", () => {
   test("--version that is not a version is a usage error, before any request", async () => {
     const e = await failure(selfUpdate(opts({ version: "latest" })));
     expect(e.code).toBe("usage");
+    expect(exitStatusOf(e)).toBe(2);
     expect(server.requests).toEqual([]);
   });
 
@@ -136,7 +139,9 @@ describe("selfUpdate", () => {
     const assets = { [bin("1.1.0")]: "tampered", "checksums.txt": checksumsFor({ [bin("1.1.0")]: "binary 1.1.0" }) };
     server.publish([{ version: "1.1.0", assets }]);
     const e = await failure(selfUpdate(opts()));
-    expect(e.code).toBe("checksum");
+    expect(e.code).toBe("update_checksum");
+    expect(e.reason).toBe("checksum");
+    expect(exitStatusOf(e)).toBe(1);
     expect(e.message).toMatch(/^flywheel: checksum mismatch for flywheel-1\.1\.0-linux-arm64: expected [0-9a-f]{64}, got [0-9a-f]{64}; nothing was changed$/);
     expect(installed()).toBe("binary 1.0.0");
     expect(siblings()).toEqual(["flywheel"]);
@@ -188,7 +193,7 @@ describe("selfUpdate", () => {
     const messages: string[] = [];
     for (const c of cases) {
       const e = await failure(selfUpdate(opts(c)));
-      expect(e.code).toBe("refused");
+      expect(e.code).toBe("update_refused");
       messages.push(e.message);
     }
     expect(messages[0]).toContain("npm install -g flywheel@latest");

@@ -1,0 +1,126 @@
+import { resolve } from "node:path";
+import * as v from "valibot";
+import { BACKOFF_DEFAULTS, HTTP_DEFAULTS, NODE_DEFAULTS, PERIODIC_DEFAULTS, RUNNER_DEFAULTS, SQLITE_DEFAULTS } from "../../core/defaults.ts";
+import { type CommandKind, DEFAULT_ENV_ALLOWLIST, DEFAULT_KILL_GRACE_MS, validateCommandArgs } from "../../workers/index.ts";
+import { defaultDatabasePath } from "./discover.ts";
+import { ConfigError, type ConfigIssue, configIssueOf, dedupeIssues, explainArgIssue } from "./issues.ts";
+import { dotPath, locate, splitDotPath } from "./locate.ts";
+import { commandJobTimeout, expandHome, pathProblem, resolveCommandPaths } from "./paths.ts";
+import { CONFIG_SCHEMA, type RawConfig } from "./schema.ts";
+import type { ConfigEnv, ConfigSource, DatabaseConfig, FlywheelConfig, HttpAddress, RuntimeConfig, ScheduleConfig } from "./types.ts";
+
+// Parsed YAML → FlywheelConfig: the schema, then the checks that span keys or touch the disk (duplicate slugs,
+// cron xor every, worker args, script paths), then every default applied. Defaults come from core/defaults.ts
+// (and the command workers' own, for their options), never from literals here.
+
+/** The daemon's HTTP address when the config names none. */
+export const DEFAULT_HTTP_ADDR: Readonly<HttpAddress> = { hostname: HTTP_DEFAULTS.hostname, port: HTTP_DEFAULTS.port };
+
+/** Where a config came from, for resolving it: relative paths resolve against `baseDir`, lines are found in `text`. */
+export interface ResolveContext {
+  file: string | null;
+  source: ConfigSource;
+  baseDir: string;
+  env: ConfigEnv;
+  /** The YAML text, to locate issues; `""` when there is none. */
+  text: string;
+}
+
+/**
+ * Validates parsed YAML (`{}` for no config) and resolves it into a {@link FlywheelConfig} with every default
+ * applied and every relative path absolute.
+ * @throws ConfigError listing every problem found.
+ */
+export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig {
+  const parsed = v.safeParse(CONFIG_SCHEMA, raw, { abortPipeEarly: true });
+  if (!parsed.success) {
+    const issues = parsed.issues.map((issue) => configIssueOf(issue, raw, ctx.text));
+    throw new ConfigError(ctx.file, dedupeIssues(issues));
+  }
+  const c: RawConfig = parsed.output;
+  const issues: ConfigIssue[] = [];
+  const at = (path: (string | number)[], message: string) => issues.push({ path: dotPath(path), line: locate(ctx.text, path), message });
+
+  const runtime = resolveRuntime(c.runtime ?? {});
+  const schedules: ScheduleConfig[] = [];
+  const seen = new Map<string, number>();
+  (c.schedules ?? []).forEach((s: Record<string, any>, i: number) => {
+    const base: (string | number)[] = ["schedules", i];
+    if (seen.has(s.slug)) at([...base, "slug"], `duplicate slug ${JSON.stringify(s.slug)} (also schedules[${seen.get(s.slug)}])`);
+    seen.set(s.slug, i);
+    if ((s.cron === undefined) === (s.every === undefined)) {
+      at(s.cron === undefined ? base : [...base, "every"], "give exactly one of cron and every");
+    }
+    const timezone: string = s.timezone ?? PERIODIC_DEFAULTS.timezone;
+    if (s.every !== undefined && s.every < 1000) at([...base, "every"], "expected at least 1s");
+    const kind = s.worker as CommandKind;
+    const rawArgs = s[kind] as Record<string, unknown>;
+    const argIssues = validateCommandArgs(kind, rawArgs);
+    for (const issue of argIssues) {
+      const path = splitDotPath(issue.path);
+      at([...base, kind, ...path], explainArgIssue(kind, path, issue.message, rawArgs));
+    }
+    let args = rawArgs;
+    if (argIssues.length === 0) {
+      const resolved = resolveCommandPaths(kind, rawArgs, ctx.baseDir);
+      args = resolved.args;
+      for (const p of resolved.paths) {
+        const problem = pathProblem(p.path, p.mustBe);
+        if (problem) at([...base, kind, p.key], problem);
+      }
+    }
+    schedules.push({
+      slug: s.slug,
+      kind,
+      cron: s.cron,
+      everyMs: s.every,
+      timezone,
+      args,
+      queue: s.queue,
+      overlap: s.overlap,
+      catchUp: s.catch_up,
+      backfill: s.backfill,
+      maxAttempts: s.max_attempts,
+      priority: s.priority,
+      timeoutMs: s.timeout ?? commandJobTimeout(args, runtime.killGraceMs),
+      active: s.active ?? true,
+    });
+  });
+  if (issues.length > 0) throw new ConfigError(ctx.file, issues);
+
+  let db: DatabaseConfig;
+  if (c.db?.postgres !== undefined) db = { kind: "postgres", url: c.db.postgres, ...(c.db.schema ? { schema: c.db.schema } : {}) };
+  else if (c.db?.sqlite !== undefined) db = { kind: "sqlite", path: c.db.sqlite === ":memory:" ? ":memory:" : resolve(ctx.baseDir, expandHome(c.db.sqlite, ctx.env)) };
+  else db = { kind: "sqlite", path: defaultDatabasePath(ctx.env) };
+
+  return {
+    file: ctx.file,
+    source: ctx.source,
+    baseDir: ctx.baseDir,
+    db,
+    runtime,
+    // The logger's own defaults (core/logger.ts).
+    log: { level: c.log?.level ?? "info", format: c.log?.format ?? "text" },
+    schedules,
+  };
+}
+
+/** `runtime:` with defaults; retention and the health sample stay off unless set (SPEC §7.4). */
+function resolveRuntime(r: NonNullable<RawConfig["runtime"]>): RuntimeConfig {
+  return {
+    queues: r.queues ?? [...NODE_DEFAULTS.queues],
+    concurrency: r.concurrency ?? RUNNER_DEFAULTS.concurrency,
+    prefetch: r.prefetch ?? RUNNER_DEFAULTS.prefetch,
+    leaseMs: r.lease ?? RUNNER_DEFAULTS.leaseMs,
+    pollIntervalMs: r.poll_interval ?? RUNNER_DEFAULTS.pollIntervalMs,
+    retentionMs: r.retention ?? null,
+    httpAddr: r.http_addr === undefined ? { ...DEFAULT_HTTP_ADDR } : r.http_addr,
+    healthSampleIntervalMs: r.health_sample_interval ?? null,
+    envAllowlist: r.env_allowlist ?? [...DEFAULT_ENV_ALLOWLIST],
+    drainTimeoutMs: r.drain_timeout ?? NODE_DEFAULTS.drainTimeoutMs,
+    synchronous: r.synchronous ?? SQLITE_DEFAULTS.synchronous,
+    retryBackoff: { baseMs: r.retry_backoff?.base ?? BACKOFF_DEFAULTS.baseMs, capMs: r.retry_backoff?.cap ?? BACKOFF_DEFAULTS.capMs },
+    jobTimeoutMs: r.job_timeout === undefined ? RUNNER_DEFAULTS.jobTimeoutMs : r.job_timeout,
+    killGraceMs: r.kill_grace ?? DEFAULT_KILL_GRACE_MS,
+  };
+}

@@ -1,0 +1,159 @@
+import * as v from "valibot";
+import { HTTP_DEFAULTS } from "../../core/defaults.ts";
+import { parseDuration } from "../../core/duration.ts";
+import { assertFiresAfter, assertTimezone, parseCron } from "../../periodic/cron.ts";
+import { COMMAND_KINDS, type CommandKind, EXEC_ARGS, HTTP_ARGS, MAGE_ARGS, PYTHON_ARGS, SHELL_ARGS } from "../../workers/index.ts";
+import type { HttpAddress } from "./types.ts";
+
+// The valibot schema of `flywheel.yaml`. Every message here is the config's own wording ("expected …"); issues.ts
+// adds the key path, the line and did-you-mean. Checks that need more than one key (duplicate slugs, worker args,
+// paths on disk) live in resolve.ts.
+
+const DURATION_HINT = 'expected a duration with a unit (ms, s, m, h, d), e.g. "30s"';
+const DURATION_WITH_UNIT = /^\s*(\d+(\.\d+)?(ms|s|m|h|d))+\s*$/;
+
+/** A duration string with a unit; a bare number is refused because its unit would be a guess. */
+const duration = v.pipe(
+  v.string(DURATION_HINT),
+  v.check((s) => DURATION_WITH_UNIT.test(s), DURATION_HINT),
+  v.transform((s) => parseDuration(s)),
+);
+
+/** A duration, or `off` / `false` (→ null). */
+const durationOrOff = v.pipe(
+  v.union([v.literal(false), v.string()], `${DURATION_HINT} or off`),
+  v.check((s) => s === false || s === "off" || DURATION_WITH_UNIT.test(s), `${DURATION_HINT} or off`),
+  v.transform((s) => (s === false || s === "off" ? null : parseDuration(s))),
+);
+
+const nonEmpty = v.pipe(v.string("expected a string"), v.minLength(1, "expected a non-empty string"));
+const positiveInt = v.pipe(v.number("expected a whole number"), v.integer("expected a whole number"), v.minValue(1, "expected at least 1"));
+const oneOf = <const T extends string>(values: readonly [T, ...T[]]) =>
+  v.picklist(values, `expected one of ${values.join(", ")}`);
+
+const DB = v.pipe(
+  v.strictObject({
+    sqlite: v.optional(nonEmpty),
+    postgres: v.optional(v.pipe(nonEmpty, v.regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL"))),
+    schema: v.optional(v.pipe(nonEmpty, v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an SQL identifier"))),
+  }),
+  v.check((db) => (db.sqlite === undefined) !== (db.postgres === undefined), "give exactly one of sqlite and postgres"),
+  v.forward(v.check((db) => db.schema === undefined || db.postgres !== undefined, "schema applies to postgres only"), ["schema"]),
+);
+
+const HTTP_ADDR_HINT = `expected host:port (e.g. "${HTTP_DEFAULTS.hostname}:${HTTP_DEFAULTS.port}"; port 0 picks one) or off`;
+
+const RUNTIME = v.strictObject({
+  queues: v.optional(v.pipe(v.array(nonEmpty, "expected a list of queue names"), v.minLength(1, "expected at least one queue"))),
+  concurrency: v.optional(positiveInt),
+  prefetch: v.optional(v.pipe(v.number("expected a whole number"), v.integer("expected a whole number"), v.minValue(0, "expected 0 or more"))),
+  lease: v.optional(duration),
+  poll_interval: v.optional(duration),
+  retention: v.optional(durationOrOff),
+  http_addr: v.optional(
+    v.pipe(
+      v.union([v.literal(false), v.string()], HTTP_ADDR_HINT),
+      v.check((s) => s === false || s === "off" || parseHttpAddr(s) !== null, HTTP_ADDR_HINT),
+      v.transform((s) => (s === false || s === "off" ? null : parseHttpAddr(s))),
+    ),
+  ),
+  health_sample_interval: v.optional(durationOrOff),
+  env_allowlist: v.optional(v.array(v.pipe(nonEmpty, v.regex(/^[^=\0]+$/, "expected a variable name")), "expected a list of variable names")),
+  drain_timeout: v.optional(duration),
+  synchronous: v.optional(oneOf(["normal", "full"])),
+  retry_backoff: v.optional(v.strictObject({ base: v.optional(duration), cap: v.optional(duration) })),
+  job_timeout: v.optional(durationOrOff),
+  kill_grace: v.optional(duration),
+});
+
+const LOG = v.strictObject({
+  level: v.optional(oneOf(["debug", "info", "warn", "error"])),
+  format: v.optional(oneOf(["text", "json"])),
+});
+
+const SCHEDULE_FIELDS = {
+  slug: v.pipe(nonEmpty, v.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "expected letters, digits and . _ : - (e.g. nightly-backup)")),
+  cron: v.optional(
+    v.pipe(
+      nonEmpty,
+      // Syntax only (in UTC); the timezone is checked on its own key. Inside the schema so doctor lists it with the rest.
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        try {
+          parseCron(dataset.value, "UTC");
+          // A cron that cannot fire again would sit in the database doing nothing; refuse it before any is opened.
+          assertFiresAfter({ cron: dataset.value, timezone: "UTC" }, new Date());
+        } catch (error) {
+          addIssue({ message: (error as Error).message.replace(/^flywheel: /, "").replace(/ \(timezone UTC\)/, "") });
+        }
+      }),
+    ),
+  ),
+  every: v.optional(duration),
+  timezone: v.optional(
+    v.pipe(
+      nonEmpty,
+      v.check((tz) => {
+        try {
+          assertTimezone(tz);
+          return true;
+        } catch {
+          return false;
+        }
+      }, "unknown timezone; expected an IANA name such as Europe/Berlin"),
+    ),
+  ),
+  overlap: v.optional(oneOf(["skip", "allow"])),
+  catch_up: v.optional(oneOf(["all", "latest", "none"])),
+  backfill: v.optional(positiveInt),
+  max_attempts: v.optional(positiveInt),
+  priority: v.optional(v.pipe(v.number("expected a whole number"), v.integer("expected a whole number"))),
+  queue: v.optional(nonEmpty),
+  timeout: v.optional(duration),
+  active: v.optional(v.boolean("expected true or false")),
+};
+
+// Worker args are checked by the worker's own schema in resolve.ts, so their issues can be worded per worker.
+const WORKER_ARGS = v.record(v.string(), v.unknown(), "expected a mapping of worker arguments");
+
+/** One strict object per worker type: the worker's own key is required, every other worker's key is unknown. */
+const SCHEDULE = v.variant(
+  "worker",
+  COMMAND_KINDS.map((kind) => v.strictObject({ ...SCHEDULE_FIELDS, worker: v.literal(kind), [kind]: WORKER_ARGS })) as unknown as [
+    v.StrictObjectSchema<any, any>,
+    ...v.StrictObjectSchema<any, any>[],
+  ],
+  `expected one of ${COMMAND_KINDS.join(", ")}`,
+);
+
+/** The whole of `flywheel.yaml`: strict objects throughout, so a misspelt key is an error rather than ignored. */
+export const CONFIG_SCHEMA = v.strictObject(
+  {
+    db: v.optional(DB),
+    runtime: v.optional(RUNTIME),
+    log: v.optional(LOG),
+    schedules: v.optional(v.array(SCHEDULE, "expected a list of schedules")),
+  },
+  "expected a mapping with db, runtime, log and schedules",
+);
+
+/** A config as {@link CONFIG_SCHEMA} outputs it: durations in milliseconds, `off` as null, nothing defaulted yet. */
+export type RawConfig = v.InferOutput<typeof CONFIG_SCHEMA>;
+
+/** Each command worker's args schema, by kind, for wording the issues of a schedule's worker key. */
+export const COMMAND_ARG_SCHEMAS: Readonly<Record<CommandKind, unknown>> = {
+  exec: EXEC_ARGS,
+  shell: SHELL_ARGS,
+  python: PYTHON_ARGS,
+  mage: MAGE_ARGS,
+  http: HTTP_ARGS,
+};
+
+/** `host:port`, `[v6]:port` or `:port` (loopback); null when malformed. */
+export function parseHttpAddr(text: string): HttpAddress | null {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]*)):(\d{1,5})$/.exec(text.trim());
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port > 65_535) return null;
+  return { hostname: m[1] ?? (m[2] || HTTP_DEFAULTS.hostname), port };
+}

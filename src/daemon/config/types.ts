@@ -1,0 +1,81 @@
+import type { LogLevel } from "../../core/logger.ts";
+import type { CatchUp, Overlap } from "../../core/types.ts";
+import type { CommandKind } from "../../workers/index.ts";
+
+// The shapes a loaded `flywheel.yaml` resolves to. Every module of the config loader speaks these; nothing here
+// has behaviour.
+
+/** The environment the loader reads (`$FLYWHEEL_CONFIG`, `$HOME`, the XDG variables); `process.env` by default. */
+export type ConfigEnv = Record<string, string | undefined>;
+
+/** Where flywheel listens for HTTP (`/healthz`, `/readyz`, `/metrics`). */
+export interface HttpAddress {
+  hostname: string;
+  /** `0` picks a free port. */
+  port: number;
+}
+
+/** The database a config points at. A relative SQLite path is already resolved against the config's directory. */
+export type DatabaseConfig = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string; schema?: string };
+
+/** `runtime:` with defaults applied; durations in milliseconds, `null` meaning off. */
+export interface RuntimeConfig {
+  queues: string[];
+  concurrency: number;
+  /** Jobs claimed ahead of free slots (opt-in batching); 0 is off. */
+  prefetch: number;
+  leaseMs: number;
+  pollIntervalMs: number;
+  /** Hard-delete finished jobs older than this; off by default. */
+  retentionMs: number | null;
+  /** `null` when `http_addr: off`. */
+  httpAddr: HttpAddress | null;
+  healthSampleIntervalMs: number | null;
+  envAllowlist: string[];
+  drainTimeoutMs: number;
+  synchronous: "normal" | "full";
+  /** Retry backoff of the daemon's runner (SPEC §6.5); tests shrink it to milliseconds. */
+  retryBackoff: { baseMs: number; capMs: number };
+  /** Timeout for jobs that set none themselves; `null` for none. */
+  jobTimeoutMs: number | null;
+  /** Command workers: SIGTERM → SIGKILL grace for a job's process group. */
+  killGraceMs: number;
+}
+
+/** One entry of `schedules:`, validated: its worker args are checked and their paths absolute. */
+export interface ScheduleConfig {
+  slug: string;
+  /** The command worker kind (`worker:`). */
+  kind: CommandKind;
+  cron?: string;
+  /** `every:` in milliseconds. */
+  everyMs?: number;
+  timezone: string;
+  args: Record<string, unknown>;
+  queue?: string;
+  overlap?: Overlap;
+  catchUp?: CatchUp;
+  backfill?: number;
+  maxAttempts?: number;
+  priority?: number;
+  /** The runtime's deadline for each fire's job; derived from the worker's `timeout_seconds` when not given. */
+  timeoutMs?: number;
+  active: boolean;
+}
+
+/** How the config file was found: `--config`, `$FLYWHEEL_CONFIG`, `./flywheel.yaml`, the XDG path, or `defaults` (none). */
+export type ConfigSource = "flag" | "env" | "cwd" | "xdg" | "defaults";
+
+/** A loaded, validated config. Without a config file every field holds its default. */
+export interface FlywheelConfig {
+  /** Absolute path of the file read, or `null` when none was found. */
+  file: string | null;
+  /** How the file was found. */
+  source: ConfigSource;
+  /** Relative paths (sqlite, scripts, `dir`) resolve against this: the config file's directory, else the cwd. */
+  baseDir: string;
+  db: DatabaseConfig;
+  runtime: RuntimeConfig;
+  log: { level: LogLevel; format: "text" | "json" };
+  schedules: ScheduleConfig[];
+}

@@ -1,0 +1,8 @@
+// The daemon for library users: what `flywheel serve` runs, usable without the CLI.
+//   import { loadConfig, runDaemon } from "flywheel/daemon";
+
+export * from "./config/index.ts";
+export { nodeOptions } from "./node-options.ts";
+export { openFlywheel, type OpenOptions } from "./open.ts";
+export { reconcileSchedules } from "./reconcile.ts";
+export { runDaemon, type RunDaemonOptions } from "./run.ts";

@@ -1,0 +1,47 @@
+import { createLogger, type Logger } from "../core/logger.ts";
+import { VERSION } from "../core/version.ts";
+import type { FlywheelConfig, HttpAddress } from "./config/index.ts";
+import { nodeOptions } from "./node-options.ts";
+import { openFlywheel } from "./open.ts";
+import { reconcileSchedules } from "./reconcile.ts";
+
+/** Options for {@link runDaemon}. */
+export interface RunDaemonOptions {
+  /** A loaded config (`loadConfig()` or `parseConfig()`). */
+  config: FlywheelConfig;
+  /** Aborting it drains the node (in-flight jobs get `runtime.drain_timeout`) and ends the daemon. */
+  signal: AbortSignal;
+  /** Where the daemon logs; default a logger with the config's `log:` level and format, on stderr. */
+  logger?: Logger;
+  /** Overrides `runtime.http_addr`; null runs no HTTP server. Default: the config's. */
+  http?: HttpAddress | null;
+}
+
+/**
+ * What `flywheel serve` does once it has a config: open the database, migrate it, reconcile `schedules:`,
+ * run the node (runners, scheduler, HTTP) until `signal` aborts, then close. Resolves after a clean drain;
+ * rejects if the database cannot be opened or migrated. Signal handling is the caller's.
+ * @example
+ * const stop = new AbortController();
+ * process.once("SIGTERM", () => stop.abort());
+ * await runDaemon({ config: loadConfig(), signal: stop.signal });
+ */
+export async function runDaemon(options: RunDaemonOptions): Promise<void> {
+  const { config, signal } = options;
+  const logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format });
+  const http = options.http === undefined ? config.runtime.httpAddr : options.http;
+  const fw = await openFlywheel(config, { logger, logJobs: true, migrate: "never" });
+  try {
+    const { applied } = await fw.migrate();
+    logger.info("flywheel: starting", {
+      version: VERSION,
+      config: config.file ?? "(none)",
+      db: config.db.kind === "sqlite" ? config.db.path : "postgres",
+      migrated: applied.length > 0 ? applied : undefined,
+    });
+    await reconcileSchedules(fw, config, logger);
+    if (!signal.aborted) await fw.node(nodeOptions(config, http)).run(signal);
+  } finally {
+    await fw.close();
+  }
+}
