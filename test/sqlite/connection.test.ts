@@ -120,3 +120,21 @@ test("a database file the user made keeps its mode", async () => {
   await driver.close();
   expect(statSync(file.path).mode & 0o777).toBe(0o640);
 });
+
+test("while the application holds a write transaction across an await, runtime writes refuse at once instead of blocking the event loop", async () => {
+  const file = await sqlitePath();
+  cleanups.push(file.remove);
+  const app = new Database(file.path, { create: true, strict: true });
+  cleanups.push(async () => app.close(false));
+  const driver = new SqliteDriver(app, { ownsDatabase: false, busyTimeoutMs: 60_000 });
+  cleanups.push(() => driver.close());
+  await driver.schemaMigrate();
+  await driver.jobInsert({ jobs: [jobRow()] });
+  app.run("BEGIN IMMEDIATE");
+  // With a 60 s busy timeout, waiting for the lock would hang this test; the refusal comes back at once.
+  const error = await driver.jobClaim(claimAt(T0)).catch((e) => e);
+  expect(error).toBeInstanceOf(FlywheelError);
+  expect(error.code).toBe("unavailable");
+  app.run("ROLLBACK");
+  expect(await driver.jobClaim(claimAt(T0))).toHaveLength(1);
+});

@@ -77,12 +77,14 @@ export class SqliteDriver implements Driver<Database> {
   readonly #given: Database;
   readonly #ownsGiven: boolean;
   readonly #watch: DataVersionWatch;
+  readonly #busyTimeoutMs: number;
   #closed = false;
 
   /** Runs flywheel on `db`; see the class notes for what happens with an application's handle. */
   constructor(db: Database, options: SqliteDriverOptions = {}) {
     this.#given = db;
     this.#ownsGiven = options.ownsDatabase ?? false;
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? SQLITE_DEFAULTS.busyTimeoutMs;
     let file = db.filename || IN_MEMORY;
     try {
       file = databaseFile(db);
@@ -253,9 +255,23 @@ export class SqliteDriver implements Driver<Database> {
     });
   }
 
-  /** Runs `fn` on the runtime's connection in one `BEGIN IMMEDIATE` transaction. */
+  /**
+   * Runs `fn` on the runtime's connection in one `BEGIN IMMEDIATE` transaction. While the application's own
+   * handle holds a transaction open (perhaps across an await), waiting out the busy timeout for its write lock
+   * would block this process's event loop, which that transaction needs to finish: then the write lock is tried
+   * once, without waiting, and a busy database is `unavailable` at once (the caller's loop backs off). An
+   * application's read transaction does not hold the lock, so the write goes ahead.
+   */
   #write<T>(operation: string, fn: (db: Database) => T): T {
-    return this.#run(operation, (db) => immediate(db, () => fn(db)));
+    return this.#run(operation, (db) => {
+      if (this.#given === db || !this.#given.inTransaction) return immediate(db, () => fn(db));
+      db.run("PRAGMA busy_timeout = 0");
+      try {
+        return immediate(db, () => fn(db));
+      } finally {
+        db.run(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`);
+      }
+    });
   }
 
   /** The seam: whatever `fn` throws leaves as a FlywheelError. */
