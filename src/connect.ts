@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { Sql } from "postgres";
 import { FlywheelError } from "./core/errors.ts";
-import type { PostgresExecutor } from "./driver/postgres/driver.ts";
+import type { PostgresExecutor } from "./driver/postgres/index.ts";
 import { SqliteDriver } from "./driver/sqlite/index.ts";
 import type { Driver } from "./driver/types.ts";
 import { Flywheel, type FlywheelOptions } from "./flywheel.ts";
@@ -57,12 +57,12 @@ async function openDriver(target: ConnectTarget, options: ConnectOptions): Promi
     }
     if (/^postgres(ql)?:\/\//.test(target)) {
       // Loaded on demand: a SQLite-only app (and `flywheel version`) never pays for postgres.js.
-      const { PostgresDriver } = await import("./driver/postgres/driver.ts");
+      const { PostgresDriver } = await import("./driver/postgres/index.ts");
       return PostgresDriver.open(target, { schema: options.schema, max: options.maxConnections });
     }
     throw new FlywheelError("config_invalid", `flywheel: unsupported database URL ${JSON.stringify(target)}: expected sqlite:PATH or postgres://…`);
   }
   if ("sqlite" in target) return new SqliteDriver(target.sqlite, { ...sqliteOptions, ownsDatabase: false });
-  const { PostgresDriver } = await import("./driver/postgres/driver.ts");
+  const { PostgresDriver } = await import("./driver/postgres/index.ts");
   return new PostgresDriver(target.postgres, { schema: options.schema, ownsSql: false });
 }

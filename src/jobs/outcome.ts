@@ -75,17 +75,18 @@ export function failed(e: Ended, errorClass: ErrorClass, message: string, output
 
 /**
  * The finalize item the sweep writes for an attempt whose lease expired: a failure of class `crashed`, retried
- * after `retryDelayMs` like any other failure while attempts remain, else discarded. It is fenced on the expired
- * lease, so a lease renewed since is left alone.
+ * after `retryDelayMs` like any other failure while attempts remain, else discarded whatever the delay says. It
+ * is fenced on the expired lease, so a lease renewed since is left alone.
  */
-export function crashed(lease: ExpiredLease, now: Date, retryDelayMs: number | null): FinalizeItem {
+export function crashed(lease: ExpiredLease, now: Date, retryDelayMs: number): FinalizeItem {
   const e: Ended = {
     // A running job always has its claim's stub; a fresh id records nothing if one were ever missing.
     job: { id: lease.jobId, runId: lease.runId ?? newId(), leaseToken: lease.leaseToken, attempt: lease.attempt, maxAttempts: lease.maxAttempts },
     now,
     durationMs: lease.startedAt ? Math.max(0, now.getTime() - lease.startedAt.getTime()) : 0,
   };
-  const { item } = failed(e, "crashed", CRASHED_MESSAGE, undefined, retryDelayMs);
+  const retry = retries("crashed", lease.attempt, lease.maxAttempts);
+  const { item } = failed(e, "crashed", CRASHED_MESSAGE, undefined, retry ? retryDelayMs : null);
   return { ...item, expiredBefore: now, run: { ...item.run, outcome: "crashed" } };
 }
 

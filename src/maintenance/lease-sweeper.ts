@@ -16,9 +16,10 @@ export async function sweepExpiredLeases(ctx: RuntimeContext, retry: RetryPolicy
     const expired = await ctx.driver.leaseListExpired({ now, limit: batch });
     if (expired.length === 0) break;
     const items = expired.map((lease) => {
+      // The worker's retryDelay hook is asked only for a job that will be retried.
       const delay = retries("crashed", lease.attempt, lease.maxAttempts)
         ? retry.delayMs(ctx.registry.get(lease.kind), lease.attempt, new Error(CRASHED_MESSAGE))
-        : null;
+        : 0;
       return crashed(lease, now, delay);
     });
     const outcomes = await ctx.driver.jobFinalize({ items, now });

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type Flywheel } from "../../src/index.ts";
-import type { PostgresDriver } from "../../src/driver/postgres/driver.ts";
+import { PostgresDriver } from "../../src/driver/postgres/index.ts";
 import type { ClaimParams } from "../../src/driver/types.ts";
 import { newId } from "../../src/core/id.ts";
 import { pgAvailable, throwawaySchema, type ThrowawaySchema } from "../support/postgres.ts";
+import { explainClaim } from "../support/postgres-explain.ts";
 
 const missing = !(await pgAvailable());
 const BACKLOG = 100_000;
@@ -49,7 +50,8 @@ describe.skipIf(missing)(`postgres: the claim is an index walk over a ${BACKLOG.
     schema = throwawaySchema();
     fw = await connect(schema.url);
     await fw.migrate();
-    driver = fw.driver as PostgresDriver;
+    if (!(fw.driver instanceof PostgresDriver)) throw new Error("expected the PostgreSQL driver");
+    driver = fw.driver;
     // A realistic mix: two queues, three priorities, two executor classes, some jobs not yet due.
     const now = Date.now();
     const ids = await fw.insertMany(
@@ -94,7 +96,7 @@ describe.skipIf(missing)(`postgres: the claim is an index walk over a ${BACKLOG.
   for (const [name, over] of cases) {
     for (const generic of [false, true]) {
       test(`${name}: ${generic ? "generic" : "custom"} plan walks jobs_ready and sorts no backlog`, async () => {
-        const plan = JSON.parse(await driver.explainClaim(base(over), { format: "json", generic }))[0].Plan as PlanNode;
+        const plan = JSON.parse(await explainClaim(driver, base(over), { format: "json", generic }))[0].Plan as PlanNode;
         const nodes = [...walk(plan)];
         const jobScans = nodes.filter((n) => n["Relation Name"] === "jobs" && n["Node Type"].endsWith("Scan"));
         // Never a sequential or bitmap scan of jobs: the pick uses jobs_ready, the update the primary key.

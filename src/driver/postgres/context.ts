@@ -1,0 +1,45 @@
+import type postgres from "postgres";
+import type { Row } from "../decode.ts";
+import { Params } from "./params.ts";
+import { PlanEpoch } from "./plan-epoch.ts";
+import { schemaNames, type SchemaNames, type Scope } from "./tables.ts";
+
+/**
+ * A postgres.js handle a statement can run on: the pool, a reserved connection, or the caller's open
+ * transaction. postgres.js does not make `TransactionSql` assignable to `Sql`, so this union is the type to
+ * accept for the outbox `tx`.
+ */
+export type PostgresExecutor = postgres.Sql<any> | postgres.TransactionSql<any>;
+
+/** What every operation module runs on: the names, the pool, and one way to send a statement. */
+export interface PgContext extends SchemaNames {
+  /** The pool every statement without a caller's `tx` runs on. */
+  readonly sql: postgres.Sql<any>;
+  /** How far this driver's writes grew the tables; see {@link PlanEpoch}. */
+  readonly epoch: PlanEpoch;
+  /** A fresh scope (names plus empty parameters) for building one statement. */
+  scope(): Scope;
+  /**
+   * Runs one statement on `db` (default the pool). Statement texts carry the (validated, quoted) schema and
+   * depend only on the shape of a call, so they run as prepared statements unless the pool was opened with
+   * `prepare: false` (PgBouncer in transaction mode). `growing` tags the text with the plan epoch.
+   */
+  query(text: string, params?: any[], options?: { growing?: boolean; db?: PostgresExecutor }): Promise<Row[]>;
+}
+
+/** The context for a driver on `sql` whose tables live in `schema` (already validated). */
+export function pgContext(sql: postgres.Sql<any>, schema: string): PgContext {
+  const names = schemaNames(schema);
+  const prepare = sql.options?.prepare !== false;
+  const epoch = new PlanEpoch();
+  return {
+    ...names,
+    sql,
+    epoch,
+    scope: () => ({ ...names, ps: new Params() }),
+    query(text, params = [], options = {}) {
+      const db = options.db ?? sql;
+      return db.unsafe(options.growing ? epoch.tag(text) : text, params, { prepare }) as unknown as Promise<Row[]>;
+    },
+  };
+}

@@ -1,0 +1,225 @@
+import type postgres from "postgres";
+import { FlywheelError } from "../../core/errors.ts";
+import type { FailureRecord, JobRecord, JobState, PeriodicRecord, RunRecord } from "../../core/types.ts";
+import type {
+  ClaimParams,
+  ClaimedJob,
+  Driver,
+  ExpiredLease,
+  FinalizeItem,
+  FinalizeOutcome,
+  InsertOutcome,
+  JobInsertRow,
+  JobListParams,
+  LeaseRef,
+  PeriodicFireParams,
+  PeriodicSaveRow,
+  QueueStats,
+} from "../types.ts";
+import * as admin from "./admin.ts";
+import * as claim from "./claim.ts";
+import { pgContext, type PgContext, type PostgresExecutor } from "./context.ts";
+import { closedError, toFlywheelError } from "./errors.ts";
+import * as finalize from "./finalize.ts";
+import * as insert from "./insert.ts";
+import * as lease from "./lease.ts";
+import { WakeListener } from "./listen.ts";
+import * as migrate from "./migrate.ts";
+import * as periodic from "./periodic.ts";
+import * as read from "./read.ts";
+import { DEFAULT_SCHEMA, assertSchemaName, openPool } from "./url.ts";
+
+export type { PostgresExecutor } from "./context.ts";
+export { DEFAULT_SCHEMA, assertSchemaName, splitSchemaParam } from "./url.ts";
+
+/** Options for wrapping an open pool in a {@link PostgresDriver}. `{}` means: schema `flywheel`, the pool is the caller's. */
+export interface PostgresDriverOptions {
+  /** Schema holding flywheel's tables; a plain identifier of at most 58 characters (default `flywheel`). */
+  schema?: string;
+  /** End the pool on `close()`; true when the driver opened it. */
+  ownsSql?: boolean;
+}
+
+/**
+ * Options for {@link PostgresDriver.open}. `{}` means: the URL's `?schema=` or `flywheel`, and the pool settings
+ * of `POSTGRES_DEFAULTS` (10 connections, idle connections closed after 60 s, connections recycled after
+ * 30 min, 10 s connect timeout).
+ */
+export interface PostgresOpenOptions {
+  /** Schema holding flywheel's tables; must agree with the URL's `?schema=` when both are given. */
+  schema?: string;
+  /**
+   * Pool size (default 10). Per node, at most these statements run at once: one claim and one lease renewal
+   * per runner, one finalize batch, and up to four scheduler statements (tick, sweep, retention, health), plus
+   * reads such as `/metrics`. 10 serves a node of up to three runners without queueing; beyond that use about
+   * 2 × runners + 5. A statement that finds the pool busy waits for a connection, it does not fail. `LISTEN`
+   * uses one more connection, outside the pool.
+   */
+  max?: number;
+}
+
+/**
+ * The PostgreSQL implementation of {@link Driver}, on postgres.js. Tables live in their own schema; claims use
+ * `FOR UPDATE SKIP LOCKED` over the `jobs_ready` index; inserts `NOTIFY` the channel `<schema>_jobs` in the same
+ * statement, so listeners wake when (and only if) the inserting transaction commits.
+ *
+ * This class only wires: each operation lives in its own module as a function of a {@link PgContext}, and every
+ * error leaving a method is turned into a {@link FlywheelError} here, once. Statement texts depend only on the
+ * shape of a call, so they run as prepared statements; the job path (claim, renew, finalize, insert) is one
+ * statement per call, atomic without `BEGIN`. Time always comes from the caller's `now`, never the database clock.
+ *
+ * @example
+ * const driver = PostgresDriver.open("postgres://app@db/app?schema=jobs", { max: 10 });
+ * await driver.schemaMigrate();
+ */
+export class PostgresDriver implements Driver<PostgresExecutor> {
+  readonly dialect = "postgres" as const;
+  /** The pool every statement without a caller's `tx` runs on. */
+  readonly sql: postgres.Sql<any>;
+  /** The schema holding flywheel's tables. */
+  readonly schema: string;
+  /** The `LISTEN` channel inserts notify: `<schema>_jobs`. */
+  readonly channel: string;
+  readonly #ctx: PgContext;
+  readonly #wake: WakeListener;
+  readonly #ownsSql: boolean;
+  #closed = false;
+
+  /** Wraps an open postgres.js pool; `close()` ends it only with `ownsSql`. Does not touch the database. */
+  constructor(sql: postgres.Sql<any>, options: PostgresDriverOptions = {}) {
+    const schema = options.schema ?? DEFAULT_SCHEMA;
+    assertSchemaName(schema);
+    // Our decoders read snake_case columns and postgres.js's default parsers; a camelCase transform would rename them.
+    if (sql.options?.transform?.column?.from) {
+      throw new FlywheelError(
+        "config_invalid",
+        "flywheel: the postgres.js handle transforms column names; give flywheel its own postgres() handle without `transform`",
+      );
+    }
+    this.sql = sql;
+    this.schema = schema;
+    this.#ctx = pgContext(sql, schema);
+    this.channel = this.#ctx.channel;
+    this.#wake = new WakeListener(sql, this.channel);
+    this.#ownsSql = options.ownsSql ?? false;
+  }
+
+  /**
+   * Opens a pool on `url`. A `?schema=` query parameter names flywheel's schema (it is removed before the URL
+   * reaches postgres.js, which would send it to the server as a setting); `options.schema` may name it instead,
+   * but not differently. Other query parameters (`sslmode`, `application_name`, …) pass through.
+   */
+  static open(url: string, options: PostgresOpenOptions = {}): PostgresDriver {
+    const { sql, schema } = openPool(url, options);
+    return new PostgresDriver(sql, { schema, ownsSql: true });
+  }
+
+  schemaMigrate(): Promise<{ applied: number[] }> {
+    return this.#call("schemaMigrate", migrate.schemaMigrate);
+  }
+  schemaVersion(): Promise<{ current: number; latest: number }> {
+    return this.#call("schemaVersion", migrate.schemaVersion);
+  }
+  dbCheck(_p: { integrity?: boolean }): Promise<void> {
+    return this.#call("dbCheck", migrate.dbCheck);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#wake.close();
+      if (this.#ownsSql) await this.sql.end({ timeout: 5 });
+    } catch (error) {
+      throw toFlywheelError(error, "close");
+    }
+  }
+
+  jobInsert(p: { jobs: JobInsertRow[]; tx?: PostgresExecutor }): Promise<InsertOutcome[]> {
+    return this.#call("jobInsert", (c) => insert.jobInsert(c, p));
+  }
+  jobClaim(p: ClaimParams): Promise<ClaimedJob[]> {
+    return this.#call("jobClaim", (c) => claim.jobClaim(c, p));
+  }
+  jobFinalize(p: { items: FinalizeItem[]; now: Date }): Promise<FinalizeOutcome[]> {
+    return this.#call("jobFinalize", (c) => finalize.jobFinalize(c, p));
+  }
+  jobFinalizeAndClaim(p: { items: FinalizeItem[]; claim: ClaimParams }): Promise<{ outcomes: FinalizeOutcome[]; jobs: ClaimedJob[] }> {
+    return this.#call("jobFinalizeAndClaim", (c) => finalize.jobFinalizeAndClaim(c, p));
+  }
+  leaseRenew(p: { leases: LeaseRef[]; leasedUntil: Date; now: Date }): Promise<Set<string>> {
+    return this.#call("leaseRenew", (c) => lease.leaseRenew(c, p));
+  }
+  leaseListExpired(p: { now: Date; limit: number }): Promise<ExpiredLease[]> {
+    return this.#call("leaseListExpired", (c) => lease.leaseListExpired(c, p));
+  }
+
+  jobGet(p: { id: string }): Promise<JobRecord | null> {
+    return this.#call("jobGet", (c) => read.jobGet(c, p));
+  }
+  jobList(p: JobListParams): Promise<JobRecord[]> {
+    return this.#call("jobList", (c) => read.jobList(c, p));
+  }
+  runList(p: { jobId: string }): Promise<RunRecord[]> {
+    return this.#call("runList", (c) => read.runList(c, p));
+  }
+  jobCountByKind(p: { kind?: string }): Promise<Array<{ kind: string; state: JobState; count: number }>> {
+    return this.#call("jobCountByKind", (c) => read.jobCountByKind(c, p));
+  }
+  queueStatsGet(p: { now: Date; queues?: string[] }): Promise<QueueStats> {
+    return this.#call("queueStatsGet", (c) => read.queueStatsGet(c, p));
+  }
+  jobListFailures(p: { since: Date; limit: number }): Promise<FailureRecord[]> {
+    return this.#call("jobListFailures", (c) => read.jobListFailures(c, p));
+  }
+
+  jobCancel(p: { id: string; now: Date }): Promise<JobRecord | null> {
+    return this.#call("jobCancel", (c) => admin.jobCancel(c, p));
+  }
+  jobRetry(p: { id: string; now: Date }): Promise<JobRecord | null> {
+    return this.#call("jobRetry", (c) => admin.jobRetry(c, p));
+  }
+  jobDeleteFinished(p: { before: Date; limit: number }): Promise<number> {
+    return this.#call("jobDeleteFinished", (c) => admin.jobDeleteFinished(c, p));
+  }
+
+  periodicGet(p: { slug: string }): Promise<PeriodicRecord | null> {
+    return this.#call("periodicGet", (c) => periodic.periodicGet(c, p));
+  }
+  periodicList(_p: Record<string, never>): Promise<PeriodicRecord[]> {
+    return this.#call("periodicList", periodic.periodicList);
+  }
+  periodicSave(p: PeriodicSaveRow): Promise<PeriodicRecord> {
+    return this.#call("periodicSave", (c) => periodic.periodicSave(c, p));
+  }
+  periodicListDue(p: { now: Date; limit: number }): Promise<PeriodicRecord[]> {
+    return this.#call("periodicListDue", (c) => periodic.periodicListDue(c, p));
+  }
+  periodicFire(p: PeriodicFireParams): Promise<{ fired: boolean; inserted: InsertOutcome[] }> {
+    return this.#call("periodicFire", (c) => periodic.periodicFire(c, p));
+  }
+  periodicSetActive(p: { slug: string; active: boolean; now: Date }): Promise<boolean> {
+    return this.#call("periodicSetActive", (c) => periodic.periodicSetActive(c, p));
+  }
+  periodicDelete(p: { slug: string }): Promise<boolean> {
+    return this.#call("periodicDelete", (c) => periodic.periodicDelete(c, p));
+  }
+  periodicDeactivateMissing(p: { source: string; keep: string[]; now: Date }): Promise<string[]> {
+    return this.#call("periodicDeactivateMissing", (c) => periodic.periodicDeactivateMissing(c, p));
+  }
+
+  wakeSubscribe(p: { listener: () => void }): () => void {
+    return this.#wake.subscribe(p.listener);
+  }
+
+  /** The seam: runs one operation unless closed, and lets only FlywheelErrors out. */
+  async #call<T>(method: keyof Driver, operation: (ctx: PgContext) => Promise<T>): Promise<T> {
+    try {
+      if (this.#closed) throw closedError();
+      return await operation(this.#ctx);
+    } catch (error) {
+      // A statement cut off by close() fails with a connection error; the cause is the close, not the network.
+      throw this.#closed && !(error instanceof FlywheelError) ? closedError(error) : toFlywheelError(error, method);
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import { CLAIMABLE_SQL } from "../sql.ts";
+import type { Params } from "./params.ts";
+
+/** flywheel's tables in one schema, each name quoted and schema-qualified, ready to splice into SQL. */
+export interface Tables {
+  jobs: string;
+  runs: string;
+  periodics: string;
+  migrations: string;
+}
+
+/** Where a driver's statements point: its schema, its tables, and the `LISTEN`/`NOTIFY` channel `<schema>_jobs`. */
+export interface SchemaNames {
+  /** The schema as configured (a validated plain identifier, unquoted). */
+  schema: string;
+  t: Tables;
+  channel: string;
+}
+
+/**
+ * What a statement builder needs: the names, and the statement's positional parameters it binds into. Builders
+ * that compose (finalize and claim in one statement) share one scope, so their placeholders never collide.
+ */
+export interface Scope extends SchemaNames {
+  ps: Params;
+}
+
+/** The names for `schema`, which must already have passed `assertSchemaName`. */
+export function schemaNames(schema: string): SchemaNames {
+  const q = quoteIdent(schema);
+  return {
+    schema,
+    t: { jobs: `${q}.jobs`, runs: `${q}.job_runs`, periodics: `${q}.job_periodics`, migrations: `${q}.flywheel_migrations` },
+    channel: `${schema}_jobs`,
+  };
+}
+
+/** A double-quoted identifier. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** The states a `unique_active_key` is held in, as `jobs_unique_active_key`'s predicate spells them. */
+export const ACTIVE_SQL = "'available','scheduled','running','retryable'";
+
+/** `jobs_ready`'s predicate, repeated verbatim so the planner can match the partial index. */
+export const READY_PREDICATE = `state IN (${CLAIMABLE_SQL}) AND deleted_at IS NULL`;
