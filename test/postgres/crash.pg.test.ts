@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { connect } from "../../src/index.ts";
+import { eventually } from "../support/helpers.ts";
 import { pgAvailable } from "../support/postgres.ts";
-import { audit, jobStates, pollUntil, useCluster } from "./fixtures/cluster.ts";
+import { audit, jobStates, useCluster } from "./fixtures/cluster.ts";
 
 const missing = !(await pgAvailable());
 const JOBS = 6_000;
@@ -30,7 +31,7 @@ describe.skipIf(missing)("postgres: a node SIGKILLed mid-drain", () => {
       );
       return row!.n as number;
     };
-    await pollUntil("the victim to hold attempts a quarter into the drain", async () => {
+    await eventually("the victim to hold attempts a quarter into the drain", async () => {
       const states = await jobStates(sql, schema.name);
       return (states.succeeded ?? 0) >= JOBS / 4 && (await held()) > 0;
     }, 60_000, 20);
@@ -40,7 +41,7 @@ describe.skipIf(missing)("postgres: a node SIGKILLed mid-drain", () => {
     const orphaned = await held();
     expect(orphaned).toBeGreaterThan(0);
 
-    await pollUntil("every job to succeed", async () => (await jobStates(sql, schema.name)).succeeded === JOBS, 90_000);
+    await eventually("every job to succeed", async () => (await jobStates(sql, schema.name)).succeeded === JOBS, 90_000, 100);
     const totalMs = performance.now() - started;
     expect(await Promise.all(nodes.slice(1).map((n) => n.stop()))).toEqual([0, 0, 0]);
 

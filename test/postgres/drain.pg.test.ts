@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { connect } from "../../src/index.ts";
+import { eventually } from "../support/helpers.ts";
 import { pgAvailable } from "../support/postgres.ts";
-import { audit, jobStates, pollUntil, runsByExecutor, useCluster } from "./fixtures/cluster.ts";
+import { audit, jobStates, runsByExecutor, useCluster } from "./fixtures/cluster.ts";
 
 const missing = !(await pgAvailable());
 const JOBS = 20_000;
@@ -20,7 +21,7 @@ describe.skipIf(missing)("postgres: four OS processes drain one schema", () => {
 
     const started = performance.now();
     const nodes = await cluster.spawn(4, schema.url, "drain", { CONCURRENCY: "16" });
-    await pollUntil("every job to succeed", async () => (await jobStates(sql, schema.name)).succeeded === JOBS, 90_000);
+    await eventually("every job to succeed", async () => (await jobStates(sql, schema.name)).succeeded === JOBS, 90_000, 100);
     const drainMs = performance.now() - started;
     expect(await Promise.all(nodes.map((n) => n.stop()))).toEqual([0, 0, 0, 0]);
 

@@ -1,9 +1,8 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { connect, type Flywheel } from "../../src/index.ts";
 import { defineWorker } from "../../src/runtime/define-worker.ts";
-import { deferred } from "../support/helpers.ts";
+import { deferred, eventually } from "../support/helpers.ts";
 import { adminSql, pgAvailable, throwawaySchema, type ThrowawaySchema } from "../support/postgres.ts";
-import { pollUntil } from "./fixtures/cluster.ts";
 
 const missing = !(await pgAvailable());
 
@@ -20,7 +19,7 @@ describe.skipIf(missing)("postgres: NOTIFY wakes idle nodes on other connections
   /** The backend pid of the node's LISTEN connection, once it is listening. */
   async function listenerPid(app: string, not?: number): Promise<number> {
     let pid = 0;
-    await pollUntil("the node to LISTEN", async () => {
+    await eventually("the node to LISTEN", async () => {
       const [row] = await sql.unsafe(
         "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query ILIKE 'listen %' AND pid <> $2",
         [app, not ?? 0],
@@ -81,10 +80,10 @@ describe.skipIf(missing)("postgres: NOTIFY wakes idle nodes on other connections
         // Notifications arrive in commit order: once a marker committed after the insert has arrived, the
         // insert's own notification would have too, had it been sent before COMMIT.
         await sql.notify(`${schema.name}_jobs`, "before-commit");
-        await pollUntil("the marker notification", async () => heard.includes("before-commit"), 5_000, 10);
+        await eventually("the marker notification", async () => heard.includes("before-commit"), 5_000, 10);
         expect(heard).toEqual(["before-commit"]);
       });
-      await pollUntil("the notification after commit", async () => heard.includes("outbox"), 5_000, 10);
+      await eventually("the notification after commit", async () => heard.includes("outbox"), 5_000, 10);
       expect(heard).toEqual(["before-commit", "outbox"]);
       const rolledBack = await app
         .begin(async (tx) => {
@@ -95,7 +94,7 @@ describe.skipIf(missing)("postgres: NOTIFY wakes idle nodes on other connections
       expect(rolledBack).toBe("rollback");
       // A marker notification sent after the rollback arrives; the rolled-back insert's never does.
       await app.notify(`${schema.name}_jobs`, "marker");
-      await pollUntil("the marker notification", async () => heard.includes("marker"), 5_000, 10);
+      await eventually("the marker notification", async () => heard.includes("marker"), 5_000, 10);
       expect(heard).toEqual(["before-commit", "outbox", "marker"]);
     } finally {
       await listener.end({ timeout: 1 });

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { connect } from "../../src/index.ts";
+import { eventually } from "../support/helpers.ts";
 import { pgAvailable } from "../support/postgres.ts";
-import { audit, jobStates, pollUntil, useCluster } from "./fixtures/cluster.ts";
+import { audit, jobStates, useCluster } from "./fixtures/cluster.ts";
 
 const missing = !(await pgAvailable());
 const JOBS = 20_000;
@@ -27,7 +28,7 @@ describe.skipIf(missing)("postgres: connections terminated mid-drain", () => {
 
     let terminated = 0;
     for (const fraction of [0.1, 0.4, 0.7]) {
-      await pollUntil(`${fraction * 100}% of the jobs to succeed`, async () => ((await jobStates(sql, schema.name)).succeeded ?? 0) >= JOBS * fraction, 60_000, 10);
+      await eventually(`${fraction * 100}% of the jobs to succeed`, async () => ((await jobStates(sql, schema.name)).succeeded ?? 0) >= JOBS * fraction, 60_000, 10);
       const rows = await sql.unsafe(
         "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
         [app],
@@ -36,7 +37,7 @@ describe.skipIf(missing)("postgres: connections terminated mid-drain", () => {
     }
     expect(terminated).toBeGreaterThan(3);
 
-    await pollUntil("every job to succeed", async () => (await jobStates(sql, schema.name)).succeeded === JOBS, 90_000);
+    await eventually("every job to succeed", async () => (await jobStates(sql, schema.name)).succeeded === JOBS, 90_000, 100);
     const totalMs = performance.now() - started;
     const codes = await Promise.all(nodes.map((n) => n.stop()));
     if (codes.some((c) => c !== 0)) console.error(nodes.map((n) => `--- ${n.executorId}\n${n.log()}`).join("\n"));

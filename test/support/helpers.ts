@@ -18,7 +18,7 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve(value: T): 
  * Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). For waiting
  * on another process or an async database round trip; never a substitute for an assertion.
  */
-export async function eventually<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
+export async function eventually<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 5): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -29,7 +29,7 @@ export async function eventually<T>(what: string, check: () => T | Promise<T>, t
       last = error;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await Bun.sleep(5);
+    await Bun.sleep(intervalMs);
   }
 }
 
