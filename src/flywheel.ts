@@ -1,3 +1,4 @@
+import { READ_DEFAULTS } from "./core/defaults.ts";
 import { parseDuration, type Duration } from "./core/duration.ts";
 import { AlreadyEnqueuedError, FlywheelError, JobNotFoundError, PeriodicNotFoundError, ValidationError } from "./core/errors.ts";
 import {
@@ -228,7 +229,7 @@ export class Flywheel<Tx = unknown> {
 
   /** Jobs newest first. `{}` means the 50 newest of any state; `before` pages by id. */
   listJobs(filter: { state?: JobState; kind?: string; queue?: string; limit?: number; before?: string } = {}): Promise<JobRecord[]> {
-    return this.driver.jobList({ ...filter, limit: filter.limit ?? 50 });
+    return this.driver.jobList({ ...filter, limit: filter.limit ?? READ_DEFAULTS.listLimit });
   }
 
   /** Every attempt of a job, oldest first. */
@@ -248,8 +249,8 @@ export class Flywheel<Tx = unknown> {
 
   /** Discarded jobs with the error of their last attempt. `{}` means the last 24 h, at most 50. */
   recentFailures(filter: { since?: Date; limit?: number } = {}): Promise<FailureRecord[]> {
-    const since = filter.since ?? new Date(this.clock.now().getTime() - 86_400_000);
-    return this.driver.jobListFailures({ since, limit: filter.limit ?? 50 });
+    const since = filter.since ?? new Date(this.clock.now().getTime() - READ_DEFAULTS.failuresWindowMs);
+    return this.driver.jobListFailures({ since, limit: filter.limit ?? READ_DEFAULTS.failuresLimit });
   }
 
   // ---- operator actions --------------------------------------------------------------------------------

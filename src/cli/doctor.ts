@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
+import { POSTGRES_DEFAULTS } from "../core/defaults.ts";
 import { ConfigError, formatIssue, type FlywheelConfig } from "../daemon/config/index.ts";
 import { openFlywheel } from "../daemon/open.ts";
 import { formatDuration } from "../core/duration.ts";
@@ -112,7 +113,7 @@ export function effectiveSettings(config: FlywheelConfig) {
   const d = (ms: number | null) => (ms === null ? "off" : formatDuration(ms));
   return {
     config: config.file,
-    db: config.db.kind === "sqlite" ? { sqlite: config.db.path } : { postgres: redact(config.db.url), schema: config.db.schema ?? "flywheel" },
+    db: config.db.kind === "sqlite" ? { sqlite: config.db.path } : { postgres: redact(config.db.url), schema: config.db.schema ?? POSTGRES_DEFAULTS.schema },
     runtime: {
       queues: r.queues,
       concurrency: r.concurrency,

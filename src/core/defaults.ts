@@ -88,5 +88,31 @@ export const POSTGRES_DEFAULTS = {
   connectTimeoutSeconds: 10,
 } as const;
 
+/** Reads and listings when the caller gives no limit or window. */
+export const READ_DEFAULTS = {
+  /** Jobs per `listJobs` page. */
+  listLimit: 50,
+  /** `recentFailures`: how far back, and how many. */
+  failuresWindowMs: 86_400_000,
+  failuresLimit: 50,
+} as const;
+
+/** The logger when its options are `{}`. */
+export const LOG_DEFAULTS = {
+  level: "info",
+  format: "text",
+} as const;
+
+/** The ready-made command workers (SPEC §11) when their options are `{}`. */
+export const COMMAND_WORKER_DEFAULTS = {
+  /** The host variables a job's process inherits. */
+  envAllowlist: ["PATH", "HOME", "SHELL", "LANG", "TMPDIR", "USER"],
+  /** Cap per stream of captured stdout/stderr, keeping head and tail. */
+  maxOutputBytes: 65_536,
+  /** SIGTERM → SIGKILL grace for a job's process group. */
+  killGraceMs: 5_000,
+  shell: "sh",
+} as const;
+
 /** Longest error message stored on a run; longer ones are cut with an ellipsis. */
 export const ERROR_MESSAGE_LIMIT = 4_000;

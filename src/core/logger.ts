@@ -1,3 +1,4 @@
+import { LOG_DEFAULTS } from "./defaults.ts";
 /** Structured fields attached to a log line. */
 export type LogFields = Record<string, unknown>;
 
@@ -29,8 +30,8 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
  * Job output never passes through it (consola-style collapsing of repeats would lose lines).
  */
 export function createLogger(options: LoggerOptions = {}, bound: LogFields = {}): Logger {
-  const min = RANK[options.level ?? "info"];
-  const format = options.format ?? "text";
+  const min = RANK[options.level ?? LOG_DEFAULTS.level];
+  const format = options.format ?? LOG_DEFAULTS.format;
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const emit = (level: LogLevel, message: string, fields?: LogFields) => {
     if (RANK[level] < min) return;

@@ -1,5 +1,6 @@
 import { statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { COMMAND_WORKER_DEFAULTS } from "../core/defaults.ts";
 import { ValidationError, WorkerError } from "../core/errors.ts";
 
 /**
@@ -18,13 +19,6 @@ export interface CommandWorkerOptions {
   baseDir?: string;
 }
 
-/** The host variables a command sees when no `envAllowlist` is given. */
-export const DEFAULT_ENV_ALLOWLIST: readonly string[] = ["PATH", "HOME", "SHELL", "LANG", "TMPDIR", "USER"];
-/** Default per-stream capture cap: 64 KiB. */
-export const DEFAULT_MAX_OUTPUT_BYTES = 65_536;
-/** Default grace between SIGTERM and SIGKILL. */
-export const DEFAULT_KILL_GRACE_MS = 5_000;
-
 /** {@link CommandWorkerOptions} with every default filled in. */
 export type ResolvedCommandOptions = Required<CommandWorkerOptions>;
 
@@ -33,13 +27,13 @@ export type ResolvedCommandOptions = Required<CommandWorkerOptions>;
  * @throws ValidationError (code `validation`) when a number option is negative or not finite.
  */
 export function resolveCommandOptions(options: CommandWorkerOptions = {}): ResolvedCommandOptions {
-  const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-  const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  const maxOutputBytes = options.maxOutputBytes ?? COMMAND_WORKER_DEFAULTS.maxOutputBytes;
+  const killGraceMs = options.killGraceMs ?? COMMAND_WORKER_DEFAULTS.killGraceMs;
   for (const [name, value] of [["maxOutputBytes", maxOutputBytes], ["killGraceMs", killGraceMs]] as const) {
     if (!Number.isFinite(value) || value < 0) throw new ValidationError(`flywheel: ${name} must be a non-negative number, got ${value}`, name);
   }
   return {
-    envAllowlist: [...(options.envAllowlist ?? DEFAULT_ENV_ALLOWLIST)],
+    envAllowlist: [...(options.envAllowlist ?? COMMAND_WORKER_DEFAULTS.envAllowlist)],
     maxOutputBytes: Math.floor(maxOutputBytes),
     killGraceMs,
     baseDir: resolve(options.baseDir ?? process.cwd()),

@@ -5,9 +5,11 @@ import { EXEC_ARGS, execWorker } from "./exec.ts";
 import { HTTP_ARGS, httpWorker } from "./http.ts";
 import { MAGE_ARGS, MAGE_BINARIES, mageWorker } from "./mage.ts";
 import { PYTHON_ARGS, PYTHON_INTERPRETERS, pythonWorker } from "./python.ts";
-import { DEFAULT_SHELL, SHELL_ARGS, shellWorker } from "./shell.ts";
+import { COMMAND_WORKER_DEFAULTS } from "../core/defaults.ts";
+import { SHELL_ARGS, shellWorker } from "./shell.ts";
 
-export { type CommandWorkerOptions, DEFAULT_ENV_ALLOWLIST, DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_OUTPUT_BYTES } from "./env.ts";
+export { type CommandWorkerOptions } from "./env.ts";
+export { COMMAND_WORKER_DEFAULTS } from "../core/defaults.ts";
 export { EXEC_ARGS, type ExecArgs, execWorker } from "./exec.ts";
 export { HTTP_ARGS, type HttpArgs, type HttpOutput, httpWorker } from "./http.ts";
 export { MAGE_ARGS, type MageArgs, mageWorker } from "./mage.ts";
@@ -58,7 +60,7 @@ export function commandRequirements(kind: string, args: unknown): string[] {
       return command ? [command] : [];
     }
     case "shell":
-      return [given("shell") ?? DEFAULT_SHELL];
+      return [given("shell") ?? COMMAND_WORKER_DEFAULTS.shell];
     case "python":
       return [given("interpreter") ?? firstOnPath(PYTHON_INTERPRETERS)];
     case "mage":

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { COMMAND_WORKER_DEFAULTS } from "../core/defaults.ts";
 import type { WorkerDefinition } from "../core/types.ts";
 import { commandWorker } from "./command-worker.ts";
 import { type CommandWorkerOptions, requireScript } from "./env.ts";
@@ -22,7 +23,6 @@ export const SHELL_ARGS = v.pipe(
 export type ShellArgs = v.InferOutput<typeof SHELL_ARGS>;
 
 /** The shell used when `shell` is not given. */
-export const DEFAULT_SHELL = "sh";
 
 /**
  * The `shell` worker: runs a script file or inline source with `sh` (or `shell`), never through `Bun.$`,
@@ -32,7 +32,7 @@ export const DEFAULT_SHELL = "sh";
  * await fw.insert("shell", { script: "./maint.sh", timeout_seconds: 600 });
  */
 export function shellWorker(options: CommandWorkerOptions = {}): WorkerDefinition<ShellArgs, v.InferInput<typeof SHELL_ARGS>> {
-  return commandWorker("shell", SHELL_ARGS, options, ({ script, inline, shell = DEFAULT_SHELL, args = [] }, { baseDir }) =>
+  return commandWorker("shell", SHELL_ARGS, options, ({ script, inline, shell = COMMAND_WORKER_DEFAULTS.shell, args = [] }, { baseDir }) =>
     // With -c the first operand is $0; name it after the shell so args land in $1… as they would for a script.
     script !== undefined ? [shell, requireScript(baseDir, script), ...args] : [shell, "-c", inline ?? "", shell, ...args],
   );

@@ -1,7 +1,16 @@
 import { resolve } from "node:path";
 import * as v from "valibot";
-import { BACKOFF_DEFAULTS, HTTP_DEFAULTS, NODE_DEFAULTS, PERIODIC_DEFAULTS, RUNNER_DEFAULTS, SQLITE_DEFAULTS } from "../../core/defaults.ts";
-import { type CommandKind, DEFAULT_ENV_ALLOWLIST, DEFAULT_KILL_GRACE_MS, validateCommandArgs } from "../../workers/index.ts";
+import {
+  BACKOFF_DEFAULTS,
+  COMMAND_WORKER_DEFAULTS,
+  HTTP_DEFAULTS,
+  LOG_DEFAULTS,
+  NODE_DEFAULTS,
+  PERIODIC_DEFAULTS,
+  RUNNER_DEFAULTS,
+  SQLITE_DEFAULTS,
+} from "../../core/defaults.ts";
+import { type CommandKind, validateCommandArgs } from "../../workers/index.ts";
 import { defaultDatabasePath } from "./discover.ts";
 import { ConfigError, type ConfigIssue, configIssueOf, dedupeIssues, explainArgIssue } from "./issues.ts";
 import { dotPath, locate, splitDotPath } from "./locate.ts";
@@ -100,7 +109,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
     db,
     runtime,
     // The logger's own defaults (core/logger.ts).
-    log: { level: c.log?.level ?? "info", format: c.log?.format ?? "text" },
+    log: { level: c.log?.level ?? LOG_DEFAULTS.level, format: c.log?.format ?? LOG_DEFAULTS.format },
     schedules,
   };
 }
@@ -116,11 +125,11 @@ function resolveRuntime(r: NonNullable<RawConfig["runtime"]>): RuntimeConfig {
     retentionMs: r.retention ?? null,
     httpAddr: r.http_addr === undefined ? { ...DEFAULT_HTTP_ADDR } : r.http_addr,
     healthSampleIntervalMs: r.health_sample_interval ?? null,
-    envAllowlist: r.env_allowlist ?? [...DEFAULT_ENV_ALLOWLIST],
+    envAllowlist: r.env_allowlist ?? [...COMMAND_WORKER_DEFAULTS.envAllowlist],
     drainTimeoutMs: r.drain_timeout ?? NODE_DEFAULTS.drainTimeoutMs,
     synchronous: r.synchronous ?? SQLITE_DEFAULTS.synchronous,
     retryBackoff: { baseMs: r.retry_backoff?.base ?? BACKOFF_DEFAULTS.baseMs, capMs: r.retry_backoff?.cap ?? BACKOFF_DEFAULTS.capMs },
     jobTimeoutMs: r.job_timeout === undefined ? RUNNER_DEFAULTS.jobTimeoutMs : r.job_timeout,
-    killGraceMs: r.kill_grace ?? DEFAULT_KILL_GRACE_MS,
+    killGraceMs: r.kill_grace ?? COMMAND_WORKER_DEFAULTS.killGraceMs,
   };
 }
