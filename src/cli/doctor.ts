@@ -23,7 +23,7 @@ const DB_TIMEOUT_MS = 5_000;
  * Runs every check without changing anything: the config is parsed, the database is opened only if it exists
  * (a missing SQLite file is reported, not created) and never migrated.
  */
-export async function diagnose(args: { config?: unknown }): Promise<{ checks: Check[]; config: FlywheelConfig | null }> {
+async function diagnose(args: { config?: unknown }): Promise<{ checks: Check[]; config: FlywheelConfig | null }> {
   const checks: Check[] = [];
   let config: FlywheelConfig;
   try {
@@ -108,7 +108,7 @@ function redact(url: string): string {
 }
 
 /** The effective settings after defaults, as `doctor` prints them. */
-export function effectiveSettings(config: FlywheelConfig) {
+function effectiveSettings(config: FlywheelConfig) {
   const r = config.runtime;
   const d = (ms: number | null) => (ms === null ? "off" : formatDuration(ms));
   return {

@@ -78,7 +78,7 @@ const cancel = defineCommand({
 });
 
 /** A job and its runs for people: the job's fields, then each attempt with its outcome, error and output. */
-export function renderJob(job: JobRecord, runs: RunRecord[]): string {
+function renderJob(job: JobRecord, runs: RunRecord[]): string {
   const out = [
     fields([
       ["id", job.id],

@@ -10,7 +10,7 @@ export interface VersionInfo {
 }
 
 /** The running flywheel's version, platform (`process.platform`/`process.arch`) and embedded Bun version. */
-export function versionInfo(): VersionInfo {
+function versionInfo(): VersionInfo {
   return { version: VERSION, os: process.platform, arch: process.arch, bun: Bun.version };
 }
 

@@ -16,7 +16,7 @@ export interface AttemptSettings {
 }
 
 /** Abort reason used when a job's timeout passes. */
-export class TimeoutReason extends Error {
+class TimeoutReason extends Error {
   constructor(ms: number) {
     super(`jobs: timed out after ${ms} ms`);
     this.name = "TimeoutError";

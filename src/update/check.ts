@@ -9,7 +9,7 @@ import { compareVersions } from "./semver.ts";
 export const UPDATE_CHECK_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
 /** The most time a background check may spend on the network; the command never waits longer than this. */
-export const UPDATE_CHECK_TIMEOUT_MS = 300;
+const UPDATE_CHECK_TIMEOUT_MS = 300;
 
 /** The cache file's content (snake_case: it is a file other tools may read). */
 export interface UpdateCheckCache {

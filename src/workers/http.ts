@@ -6,7 +6,7 @@ import { type CommandWorkerOptions, resolveCommandOptions } from "./env.ts";
 import { abortedError } from "./spawn.ts";
 
 /** Methods the `http` worker accepts (case-insensitive in args). */
-export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
 /** Args of the `http` worker. */
 export const HTTP_ARGS = v.pipe(

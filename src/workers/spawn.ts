@@ -280,7 +280,7 @@ export async function runCommandJob(
  * How to classify an attempt the runtime aborted: `timeout` when the reason is a TimeoutError (the job's
  * deadline), else `transient` (cancel, drain, lost lease).
  */
-export function abortErrorClass(reason: unknown): "timeout" | "transient" {
+function abortErrorClass(reason: unknown): "timeout" | "transient" {
   return typeof reason === "object" && reason !== null && (reason as { name?: unknown }).name === "TimeoutError" ? "timeout" : "transient";
 }
 

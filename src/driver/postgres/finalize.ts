@@ -21,7 +21,7 @@ export interface FinalizeParts {
  * advance the jobs whose fence holds, insert the follow-ups of those (and only those), record their runs, and
  * notify for work that became runnable now. Items that did not advance are left to {@link settleUnadvanced}.
  */
-export function finalizeSql(s: Scope, items: FinalizeItem[], at: Date): FinalizeParts {
+function finalizeSql(s: Scope, items: FinalizeItem[], at: Date): FinalizeParts {
   const { t, ps } = s;
   const now = `${ps.add(at)}::timestamptz`;
   const arr = (values: unknown[], type: string) => `${ps.add(values)}::${type}[]`;

@@ -81,7 +81,7 @@ export function insertSql(s: Scope, jobs: JobInsertRow[], options: { owner?: str
 }
 
 /** {@link insertSql} for one row, as `VALUES`: scalar parameters instead of one-element arrays to unpack. */
-export function insertOneSql(s: Scope, job: JobInsertRow): string {
+function insertOneSql(s: Scope, job: JobInsertRow): string {
   const keyed = job.uniqueKey !== null || job.uniqueActiveKey !== null;
   const columns = INSERT_COLUMNS.refuse;
   const values = columns.map((c) => `${s.ps.add(c.value(job))}::${c.type}`);

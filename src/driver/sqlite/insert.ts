@@ -6,7 +6,7 @@ import type { InsertOutcome, JobInsertRow } from "../types.ts";
 import { immediate } from "./connection.ts";
 
 /** SQLite's bound-parameter ceiling is 32,766; 17 columns a row keeps a chunk well below it. */
-export const INSERT_CHUNK = 1000;
+const INSERT_CHUNK = 1000;
 const JOB_COLUMNS =
   "id, kind, queue, args, priority, state, max_attempts, timeout_ms, scheduled_at, unique_key, unique_active_key, parent_job_id, executor_class, tags, metadata, created_at, updated_at";
 const JOB_PLACEHOLDERS = `(${Array(17).fill("?").join(",")})`;
