@@ -1,4 +1,5 @@
-import type { JobRecord, PeriodicRecord, RunRecord } from "../core/types.ts";
+import type { FailureRecord, JobRecord, PeriodicRecord, RunRecord } from "../core/types.ts";
+import type { ExpiredLease } from "./types.ts";
 
 /** A row as a driver's client returns it: snake_case column names. */
 export type Row = Record<string, any>;
@@ -21,6 +22,10 @@ export interface RowDecoders {
   job(r: Row): JobRecord;
   run(r: Row): RunRecord;
   periodic(r: Row): PeriodicRecord;
+  /** A row of `leaseListExpired`: the job's columns and its open run's `run_id`, `started_at`. */
+  expiredLease(r: Row): ExpiredLease;
+  /** A row of `jobListFailures`: `job_id`, the job's columns and its last run's error. */
+  failure(r: Row): FailureRecord;
 }
 
 /** Builds the {@link RowDecoders} of a dialect from its {@link ColumnCodec}. */
@@ -91,6 +96,26 @@ export function rowDecoders(c: ColumnCodec): RowDecoders {
       isActive: c.bool(r.is_active),
       createdAt: c.date(r.created_at)!,
       updatedAt: c.date(r.updated_at)!,
+    }),
+    expiredLease: (r) => ({
+      jobId: r.id,
+      kind: r.kind,
+      queue: r.queue,
+      attempt: r.attempt,
+      maxAttempts: r.max_attempts,
+      leaseToken: r.lease_token,
+      leasedUntil: c.date(r.leased_until)!,
+      runId: r.run_id ?? null,
+      startedAt: c.date(r.started_at),
+    }),
+    failure: (r) => ({
+      jobId: r.job_id,
+      kind: r.kind,
+      queue: r.queue,
+      attempt: r.attempt,
+      finalizedAt: c.date(r.finalized_at),
+      errorClass: r.error_class ?? null,
+      errorMessage: r.error_message ?? null,
     }),
   };
 }

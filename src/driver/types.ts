@@ -1,9 +1,7 @@
 import type {
-  CatchUp,
   FailureRecord,
   JobRecord,
   JobState,
-  Overlap,
   PeriodicRecord,
   RunOutcome,
   RunRecord,
@@ -237,26 +235,26 @@ export interface QueueStats {
   oldestReadyAt: Date | null;
 }
 
-/** A periodic as the runtime wants it stored; `nextRunAt` already decided. */
-export interface PeriodicSaveRow {
-  slug: string;
-  kind: string;
-  queue: string;
-  args: unknown;
-  cron: string | null;
-  intervalSeconds: number | null;
-  timezone: string;
-  overlap: Overlap;
-  catchUp: CatchUp;
-  backfill: number;
-  maxAttempts: number | null;
-  priority: number | null;
-  timeoutMs: number | null;
-  source: string;
-  isActive: boolean;
-  nextRunAt: Date;
-  now: Date;
-}
+/** A periodic as the runtime wants it stored; `nextRunAt` already decided, `now` stamps the write. */
+export type PeriodicSaveRow = Pick<
+  PeriodicRecord,
+  | "slug"
+  | "kind"
+  | "queue"
+  | "args"
+  | "cron"
+  | "intervalSeconds"
+  | "timezone"
+  | "overlap"
+  | "catchUp"
+  | "backfill"
+  | "maxAttempts"
+  | "priority"
+  | "timeoutMs"
+  | "source"
+  | "isActive"
+  | "nextRunAt"
+> & { now: Date };
 
 /** Parameters of {@link Driver.periodicFire}. */
 export interface PeriodicFireParams {

@@ -2,7 +2,7 @@ import { ERROR_MESSAGE_LIMIT } from "../core/defaults.ts";
 import { newId } from "../core/id.ts";
 import type { ErrorClass, JobState, WorkResult } from "../core/types.ts";
 import { CRASHED_MESSAGE } from "../driver/rules.ts";
-import type { ClaimedJob, ExpiredLease, FinalizeItem, JobInsertRow } from "../driver/types.ts";
+import type { ClaimedJob, ExpiredLease, FinalOutcome, FinalizeItem, JobInsertRow } from "../driver/types.ts";
 
 // What an attempt's result means for its job: the run outcome to record and the job's next state. Pure
 // functions of the result; the attempt envelope and the sweep call them, the finalizer commits what they return.
@@ -48,29 +48,12 @@ export function snoozed(e: Ended, result: WorkResult, delayMs: number): AttemptR
 
 /** The attempt failed with `errorClass`; `retryDelayMs` is null when it is not retried (see {@link retries}). */
 export function failed(e: Ended, errorClass: ErrorClass, message: string, output: unknown, retryDelayMs: number | null): AttemptResult {
-  const retry = retryDelayMs !== null;
-  return {
-    item: {
-      jobId: e.job.id,
-      runId: e.job.runId,
-      leaseToken: e.job.leaseToken!,
-      run: {
-        outcome: errorClass === "timeout" ? "timeout" : "error",
-        errorClass,
-        errorMessage: truncate(message),
-        output,
-        finishedAt: e.now,
-        durationMs: e.durationMs,
-        costMicros: null,
-      },
-      job: retry
-        ? { state: "retryable", scheduledAt: new Date(e.now.getTime() + retryDelayMs), maxAttemptsDelta: 0 }
-        : { state: "discarded", scheduledAt: null, maxAttemptsDelta: 0 },
-      followUps: [],
-    },
-    errorClass,
-    retryDelayMs,
-  };
+  const job: FinalizeItem["job"] =
+    retryDelayMs !== null
+      ? { state: "retryable", scheduledAt: new Date(e.now.getTime() + retryDelayMs), maxAttemptsDelta: 0 }
+      : { state: "discarded", scheduledAt: null, maxAttemptsDelta: 0 };
+  const run = { outcome: errorClass === "timeout" ? ("timeout" as const) : ("error" as const), errorClass, message, output, costMicros: null };
+  return { item: item(e, run, job, []), errorClass, retryDelayMs };
 }
 
 /**
@@ -100,25 +83,33 @@ function finished(
   followUps: JobInsertRow[],
   maxAttemptsDelta = 0,
 ): AttemptResult {
+  const cost = result?.costMicros;
+  const run = { outcome, errorClass: null, message, output: result?.output, costMicros: typeof cost === "number" && Number.isFinite(cost) ? Math.round(cost) : null };
+  return { item: item(e, run, { state, scheduledAt, maxAttemptsDelta }, followUps), errorClass: null, retryDelayMs: null };
+}
+
+/** The finalize item of an ended attempt. */
+function item(
+  e: Ended,
+  run: { outcome: FinalOutcome; errorClass: ErrorClass | null; message: string | null; output: unknown; costMicros: number | null },
+  job: FinalizeItem["job"],
+  followUps: JobInsertRow[],
+): FinalizeItem {
   return {
-    item: {
-      jobId: e.job.id,
-      runId: e.job.runId,
-      leaseToken: e.job.leaseToken!,
-      run: {
-        outcome,
-        errorClass: null,
-        errorMessage: message === null ? null : truncate(message),
-        output: result?.output,
-        finishedAt: e.now,
-        durationMs: e.durationMs,
-        costMicros: typeof result?.costMicros === "number" && Number.isFinite(result.costMicros) ? Math.round(result.costMicros) : null,
-      },
-      job: { state, scheduledAt, maxAttemptsDelta },
-      followUps,
+    jobId: e.job.id,
+    runId: e.job.runId,
+    leaseToken: e.job.leaseToken!,
+    run: {
+      outcome: run.outcome,
+      errorClass: run.errorClass,
+      errorMessage: run.message === null ? null : truncate(run.message),
+      output: run.output,
+      finishedAt: e.now,
+      durationMs: e.durationMs,
+      costMicros: run.costMicros,
     },
-    errorClass: null,
-    retryDelayMs: null,
+    job,
+    followUps,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { ExpiredLease, LeaseRef } from "../types.ts";
 import type { PgContext } from "./context.ts";
+import { decode } from "./codec.ts";
 import { literalLimit } from "./params.ts";
 
 /** Extends the leases still held (matching token, still running), never moving one backwards; returns the ids still held. */
@@ -33,15 +34,5 @@ export async function leaseListExpired(ctx: PgContext, p: { now: Date; limit: nu
      ORDER BY j.leased_until`,
     [p.now],
   );
-  return rows.map((r) => ({
-    jobId: r.id as string,
-    kind: r.kind as string,
-    queue: r.queue as string,
-    attempt: r.attempt as number,
-    maxAttempts: r.max_attempts as number,
-    leaseToken: r.lease_token as string,
-    leasedUntil: r.leased_until as Date,
-    runId: (r.run_id as string | null) ?? null,
-    startedAt: (r.started_at as Date | null) ?? null,
-  }));
+  return rows.map(decode.expiredLease);
 }

@@ -79,13 +79,5 @@ export async function jobListFailures(ctx: PgContext, p: { since: Date; limit: n
      WHERE j.state = 'discarded' AND j.finalized_at >= $1 ORDER BY j.finalized_at DESC LIMIT $2`,
     [p.since, p.limit],
   );
-  return rows.map((r) => ({
-    jobId: r.job_id as string,
-    kind: r.kind as string,
-    queue: r.queue as string,
-    attempt: r.attempt as number,
-    finalizedAt: (r.finalized_at as Date | null) ?? null,
-    errorClass: (r.error_class as string | null) ?? null,
-    errorMessage: (r.error_message as string | null) ?? null,
-  }));
+  return rows.map(decode.failure);
 }

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { Row } from "../decode.ts";
 import type { ExpiredLease, LeaseRef } from "../types.ts";
-import { toDate } from "./codec.ts";
+import { decode } from "./codec.ts";
 
 /**
  * Extends the leases still held (token matches, job still running) to `leasedUntil`, inside the caller's
@@ -31,15 +31,5 @@ export const EXPIRED_LEASES_SQL = `SELECT j.id, j.kind, j.queue, j.attempt, j.ma
 /** Up to `limit` running jobs whose lease expired before `now`, with their open run ({@link EXPIRED_LEASES_SQL}). */
 export function listExpiredLeases(db: Database, p: { now: Date; limit: number }): ExpiredLease[] {
   const rows = db.query(EXPIRED_LEASES_SQL).all(p.now.getTime(), p.limit) as Row[];
-  return rows.map((r) => ({
-    jobId: r.id,
-    kind: r.kind,
-    queue: r.queue,
-    attempt: r.attempt,
-    maxAttempts: r.max_attempts,
-    leaseToken: r.lease_token,
-    leasedUntil: toDate(r.leased_until)!,
-    runId: r.run_id ?? null,
-    startedAt: toDate(r.started_at),
-  }));
+  return rows.map(decode.expiredLease);
 }

@@ -74,13 +74,5 @@ export function listFailures(db: Database, p: { since: Date; limit: number }): F
        WHERE j.state = 'discarded' AND j.finalized_at >= ? ORDER BY j.finalized_at DESC LIMIT ?`,
     )
     .all(p.since.getTime(), p.limit) as Row[];
-  return rows.map((r) => ({
-    jobId: r.job_id,
-    kind: r.kind,
-    queue: r.queue,
-    attempt: r.attempt,
-    finalizedAt: toDate(r.finalized_at),
-    errorClass: r.error_class ?? null,
-    errorMessage: r.error_message ?? null,
-  }));
+  return rows.map(decode.failure);
 }
