@@ -118,25 +118,27 @@ export interface Driver<Tx = unknown> {
 export type Dialect = "sqlite" | "postgres";
 
 /** A row to insert into `jobs`; every default is already applied. */
-export interface JobInsertRow {
-  id: string;
-  kind: string;
-  queue: string;
+export type JobInsertRow = Pick<
+  JobRecord,
+  | "id"
+  | "kind"
+  | "queue"
+  | "priority"
+  | "maxAttempts"
+  | "timeoutMs"
+  | "scheduledAt"
+  | "uniqueKey"
+  | "uniqueActiveKey"
+  | "parentJobId"
+  | "executorClass"
+  | "tags"
+  | "metadata"
+  | "createdAt"
+> & {
   /** The args as JSON text, serialised once by the runtime when it validated them. */
   argsJson: string;
-  priority: number;
   state: "available" | "scheduled";
-  maxAttempts: number;
-  timeoutMs: number | null;
-  scheduledAt: Date;
-  uniqueKey: string | null;
-  uniqueActiveKey: string | null;
-  parentJobId: string | null;
-  executorClass: string;
-  tags: string[];
-  metadata: Record<string, unknown>;
-  createdAt: Date;
-}
+};
 
 /** Result of inserting one row: its id, or the id of the job holding the key it collided with. */
 export type InsertOutcome =
