@@ -1,5 +1,5 @@
 import { NODE_DEFAULTS, RUNNER_DEFAULTS } from "../core/defaults.ts";
-import { isDataRefusal } from "../core/errors.ts";
+import { FlywheelError, isDataRefusal } from "../core/errors.ts";
 import { newId } from "../core/id.ts";
 import { RetryLadder, sleep } from "../core/retry-ladder.ts";
 import type { ClaimParams, ClaimedJob, FinalizeOutcome } from "../driver/types.ts";
@@ -71,6 +71,7 @@ export class Runner {
     const onAbort = () => this.#kick();
     signal.addEventListener("abort", onAbort);
     this.#outbox.claiming = true;
+    let fatal: FlywheelError | null = null;
     try {
       while (!signal.aborted) {
         // A slot frees when its worker returns; its outcome rides with the claim that refills it. Held leases
@@ -91,6 +92,11 @@ export class Runner {
             // The outcomes went to the finalizer, which retries them or records what the database refuses; a
             // refusal is about them, not the claim, so the claim goes again at once.
             if (outbox.length > 0 && isDataRefusal(error)) continue;
+            // A damaged database does not heal by waiting: drain, then report it to the node.
+            if (error instanceof FlywheelError && error.code === "corrupt") {
+              fatal = error;
+              break;
+            }
             // Outcomes of jobs that finish during the backoff go straight to the finalizer instead of waiting it out.
             this.#outbox.claiming = false;
             this.#outbox.flush();
@@ -117,6 +123,7 @@ export class Runner {
       this.#releaseBuffered();
       this.#ctx.events.emit("runner:draining", { runner: this.id, inflight: this.#running });
       await this.#drain(mode.drainTimeoutMs ?? NODE_DEFAULTS.drainTimeoutMs);
+      if (fatal) throw fatal;
     } finally {
       this.#outbox.claiming = false;
       this.#outbox.flush();

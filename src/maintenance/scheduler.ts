@@ -1,6 +1,6 @@
 import { BACKOFF_DEFAULTS, MAINTENANCE_DEFAULTS } from "../core/defaults.ts";
 import { parseDuration, type Duration } from "../core/duration.ts";
-import { ValidationError } from "../core/errors.ts";
+import { FlywheelError, ValidationError } from "../core/errors.ts";
 import { RetryLadder, sleep } from "../core/retry-ladder.ts";
 import { RetryPolicy } from "../jobs/retry-policy.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
@@ -96,6 +96,8 @@ async function every(ctx: RuntimeContext, signal: AbortSignal, intervalMs: numbe
       ladder.succeeded();
       await sleep(intervalMs, signal);
     } catch (error) {
+      // A damaged database does not heal by waiting: stop, and let the node report it.
+      if (error instanceof FlywheelError && error.code === "corrupt") throw error;
       await ladder.failed(error, signal);
     }
   }

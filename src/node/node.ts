@@ -54,9 +54,23 @@ export class Node {
 
   /**
    * Runs until `signal` aborts, then stops claiming, waits for in-flight attempts (bounded by `drainTimeout`),
-   * persists their outcomes, closes the server and resolves.
+   * persists their outcomes, closes the server and resolves. A part that cannot go on (the database file is
+   * damaged) drains the others the same way, then rejects with its error.
    */
   async run(signal: AbortSignal): Promise<void> {
+    const stop = new AbortController();
+    const forward = () => stop.abort(signal.reason);
+    if (signal.aborted) forward();
+    signal.addEventListener("abort", forward, { once: true });
+    try {
+      await this.#run(stop);
+    } finally {
+      signal.removeEventListener("abort", forward);
+    }
+  }
+
+  async #run(stop: AbortController): Promise<void> {
+    const signal = stop.signal;
     const { logger, executorId, events } = this.#ctx;
     if (this.#http) this.#server = startHttpServer(this.#ctx, this.#metrics, this.#http);
     logger.info("flywheel: node started", {
@@ -69,7 +83,15 @@ export class Node {
     try {
       const parts: Promise<unknown>[] = this.#runners.map((r) => r.run(signal, { drainTimeoutMs: this.#drainTimeoutMs }));
       if (this.#scheduler) parts.push(this.#scheduler.run(signal));
-      await Promise.all(parts);
+      let failure: unknown = null;
+      for (const part of parts) {
+        part.catch((error) => {
+          failure ??= error;
+          stop.abort(error);
+        });
+      }
+      await Promise.allSettled(parts);
+      if (failure !== null) throw failure;
     } finally {
       await this.#server?.stop(true);
       this.#server = null;

@@ -55,3 +55,34 @@ test("while claims fail and back off, outcomes of jobs that finish are committed
     await dir.remove();
   }
 });
+
+test("a damaged database stops the node: it drains what runs, then run() rejects with the corrupt error", async () => {
+  const dir = await tempDir();
+  const fw = await connect(`sqlite:${join(dir.path, "runner.db")}`);
+  try {
+    await fw.migrate();
+    const gate = deferred();
+    const started = deferred();
+    fw.register(defineWorker({ kind: "held", work: async () => (started.resolve(), await gate.promise) }));
+    const id = await fw.insert("held", {});
+    const running = fw.node({ runners: [{ concurrency: 2 }], scheduler: false }).run(new AbortController().signal);
+    await started.promise;
+    const driver = fw.driver as unknown as Record<string, unknown>;
+    const corrupt = async () => {
+      throw new FlywheelError("corrupt", "flywheel: the database file is damaged (injected)");
+    };
+    driver.jobClaim = corrupt;
+    driver.jobFinalizeAndClaim = corrupt;
+    const draining = fw.events.once("runner:draining");
+    fw.wake();
+    expect((await draining).inflight).toBe(1);
+    gate.resolve();
+    const error = await running.catch((e) => e);
+    expect(error).toMatchObject({ code: "corrupt" });
+    // The attempt that was running when the claim failed still had its outcome recorded.
+    expect((await fw.findJob(id)).state).toBe("succeeded");
+  } finally {
+    await fw.close();
+    await dir.remove();
+  }
+});
