@@ -1,8 +1,11 @@
-import { readdirSync, readFileSync } from "node:fs";
 import * as v from "valibot";
 import { WorkerError } from "../core/errors.ts";
 import type { Job, WorkResult } from "../core/types.ts";
 import { childEnv, requireDir, type ResolvedCommandOptions } from "./env.ts";
+import { HeadTailBuffer } from "./head-tail-buffer.ts";
+import { endGroup, groupAlive, guardGroup, releaseGroup } from "./process-group.ts";
+
+export { HeadTailBuffer } from "./head-tail-buffer.ts";
 
 /**
  * The args every process-running worker accepts, as users write them in YAML. Spread into each worker's
@@ -47,6 +50,8 @@ export interface CommandOutput {
   duration_ms: number;
   /** The argv that ran, after defaults and path resolution. */
   command: string[];
+  /** The process id of the command, which is also its process group's id. */
+  pid: number;
   /** Peak resident set size of the direct child, when the platform reports it. */
   max_rss_kb?: number;
   /** User plus system CPU time of the direct child, when the platform reports it. */
@@ -79,89 +84,15 @@ export interface SpawnResult {
 
 /** How long to keep reading pipes once the group is gone; only a process that escaped the group (setsid) still holds them. */
 const STREAM_DRAIN_MS = 500;
-/** How long SIGKILLed processes get to disappear before we stop watching. */
-const KILL_SETTLE_MS = 1_000;
-
-/**
- * Keeps the first and last bytes of a stream within a fixed budget: memory stays bounded however much the
- * process writes, and the report shows both how it started and how it ended.
- */
-export class HeadTailBuffer {
-  readonly #headCap: number;
-  readonly #tailCap: number;
-  readonly #head: Uint8Array[] = [];
-  #headLen = 0;
-  // Ring buffer, allocated on first overflow so quiet commands cost nothing.
-  #ring: Uint8Array | undefined;
-  #ringEnd = 0;
-  #ringLen = 0;
-  #total = 0;
-
-  /** @param maxBytes bytes kept in all: half for the head, the rest for the tail. */
-  constructor(maxBytes: number) {
-    this.#headCap = Math.floor(maxBytes / 2);
-    this.#tailCap = maxBytes - this.#headCap;
-  }
-
-  /** Bytes seen, kept or not. */
-  get totalBytes(): number {
-    return this.#total;
-  }
-
-  /** Whether bytes were dropped between head and tail. */
-  get truncated(): boolean {
-    return this.#total > this.#headCap + this.#tailCap;
-  }
-
-  /** Appends a chunk; bytes beyond the budget overwrite the oldest tail bytes. */
-  push(chunk: Uint8Array): void {
-    this.#total += chunk.byteLength;
-    const take = Math.min(this.#headCap - this.#headLen, chunk.byteLength);
-    if (take > 0) {
-      this.#head.push(chunk.slice(0, take));
-      this.#headLen += take;
-      chunk = chunk.subarray(take);
-    }
-    if (chunk.byteLength === 0 || this.#tailCap === 0) return;
-    const ring = (this.#ring ??= new Uint8Array(this.#tailCap));
-    const cap = this.#tailCap;
-    if (chunk.byteLength >= cap) {
-      ring.set(chunk.subarray(chunk.byteLength - cap));
-      this.#ringEnd = 0;
-      this.#ringLen = cap;
-      return;
-    }
-    const first = Math.min(chunk.byteLength, cap - this.#ringEnd);
-    ring.set(chunk.subarray(0, first), this.#ringEnd);
-    ring.set(chunk.subarray(first), 0);
-    this.#ringEnd = (this.#ringEnd + chunk.byteLength) % cap;
-    this.#ringLen = Math.min(cap, this.#ringLen + chunk.byteLength);
-  }
-
-  /** The kept bytes as UTF-8, with a marker saying how many bytes were left out when truncated. */
-  text(): string {
-    const decoder = new TextDecoder();
-    const head = Buffer.concat(this.#head);
-    const ring = this.#ring;
-    let tail: Uint8Array = new Uint8Array(0);
-    if (ring) {
-      // Until the ring first fills, it holds its bytes in order from index 0.
-      tail = this.#ringLen < this.#tailCap ? ring.subarray(0, this.#ringLen) : Buffer.concat([ring.subarray(this.#ringEnd), ring.subarray(0, this.#ringEnd)]);
-    }
-    // Decode in one piece when nothing was dropped, so a character split across head and tail survives.
-    if (!this.truncated) return decoder.decode(Buffer.concat([head, tail]));
-    const omitted = this.#total - this.#headLen - this.#ringLen;
-    return `${decoder.decode(head)}\n[flywheel: ${omitted} bytes omitted]\n${decoder.decode(tail)}`;
-  }
-}
 
 /**
  * Runs one command in its own process group (session) and captures both streams within budget.
  *
  * Guarantees: stdin is closed; stdout and stderr are read concurrently with the exit, so a chatty child never
  * blocks on a full pipe; on `timeoutMs` or `signal`, and whenever members of the group outlive the leader, the
- * whole group gets SIGTERM, then SIGKILL after `killGraceMs`. Not guaranteed: a process that leaves the group
- * (`setsid`, a double-forking daemon) is beyond reach.
+ * whole group gets SIGTERM, then SIGKILL after `killGraceMs`; and the group never outlives this process, however
+ * it ends (see `process-group.ts`). Not guaranteed: a process that leaves the group (`setsid`, a double-forking
+ * daemon) is beyond reach.
  * @throws the spawn error (e.g. `code: "ENOENT"`) when the command cannot start.
  */
 export async function spawnCapture(spec: SpawnSpec): Promise<SpawnResult> {
@@ -174,27 +105,12 @@ export async function spawnCapture(spec: SpawnSpec): Promise<SpawnResult> {
     stderr: "pipe",
     detached: true,
   });
-  trackGroup(proc.pid);
+  guardGroup(proc.pid, spec.killGraceMs);
   try {
     return await supervise(proc, spec, started);
   } finally {
-    liveGroups.delete(proc.pid);
+    releaseGroup(proc.pid);
   }
-}
-
-/** Process groups this process started and has not yet seen end. */
-const liveGroups = new Set<number>();
-let exitHookInstalled = false;
-
-// Detached groups survive their parent by design; a daemon that exits without draining (a second SIGTERM,
-// a crash) must not leave its jobs' processes running, so the last thing it does is kill them.
-function trackGroup(pgid: number): void {
-  liveGroups.add(pgid);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const group of liveGroups) signalGroup(group, "SIGKILL");
-  });
 }
 
 async function supervise(proc: Bun.Subprocess<"ignore", "pipe", "pipe">, spec: SpawnSpec, started: number): Promise<SpawnResult> {
@@ -236,6 +152,7 @@ async function supervise(proc: Bun.Subprocess<"ignore", "pipe", "pipe">, spec: S
     stderr_truncated: stderr.truncated,
     duration_ms: Math.round(durationMs),
     command: [...spec.command],
+    pid: proc.pid,
   };
   if (usage) {
     output.max_rss_kb = Math.round(usage.maxRSS / 1024);
@@ -356,68 +273,4 @@ async function drain(pumps: Pump[]): Promise<void> {
   clearTimeout(timer);
   for (const p of pumps) p.cancel();
   await Promise.all(pumps.map((p) => p.done));
-}
-
-async function endGroup(pgid: number, graceMs: number): Promise<void> {
-  signalGroup(pgid, "SIGTERM");
-  if (await waitGroupGone(pgid, graceMs)) return;
-  signalGroup(pgid, "SIGKILL");
-  await waitGroupGone(pgid, KILL_SETTLE_MS);
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
-
-// Non-children cannot be awaited, so poll, backing off to keep /proc scans cheap during long graces.
-async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
-  const deadline = performance.now() + ms;
-  let pause = 5;
-  for (;;) {
-    if (!groupAlive(pgid)) return true;
-    const left = deadline - performance.now();
-    if (left <= 0) return false;
-    await Bun.sleep(Math.min(pause, left));
-    pause = Math.min(pause * 2, 100);
-  }
-}
-
-/** Whether any live (non-zombie) process remains in the group. */
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    // ESRCH: gone. EPERM: the id now belongs to someone else's group, so nothing of ours is left to signal.
-    return false;
-  }
-  return process.platform === "linux" ? hasLiveMember(pgid) : true;
-}
-
-// Orphans are reparented to PID 1, and in containers PID 1 often never reaps them: zombies keep the group id
-// alive for kill(-pgid, 0) although nothing runs. /proc tells the living from the dead.
-function hasLiveMember(pgid: number): boolean {
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return true;
-  }
-  for (const entry of entries) {
-    const first = entry.charCodeAt(0);
-    if (first < 48 || first > 57) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, "latin1");
-    } catch {
-      continue;
-    }
-    // "pid (comm) state ppid pgrp …"; comm may itself contain spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") return true;
-  }
-  return false;
 }

@@ -129,8 +129,25 @@ describe("process groups", () => {
 
 test("a process that exits mid-job takes its jobs' process groups with it", async () => {
   const pidfile = join(tmp.path, "exit-mid-job.pid");
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures/exit-mid-job.ts"), pidfile], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures/exit-mid-job.ts"), "exit", pidfile], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   expect(await proc.exited).toBe(1);
-  const pid = await readPid(pidfile);
-  expect(await eventually(`process ${pid} to be gone`, () => processGone(pid), 3_000)).toBe(true);
+  for (const pid of await readPids(pidfile)) expect(await eventually(`process ${pid} to be gone`, () => processGone(pid), 3_000)).toBe(true);
 });
+
+test("a process SIGKILLed mid-job takes its jobs' process groups with it (the watchdog ends them)", async () => {
+  const pidfile = join(tmp.path, "killed-mid-job.pid");
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures/exit-mid-job.ts"), "hold", pidfile], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const reader = proc.stdout.getReader();
+  expect(new TextDecoder().decode((await reader.read()).value)).toStartWith("started");
+  const [job, grandchild] = await readPids(pidfile);
+  expect(processGone(job!)).toBe(false);
+  proc.kill("SIGKILL");
+  await proc.exited;
+  // No exit hook runs on SIGKILL: only the watchdog can end the group. SIGTERM reaches sleep at once.
+  for (const pid of [job!, grandchild!]) expect(await eventually(`process ${pid} to be gone`, () => processGone(pid), 5_000)).toBe(true);
+});
+
+/** The pids a fixture wrote on one line. */
+async function readPids(file: string): Promise<number[]> {
+  return (await Bun.file(file).text()).trim().split(/\s+/).map(Number);
+}
