@@ -20,7 +20,8 @@ export function nodeOptions(config: FlywheelConfig, http: HttpAddress | null = c
         jobTimeout: r.jobTimeoutMs,
       },
     ],
-    scheduler: { retention: r.retentionMs, healthSampleInterval: r.healthSampleIntervalMs },
+    // A swept job waits the same retry backoff as a failed attempt.
+    scheduler: { retention: r.retentionMs, healthSampleInterval: r.healthSampleIntervalMs, backoff: { base: r.retryBackoff.baseMs, cap: r.retryBackoff.capMs } },
     http: http ? { hostname: http.hostname, port: http.port } : false,
     drainTimeout: r.drainTimeoutMs,
   };
