@@ -272,12 +272,15 @@ export class Flywheel<Tx = unknown> {
 
   /**
    * Makes a job that is not running available now; a job that used all its attempts gets one more.
-   * @throws JobNotFoundError; FlywheelError `invalid_state` for a running job.
+   * @throws JobNotFoundError; FlywheelError `invalid_state` for a running job; AlreadyEnqueuedError when another
+   * active job now holds its `uniqueActiveKey`.
    */
   async retryJob(id: string): Promise<JobRecord> {
-    const before = await this.driver.jobRetry({ id, now: this.clock.now() });
-    if (!before) throw new JobNotFoundError(id);
+    const retried = await this.driver.jobRetry({ id, now: this.clock.now() });
+    if (!retried) throw new JobNotFoundError(id);
+    const { before, heldBy } = retried;
     if (before.state === "running") throw new FlywheelError("invalid_state", `flywheel: job ${id} is running; cancel it first`);
+    if (heldBy !== null) throw new AlreadyEnqueuedError(heldBy, "unique_active_key", before.uniqueActiveKey!);
     this.runtime.wake.wake();
     return this.findJob(id);
   }

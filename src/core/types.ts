@@ -181,6 +181,9 @@ export interface PeriodicRecord {
   skippedCount: number;
   lastSkippedAt: Date | null;
   lastSkipReason: string | null;
+  /** Why the periodic last failed to fire, until it next fires; null when it fires fine. */
+  lastError: string | null;
+  lastErrorAt: Date | null;
   nextRunAt: Date;
   lastEnqueuedAt: Date | null;
   isActive: boolean;

@@ -91,6 +91,8 @@ export function rowDecoders(c: ColumnCodec): RowDecoders {
       skippedCount: r.skipped_count,
       lastSkippedAt: c.date(r.last_skipped_at),
       lastSkipReason: r.last_skip_reason ?? null,
+      lastError: r.last_error ?? null,
+      lastErrorAt: c.date(r.last_error_at),
       nextRunAt: c.date(r.next_run_at)!,
       lastEnqueuedAt: c.date(r.last_enqueued_at),
       isActive: c.bool(r.is_active),

@@ -1,10 +1,18 @@
 import { FlywheelError } from "../core/errors.ts";
-import { CLAIMABLE_STATES, TERMINAL_STATES } from "../core/types.ts";
+import { CLAIMABLE_STATES, JOB_STATES, TERMINAL_STATES, isTerminal } from "../core/types.ts";
 
 // Fragments both dialects spell the same way; each driver still owns its statements.
 
 /** `'available','scheduled','retryable'`: for `state IN (…)` in claims and readiness counts. */
 export const CLAIMABLE_SQL = CLAIMABLE_STATES.map((s) => `'${s}'`).join(",");
+
+/**
+ * `'available','scheduled','running','retryable'`: for `state IN (…)` where a job has not finished, the states a
+ * `unique_active_key` is held in, spelled as the `jobs_unique_active_key` index's predicate spells them.
+ */
+export const ACTIVE_SQL = JOB_STATES.filter((s) => !isTerminal(s))
+  .map((s) => `'${s}'`)
+  .join(",");
 
 /** `'succeeded','cancelled','discarded'`: for `state IN (…)` where a job has finished. */
 export const TERMINAL_SQL = TERMINAL_STATES.map((s) => `'${s}'`).join(",");

@@ -82,10 +82,10 @@ export interface Driver<Tx = unknown> {
   jobCancel(p: { id: string; now: Date }): Promise<JobRecord | null>;
   /**
    * Makes a non-running job available now, raising `max_attempts` to `attempt + 1` when exhausted. Returns the
-   * job as it was before (unchanged when running), or null when missing. A `unique_active_key` now held by
-   * another active job is a `conflict`.
+   * job as it was before, or null when missing. A running job is left alone; so is a job whose
+   * `unique_active_key` another active job now holds (`heldBy` names that job).
    */
-  jobRetry(p: { id: string; now: Date }): Promise<JobRecord | null>;
+  jobRetry(p: { id: string; now: Date }): Promise<{ before: JobRecord; heldBy: string | null } | null>;
   /** Hard-deletes up to `limit` terminal jobs finalized before `before`, and their runs; returns how many jobs. */
   jobDeleteFinished(p: { before: Date; limit: number }): Promise<number>;
 
@@ -102,6 +102,8 @@ export interface Driver<Tx = unknown> {
    * `next_run_at`, and adds `skipped` plus the overlap (`unique_active_key`) collisions to `skipped_count`.
    */
   periodicFire(p: PeriodicFireParams): Promise<{ fired: boolean; inserted: InsertOutcome[] }>;
+  /** Records why a periodic could not fire (its next successful fire clears it); false when it is gone. */
+  periodicRecordError(p: { id: string; error: string; now: Date }): Promise<boolean>;
   periodicSetActive(p: { slug: string; active: boolean; now: Date }): Promise<boolean>;
   periodicDelete(p: { slug: string }): Promise<boolean>;
   /** Deactivates active periodics of `source` whose slug is not in `keep`; returns their slugs. */

@@ -22,6 +22,8 @@ export async function firePeriodics(ctx: RuntimeContext, tickMs: number): Promis
       const message = (error as Error)?.message ?? String(error);
       ctx.logger.error("flywheel: periodic failed to fire; the others carry on", { slug: periodic.slug, error: message });
       ctx.events.emit("periodic:failed", { slug: periodic.slug, error: message });
+      // Best effort: the error is logged and reported already, and the database may be what failed.
+      await ctx.driver.periodicRecordError({ id: periodic.id, error: message, now }).catch(() => false);
     }
   }
   if (enqueued > 0) ctx.wake.wake();

@@ -3,6 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, loadConfig, locate, parseConfig } from "../../src/daemon/config/index.ts";
 import { cli, sandbox, type Sandbox } from "./helpers.ts";
+import { MIGRATIONS } from "../../src/driver/sqlite/migrate.ts";
 
 let box: Sandbox;
 beforeAll(async () => {
@@ -109,7 +110,8 @@ describe("config discovery", () => {
   test("without a config the database is SQLite under $XDG_STATE_HOME/flywheel, directory created", async () => {
     const result = await cli(box, ["migrate", "--json"]);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ applied: [1, 2], version: 2 });
+    const latest = MIGRATIONS.length;
+    expect(JSON.parse(result.stdout)).toEqual({ applied: Array.from({ length: latest }, (_, i) => i + 1), version: latest });
     expect(existsSync(join(box.env.XDG_STATE_HOME!, "flywheel", "flywheel.db"))).toBe(true);
     expect(statSync(join(box.env.XDG_STATE_HOME!, "flywheel")).mode & 0o777).toBe(0o700);
   });
@@ -195,7 +197,7 @@ schedules:
     const json = JSON.parse((await cli(box, ["doctor", "--config", file, "--json"])).stdout);
     expect(json.ok).toBe(true);
     expect(json.checks.find((c: any) => c.name === "database").status).toBe("ok");
-    expect(json.checks.find((c: any) => c.name === "schema")).toEqual({ name: "schema", status: "ok", detail: "version 2 (latest)" });
+    expect(json.checks.find((c: any) => c.name === "schema")).toEqual({ name: "schema", status: "ok", detail: `version ${MIGRATIONS.length} (latest)` });
     expect(json.settings.runtime).toMatchObject({ concurrency: 3, retention: "7d", http_addr: "127.0.0.1:9090", lease: "30s" });
   });
 

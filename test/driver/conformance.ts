@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import type { ConnectOptions, Flywheel } from "../../src/index.ts";
 import { FixedClock } from "../../src/core/clock.ts";
-import { AlreadyEnqueuedError, FlywheelError, JobNotFoundError, PermanentError, WorkerError } from "../../src/core/errors.ts";
+import { AlreadyEnqueuedError, FlywheelError, JobNotFoundError, PermanentError, ValidationError, WorkerError } from "../../src/core/errors.ts";
 import type { FinalizeItem, JobInsertRow } from "../../src/driver/types.ts";
 import { crashed } from "../../src/jobs/outcome.ts";
 import { Finalizer } from "../../src/jobs/finalizer.ts";
@@ -135,6 +135,44 @@ export function runConformance(name: string, open: OpenConformance): void {
           .catch((e) => e);
         expect(invalid).toMatchObject({ code: "validation" });
         expect((await fw.listJobs({ limit: 10 })).map((j) => j.id)).toEqual([holder]);
+      });
+
+      test("invalid options are refused with ValidationError and nothing is stored", async () => {
+        const fw = await setup();
+        const cases: Array<[string, Record<string, unknown>]> = [
+          ["maxAttempts", { maxAttempts: 0 }],
+          ["maxAttempts", { maxAttempts: -1 }],
+          ["maxAttempts", { maxAttempts: 1.5 }],
+          ["priority", { priority: 2 ** 31 }],
+          ["priority", { priority: -(2 ** 31) - 1 }],
+          ["scheduleAt", { scheduleAt: new Date("not a date") }],
+          ["queue", { queue: "a\u0000b" }],
+          ["uniqueKey", { uniqueKey: "k\u0000" }],
+          ["timeout", { timeout: "soon" }],
+          ["timeout", { timeout: 0 }],
+          ["delay", { delay: -5 }],
+        ];
+        for (const [path, options] of cases) {
+          const error = await fw.insert("noop", {}, options).catch((e) => e);
+          expect(error).toBeInstanceOf(ValidationError);
+          expect(error.path).toBe(path);
+        }
+        const nul = await fw.insert("no\u0000op", {}).catch((e) => e);
+        expect(nul).toBeInstanceOf(ValidationError);
+        expect(await fw.listJobs({ limit: 10 })).toEqual([]);
+      });
+
+      test("retryJob into a unique_active_key another active job holds is an AlreadyEnqueuedError naming it", async () => {
+        const fw = await setup();
+        fw.register(defineWorker({ kind: "fails", work: () => Promise.reject(new PermanentError("no")) }));
+        const first = await fw.insert("fails", {}, { uniqueActiveKey: "only-one" });
+        await fw.runUntilIdle();
+        expect((await fw.findJob(first)).state).toBe("discarded");
+        const second = await fw.insert("noop", {}, { uniqueActiveKey: "only-one" });
+        const error = await fw.retryJob(first).catch((e) => e);
+        expect(error).toBeInstanceOf(AlreadyEnqueuedError);
+        expect(error.existingId).toBe(second);
+        expect((await fw.findJob(first)).state).toBe("discarded");
       });
 
       test("args failing the worker's schema are refused at insert, naming the field", async () => {
@@ -925,6 +963,35 @@ export function runConformance(name: string, open: OpenConformance): void {
         await expect(fw.upsertPeriodic({ slug: "x", kind: "noop", cron: "not a cron" })).rejects.toMatchObject({ code: "invalid_schedule" });
         await expect(fw.upsertPeriodic({ slug: "x", kind: "noop", cron: "* * * * *", every: "1m" })).rejects.toMatchObject({ code: "validation" });
         await expect(fw.upsertPeriodic({ slug: "x", kind: "noop", cron: "* * * * *", timezone: "Mars/Olympus" })).rejects.toMatchObject({ code: "invalid_schedule" });
+        // A cron that never fires, and a 7-field cron whose year ends it, are refused; nothing is stored.
+        await expect(fw.upsertPeriodic({ slug: "x", kind: "noop", cron: "0 0 30 2 *" })).rejects.toMatchObject({ code: "invalid_schedule" });
+        await expect(fw.upsertPeriodic({ slug: "x", kind: "noop", cron: "0 0 0 1 1 * 2027" })).rejects.toMatchObject({ code: "invalid_schedule" });
+        expect(await fw.listPeriodics()).toEqual([]);
+      });
+
+      test("one periodic that cannot fire records its error and never stops the others", async () => {
+        const fw = await setup();
+        const typed = defineWorker({ kind: "typed", args: v.object({ n: v.number() }), work: () => undefined });
+        fw.register(typed);
+        await fw.upsertPeriodic({ slug: "a-broken", kind: "typed", every: "1m", args: { n: 1 }, overlap: "allow" });
+        await fw.upsertPeriodic({ slug: "b-fine", kind: "noop", every: "1m", overlap: "allow" });
+        // The worker changes under the stored schedule: its args no longer pass.
+        fw.register(defineWorker({ kind: "typed", args: v.object({ n: v.string() }), work: () => undefined }));
+        const failed = fw.events.once("periodic:failed");
+        clock.advance("1m");
+        expect(await fw.tick()).toBe(1);
+        expect((await failed).slug).toBe("a-broken");
+        const broken = await fw.findPeriodic("a-broken");
+        expect(broken.lastError).toContain("invalid args for typed at n");
+        expect(broken.lastErrorAt).toEqual(clock.now());
+        expect((await fw.findPeriodic("b-fine")).lastError).toBeNull();
+        expect((await fw.listJobs({ kind: "noop" })).length).toBe(1);
+        // Fixed: the next tick fires it, both its missed fires as it kept its place, and clears the error.
+        fw.register(typed);
+        clock.advance("1m");
+        expect(await fw.tick()).toBe(3);
+        expect((await fw.listJobs({ kind: "typed" })).length).toBe(2);
+        expect((await fw.findPeriodic("a-broken")).lastError).toBeNull();
       });
     });
 

@@ -66,16 +66,33 @@ describe.skipIf(missing)("postgres: errors from the database", () => {
     return fw;
   }
 
-  test("retrying a job whose unique_active_key another active job now holds is a conflict", async () => {
+  test("a unique violation the driver does not expect is a conflict, with the server's error as cause", async () => {
+    await fresh();
+    const admin = adminSql({ max: 1 });
+    try {
+      // A constraint of the application's own (here: one run per executor) that a claim of two jobs violates.
+      await admin.unsafe(`CREATE UNIQUE INDEX test_one_run_per_executor ON "${schema.name}".job_runs (executor_id)`);
+    } finally {
+      await admin.end({ timeout: 1 });
+    }
+    await fw.insertMany([{ kind: "noop" }, { kind: "noop" }]);
+    const now = new Date();
+    const error = await flywheelError(
+      fw.driver.jobClaim({ queues: null, executorClasses: null, limit: 2, now, leasedUntil: new Date(now.getTime() + 30_000), leaseToken: "t", executorId: "x" }),
+    );
+    expect(error.code).toBe("conflict");
+    expect(error.message).toStartWith("jobs: jobClaim: ");
+    expect(error.message).toContain("test_one_run_per_executor");
+    expect((error.cause as { code?: string }).code).toBe("23505");
+    expect((await fw.listJobs()).map((j) => j.state)).toEqual(["available", "available"]);
+  });
+
+  test("retrying a job whose unique_active_key another active job now holds leaves it and names the holder", async () => {
     await fresh();
     const first = await fw.insert("noop", {}, { uniqueActiveKey: "nightly" });
     await fw.driver.jobCancel({ id: first, now: new Date() });
-    await fw.insert("noop", {}, { uniqueActiveKey: "nightly" });
-    const error = await flywheelError(fw.driver.jobRetry({ id: first, now: new Date() }));
-    expect(error.code).toBe("conflict");
-    expect(error.message).toStartWith("flywheel: jobRetry: ");
-    expect(error.message).toContain("jobs_unique_active_key");
-    expect((error.cause as { code?: string }).code).toBe("23505");
+    const second = await fw.insert("noop", {}, { uniqueActiveKey: "nightly" });
+    expect(await fw.driver.jobRetry({ id: first, now: new Date() })).toMatchObject({ heldBy: second, before: { state: "cancelled" } });
     expect((await fw.findJob(first)).state).toBe("cancelled");
   });
 

@@ -54,16 +54,29 @@ test.each([
   expect(flywheelCodeOf(sqlite)).toBe(flywheel);
 });
 
-test("jobRetry of a job whose unique_active_key another active job now holds is a conflict, with SQLite's error as cause", async () => {
+test("a unique violation the driver does not expect is a conflict, with SQLite's error as cause", async () => {
+  const { driver } = await driverOnFile();
+  // A constraint of the application's own (here: one run per executor) that a claim of two jobs violates.
+  driver.db.run("CREATE UNIQUE INDEX test_one_run_per_executor ON job_runs (executor_id)");
+  await driver.jobInsert({ jobs: [jobRow(), jobRow()] });
+  const error = await rejection(
+    driver.jobClaim({ queues: null, executorClasses: null, limit: 2, now: T0, leasedUntil: at(30_000), leaseToken: "t", executorId: "x" }),
+  );
+  expect(error.code).toBe("conflict");
+  expect(error.message).toStartWith("jobs: ");
+  expect(error.message).toContain("UNIQUE constraint failed: job_runs.executor_id");
+  expect((error.cause as { code: string }).code).toBe("SQLITE_CONSTRAINT_UNIQUE");
+  // The claim's transaction rolled back whole: no job is left running without its stub.
+  expect((await driver.jobList({ limit: 10 })).map((j) => j.state)).toEqual(["available", "available"]);
+});
+
+test("jobRetry of a job whose unique_active_key another active job now holds leaves it and names the holder", async () => {
   const { driver } = await driverOnFile();
   const [first] = await driver.jobInsert({ jobs: [jobRow({ uniqueActiveKey: "nightly" })] });
   await driver.jobCancel({ id: first!.id, now: at(1_000) });
-  await driver.jobInsert({ jobs: [jobRow({ uniqueActiveKey: "nightly" })] });
-  const error = await rejection(driver.jobRetry({ id: first!.id, now: at(2_000) }));
-  expect(error.code).toBe("conflict");
-  expect(error.message).toStartWith("flywheel: ");
-  expect(error.message).toContain("UNIQUE constraint failed: jobs.unique_active_key");
-  expect((error.cause as { code: string }).code).toBe("SQLITE_CONSTRAINT_UNIQUE");
+  const [second] = await driver.jobInsert({ jobs: [jobRow({ uniqueActiveKey: "nightly" })] });
+  const retried = await driver.jobRetry({ id: first!.id, now: at(2_000) });
+  expect(retried).toMatchObject({ heldBy: second!.id, before: { state: "cancelled" } });
   expect(await driver.jobGet({ id: first!.id })).toMatchObject({ state: "cancelled" });
 });
 

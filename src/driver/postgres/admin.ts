@@ -1,6 +1,6 @@
 import type { JobRecord } from "../../core/types.ts";
 import { CANCELLED_MESSAGE } from "../rules.ts";
-import { TERMINAL_SQL } from "../sql.ts";
+import { ACTIVE_SQL, TERMINAL_SQL } from "../sql.ts";
 import { decode } from "./codec.ts";
 import type { PgContext } from "./context.ts";
 import { literalLimit } from "./params.ts";
@@ -34,19 +34,26 @@ export async function jobCancel(ctx: PgContext, p: { id: string; now: Date }): P
  * Makes a non-running job available now, raising `max_attempts` to `attempt + 1` when exhausted, and wakes
  * the queue's listeners; returns the job as it was before (unchanged when running), or null when missing.
  */
-export async function jobRetry(ctx: PgContext, p: { id: string; now: Date }): Promise<JobRecord | null> {
+export async function jobRetry(ctx: PgContext, p: { id: string; now: Date }): Promise<{ before: JobRecord; heldBy: string | null } | null> {
+  // `holder`: another active job holding this job's unique_active_key; retrying would violate it.
   const [row] = await ctx.query(
     `WITH before AS (SELECT * FROM ${ctx.t.jobs} WHERE id = $1 FOR UPDATE),
+     holder AS (
+       SELECT j.id FROM ${ctx.t.jobs} j, before b
+       WHERE b.unique_active_key IS NOT NULL AND j.unique_active_key = b.unique_active_key AND j.id <> b.id
+         AND j.state IN (${ACTIVE_SQL})
+       LIMIT 1
+     ),
      upd AS (
        UPDATE ${ctx.t.jobs} j SET state = 'available', scheduled_at = $2, max_attempts = greatest(j.max_attempts, j.attempt + 1),
          finalized_at = NULL, updated_at = $2
-       FROM before b WHERE j.id = b.id AND b.state <> 'running'
+       FROM before b WHERE j.id = b.id AND b.state <> 'running' AND NOT EXISTS (SELECT 1 FROM holder)
        RETURNING j.queue
      )
-     SELECT b.*, (SELECT count(pg_notify($3, queue)) FROM upd)::int AS changed FROM before b`,
+     SELECT b.*, (SELECT id FROM holder) AS held_by, (SELECT count(pg_notify($3, queue)) FROM upd)::int AS changed FROM before b`,
     [p.id, p.now, ctx.channel],
   );
-  return row ? decode.job(row) : null;
+  return row ? { before: decode.job(row), heldBy: (row.held_by as string | null) ?? null } : null;
 }
 
 /** Hard-deletes up to `limit` terminal jobs finalized before `before`, and their runs; returns how many jobs. */

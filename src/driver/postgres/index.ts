@@ -176,7 +176,7 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   jobCancel(p: { id: string; now: Date }): Promise<JobRecord | null> {
     return this.#call("jobCancel", (c) => admin.jobCancel(c, p));
   }
-  jobRetry(p: { id: string; now: Date }): Promise<JobRecord | null> {
+  jobRetry(p: { id: string; now: Date }): Promise<{ before: JobRecord; heldBy: string | null } | null> {
     return this.#call("jobRetry", (c) => admin.jobRetry(c, p));
   }
   jobDeleteFinished(p: { before: Date; limit: number }): Promise<number> {
@@ -198,6 +198,10 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   periodicFire(p: PeriodicFireParams): Promise<{ fired: boolean; inserted: InsertOutcome[] }> {
     return this.#call("periodicFire", (c) => periodic.periodicFire(c, p));
   }
+  periodicRecordError(p: { id: string; error: string; now: Date }): Promise<boolean> {
+    return this.#call("periodicRecordError", (c) => periodic.periodicRecordError(c, p));
+  }
+
   periodicSetActive(p: { slug: string; active: boolean; now: Date }): Promise<boolean> {
     return this.#call("periodicSetActive", (c) => periodic.periodicSetActive(c, p));
   }

@@ -3,7 +3,8 @@ import type { Row } from "../decode.ts";
 import type { InsertOutcome, JobInsertRow } from "../types.ts";
 import type { PgContext, PostgresExecutor } from "./context.ts";
 import { jsonColumn, storableJsonText, type Unstorable } from "./storable.ts";
-import { ACTIVE_SQL, type Scope } from "./tables.ts";
+import { ACTIVE_SQL } from "../sql.ts";
+import type { Scope } from "./tables.ts";
 
 /** Attempts at inserting rows whose unique key holder vanished between the insert and the holder lookup. */
 const INSERT_TRIES = 3;

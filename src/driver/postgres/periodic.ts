@@ -4,7 +4,7 @@ import type { InsertOutcome, PeriodicFireParams, PeriodicSaveRow } from "../type
 import { decode } from "./codec.ts";
 import type { PgContext } from "./context.ts";
 import { insertOutcomes, insertSql, notifyInserted } from "./insert.ts";
-import { jsonColumn } from "./storable.ts";
+import { jsonColumn, storableText } from "./storable.ts";
 
 /** The periodic with this slug, or null. */
 export async function periodicGet(ctx: PgContext, p: { slug: string }): Promise<PeriodicRecord | null> {
@@ -93,7 +93,8 @@ export async function periodicFire(ctx: PgContext, p: PeriodicFireParams): Promi
         skipped_count = pe.skipped_count + ${skipped} + c.overlapped,
         last_skipped_at = CASE WHEN ${skipped} + c.overlapped > 0 THEN ${now} ELSE pe.last_skipped_at END,
         last_skip_reason = CASE WHEN c.overlapped > 0 THEN 'overlap' WHEN ${skipped} > 0 THEN ${reason} ELSE pe.last_skip_reason END,
-        last_enqueued_at = CASE WHEN c.enqueued THEN ${now} ELSE pe.last_enqueued_at END
+        last_enqueued_at = CASE WHEN c.enqueued THEN ${now} ELSE pe.last_enqueued_at END,
+        last_error = NULL, last_error_at = NULL
       FROM cas, counts c WHERE pe.id = cas.id
       RETURNING pe.id
     ),
@@ -105,6 +106,16 @@ export async function periodicFire(ctx: PgContext, p: PeriodicFireParams): Promi
 }
 
 /** Pauses or resumes the periodic with this slug; false when there is none. */
+/** Records why a periodic could not fire; false when it no longer exists. */
+export async function periodicRecordError(ctx: PgContext, p: { id: string; error: string; now: Date }): Promise<boolean> {
+  const rows = await ctx.query(`UPDATE ${ctx.t.periodics} SET last_error = $1, last_error_at = $2 WHERE id = $3 RETURNING id`, [
+    storableText(p.error),
+    p.now,
+    p.id,
+  ]);
+  return rows.length > 0;
+}
+
 export async function periodicSetActive(ctx: PgContext, p: { slug: string; active: boolean; now: Date }): Promise<boolean> {
   const rows = await ctx.query(`UPDATE ${ctx.t.periodics} SET is_active = $1, updated_at = $2 WHERE slug = $3 RETURNING id`, [
     p.active,

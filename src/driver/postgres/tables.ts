@@ -40,8 +40,5 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** The states a `unique_active_key` is held in, as `jobs_unique_active_key`'s predicate spells them. */
-export const ACTIVE_SQL = "'available','scheduled','running','retryable'";
-
 /** `jobs_ready`'s predicate, repeated verbatim so the planner can match the partial index. */
 export const READY_PREDICATE = `state IN (${CLAIMABLE_SQL}) AND deleted_at IS NULL`;

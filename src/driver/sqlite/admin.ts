@@ -34,14 +34,21 @@ export function cancelJob(db: Database, p: { id: string; now: Date }): JobRecord
  * Returns the job as it was before (unchanged when running). Taking back a `unique_active_key` another active
  * job holds violates `jobs_unique_active_key`, which the seam reports as `conflict`.
  */
-export function retryJob(db: Database, p: { id: string; now: Date }): JobRecord | null {
+export function retryJob(db: Database, p: { id: string; now: Date }): { before: JobRecord; heldBy: string | null } | null {
   const before = getJob(db, p);
-  if (!before || before.state === "running") return before;
+  if (!before) return null;
+  if (before.state === "running") return { before, heldBy: null };
+  if (before.uniqueActiveKey !== null) {
+    const holder = db
+      .query(`SELECT id FROM jobs WHERE unique_active_key = ? AND id <> ? AND state NOT IN (${TERMINAL_SQL}) LIMIT 1`)
+      .get(before.uniqueActiveKey, p.id) as Row | null;
+    if (holder) return { before, heldBy: holder.id as string };
+  }
   db.query(
     `UPDATE jobs SET state = 'available', scheduled_at = ?1, max_attempts = MAX(max_attempts, attempt + 1),
        finalized_at = NULL, updated_at = ?1 WHERE id = ?2`,
   ).run(p.now.getTime(), p.id);
-  return before;
+  return { before, heldBy: null };
 }
 
 /** Hard-deletes up to `limit` terminal jobs finalized before `before` (oldest first, via `jobs_finalized`) and their runs. */

@@ -44,6 +44,7 @@ import {
   listDuePeriodics,
   listPeriodics,
   savePeriodic,
+  recordPeriodicError,
   setPeriodicActive,
 } from "./periodic.ts";
 import { countJobsByKind, getJob, getQueueStats, listFailures, listJobs, listRuns } from "./read.ts";
@@ -201,7 +202,7 @@ export class SqliteDriver implements Driver<Database> {
     return this.#write("jobCancel", (db) => cancelJob(db, p));
   }
 
-  async jobRetry(p: { id: string; now: Date }): Promise<JobRecord | null> {
+  async jobRetry(p: { id: string; now: Date }): Promise<{ before: JobRecord; heldBy: string | null } | null> {
     return this.#write("jobRetry", (db) => retryJob(db, p));
   }
 
@@ -227,6 +228,10 @@ export class SqliteDriver implements Driver<Database> {
 
   async periodicFire(p: PeriodicFireParams): Promise<{ fired: boolean; inserted: InsertOutcome[] }> {
     return this.#write("periodicFire", (db) => firePeriodic(db, p));
+  }
+
+  async periodicRecordError(p: { id: string; error: string; now: Date }): Promise<boolean> {
+    return this.#run("periodicRecordError", (db) => recordPeriodicError(db, p));
   }
 
   async periodicSetActive(p: { slug: string; active: boolean; now: Date }): Promise<boolean> {

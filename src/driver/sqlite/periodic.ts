@@ -83,10 +83,16 @@ export function firePeriodic(db: Database, p: PeriodicFireParams): { fired: bool
     `UPDATE job_periodics SET skipped_count = skipped_count + ?1,
        last_skipped_at = CASE WHEN ?1 > 0 THEN ?2 ELSE last_skipped_at END,
        last_skip_reason = CASE WHEN ?1 > 0 THEN ?3 ELSE last_skip_reason END,
-       last_enqueued_at = CASE WHEN ?4 THEN ?2 ELSE last_enqueued_at END
+       last_enqueued_at = CASE WHEN ?4 THEN ?2 ELSE last_enqueued_at END,
+       last_error = NULL, last_error_at = NULL
      WHERE id = ?5`,
   ).run(skipped, now, reason, enqueued ? 1 : 0, p.id);
   return { fired: true, inserted };
+}
+
+/** Records why a periodic could not fire; false when it no longer exists. */
+export function recordPeriodicError(db: Database, p: { id: string; error: string; now: Date }): boolean {
+  return db.query("UPDATE job_periodics SET last_error = ?, last_error_at = ? WHERE id = ?").run(p.error, p.now.getTime(), p.id).changes > 0;
 }
 
 /** Sets a periodic's `is_active`; false when no periodic has the slug. */
