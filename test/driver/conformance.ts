@@ -569,6 +569,87 @@ export function runConformance(name: string, open: OpenConformance): void {
         expect((await fw.listRuns(b))[0]!.errorMessage).toContain("undefined");
         expect((await fw.findJob(a)).state).toBe("discarded");
       });
+
+      test("whatever a worker definition does wrong ends as a recorded outcome and frees the slot", async () => {
+        const fw = await setup();
+        fw.register(noop);
+        // Enqueued before its worker is known, then registered raw, bypassing defineWorker's checks, as a plain
+        // object from elsewhere might be.
+        const a = await fw.insert("bad-timeout", {});
+        fw.register({ kind: "bad-timeout", timeout: "soon", work: () => undefined } as never);
+        fw.register({ kind: "bad-hooks", work: () => Promise.reject(new Error("boom")), classify: () => { throw new Error("classify broke"); }, retryDelay: () => { throw new Error("retryDelay broke"); } } as never);
+        fw.register(defineWorker({ kind: "bigint", work: () => ({ output: { n: 1n } }) }));
+        const b = await fw.insert("bad-hooks", {}, { maxAttempts: 2 });
+        const c = await fw.insert("bigint", {});
+        const d = await fw.insert("noop", {});
+        // One slot: every attempt after a broken one still runs, so each broken one freed it.
+        expect(await fw.runUntilIdle({ concurrency: 1 })).toBe(4);
+        expect((await fw.listRuns(a)).map((r) => [r.outcome, r.errorClass])).toEqual([["error", "validation"]]);
+        expect((await fw.listRuns(a))[0]!.errorMessage).toContain("soon");
+        expect((await fw.findJob(b)).state).toBe("retryable");
+        expect((await fw.listRuns(b)).map((r) => [r.outcome, r.errorClass])).toEqual([["error", "transient"]]);
+        expect((await fw.listRuns(c)).map((r) => [r.outcome, r.errorClass])).toEqual([["error", "validation"]]);
+        expect((await fw.findJob(d)).state).toBe("succeeded");
+        expect(() => defineWorker({ kind: "x", timeout: "soon", work: () => undefined })).toThrow(ValidationError);
+        expect(() => defineWorker({ kind: "x", maxAttempts: 0, work: () => undefined })).toThrow("maxAttempts");
+      });
+    });
+
+    describe("invariants", () => {
+      test("after any sequence of operations and a sweep, no started run exists for a job that is not running", async () => {
+        const fw = await setup();
+        const random = seeded(20261128);
+        const pick = <T>(items: T[]): T | undefined => items[Math.floor(random() * items.length)];
+        const held = new Map<string, { id: string; runId: string; leaseToken: string | null }>();
+        const ids: string[] = [];
+        for (let step = 0; step < 300; step++) {
+          const now = clock.now();
+          const roll = random();
+          if (roll < 0.2 || ids.length === 0) {
+            ids.push(await fw.insert("noop", {}, { maxAttempts: 3, uniqueActiveKey: random() < 0.2 ? `k${Math.floor(random() * 3)}` : undefined }).catch(() => ids[0]!));
+          } else if (roll < 0.4) {
+            const claimed = await fw.driver.jobClaim({ queues: null, executorClasses: null, limit: 2, now, leasedUntil: new Date(now.getTime() + 10_000), leaseToken: newId(), executorId: "prop" });
+            for (const job of claimed) held.set(job.id, job);
+          } else if (roll < 0.55) {
+            // A finalize, possibly late: after a cancel or a sweep took the lease.
+            const job = pick([...held.values()]);
+            if (job) {
+              held.delete(job.id);
+              const fails = random() < 0.5;
+              await fw.driver.jobFinalize({
+                items: [{
+                  jobId: job.id,
+                  runId: job.runId,
+                  leaseToken: job.leaseToken!,
+                  run: { outcome: fails ? "error" : "success", errorClass: fails ? "transient" : null, errorMessage: null, output: null, finishedAt: now, durationMs: 1, costMicros: null },
+                  job: fails ? { state: "retryable", scheduledAt: now, maxAttemptsDelta: 0 } : { state: "succeeded", scheduledAt: null, maxAttemptsDelta: 0 },
+                  followUps: [],
+                }],
+                now,
+              });
+            }
+          } else if (roll < 0.7) {
+            await fw.cancelJob(pick(ids)!).catch(() => undefined);
+          } else if (roll < 0.8) {
+            await fw.retryJob(pick(ids)!).catch(() => undefined);
+          } else if (roll < 0.9) {
+            clock.advance(`${Math.floor(random() * 15)}s`);
+            await fw.sweep();
+          } else {
+            clock.advance("1s");
+          }
+        }
+        await fw.sweep();
+        const offenders: string[] = [];
+        for (const id of new Set(ids)) {
+          const job = await fw.findJob(id);
+          for (const run of await fw.listRuns(id)) {
+            if (run.outcome === "started" && !(job.state === "running" && run.attempt === job.attempt)) offenders.push(`${id} ${job.state} attempt ${run.attempt}`);
+          }
+        }
+        expect(offenders).toEqual([]);
+        expect(new Set(ids).size).toBeGreaterThan(20);
+      });
     });
 
     describe("finalize and claim in one transaction", () => {
@@ -1083,4 +1164,15 @@ export function runConformance(name: string, open: OpenConformance): void {
       });
     });
   });
+}
+
+/** A small deterministic PRNG (mulberry32): property tests replay the same sequence every run. */
+function seeded(seed: number): () => number {
+  let t = seed >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
 }

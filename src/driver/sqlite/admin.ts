@@ -31,8 +31,8 @@ export function cancelJob(db: Database, p: { id: string; now: Date }): JobRecord
 
 /**
  * Makes a non-running job available now, raising `max_attempts` to `attempt + 1` when its budget is spent.
- * Returns the job as it was before (unchanged when running). Taking back a `unique_active_key` another active
- * job holds violates `jobs_unique_active_key`, which the seam reports as `conflict`.
+ * Returns the job as it was before; a running job, or one whose `unique_active_key` another active job now holds
+ * (`heldBy`), is left as it is.
  */
 export function retryJob(db: Database, p: { id: string; now: Date }): { before: JobRecord; heldBy: string | null } | null {
   const before = getJob(db, p);
