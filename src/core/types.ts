@@ -2,8 +2,11 @@ import type { GenericSchema } from "valibot";
 import type { Duration } from "./duration.ts";
 import type { Logger } from "./logger.ts";
 
-/** Lifecycle state of a job. `scheduled` waits for a future `scheduledAt`; `retryable` waits for backoff. */
-export type JobState = "available" | "scheduled" | "running" | "retryable" | "succeeded" | "cancelled" | "discarded";
+/**
+ * Lifecycle state of a job. `scheduled` waits for a future `scheduledAt`; `retryable` waits for backoff; `waiting`
+ * is a workflow that paused (a sleep, events, its children) and holds no slot until it wakes.
+ */
+export type JobState = "available" | "scheduled" | "running" | "retryable" | "waiting" | "succeeded" | "cancelled" | "discarded";
 
 /** States a job never leaves. */
 export const TERMINAL_STATES: readonly JobState[] = ["succeeded", "cancelled", "discarded"];
@@ -12,13 +15,19 @@ export function isTerminal(state: JobState): boolean {
   return state === "succeeded" || state === "cancelled" || state === "discarded";
 }
 
-/** States a runner may claim once `scheduledAt <= now`. */
-export const CLAIMABLE_STATES: readonly JobState[] = ["available", "scheduled", "retryable"];
+/** States a runner may claim once `scheduledAt <= now` (a waiting job's `scheduledAt` is when it wakes). */
+export const CLAIMABLE_STATES: readonly JobState[] = ["available", "scheduled", "retryable", "waiting"];
 /** Every state, in lifecycle order. */
-export const JOB_STATES: readonly JobState[] = ["available", "scheduled", "running", "retryable", "succeeded", "cancelled", "discarded"];
+export const JOB_STATES: readonly JobState[] = ["available", "scheduled", "running", "retryable", "waiting", "succeeded", "cancelled", "discarded"];
 
-/** How one attempt ended, as recorded in `job_runs.outcome`. `started` is the stub written at claim. */
-export type RunOutcome = "started" | "success" | "error" | "timeout" | "snooze" | "cancelled" | "crashed" | "superseded";
+/** What a waiting job waits for. */
+export type WaitReason = "sleep" | "event" | "children";
+
+/**
+ * How one attempt ended, as recorded in `job_runs.outcome`. `started` is the stub written at claim; `suspended`
+ * is a workflow attempt that paused to wait (it gives its attempt back).
+ */
+export type RunOutcome = "started" | "success" | "error" | "timeout" | "snooze" | "suspended" | "cancelled" | "crashed" | "superseded";
 
 /** Classification of a failed attempt: `transient` and `timeout` retry, the others discard at once. */
 export type ErrorClass = "transient" | "timeout" | "permanent" | "validation" | "unknown_kind" | "crashed";
@@ -135,6 +144,14 @@ export interface JobRecord {
   updatedAt: Date;
   finalizedAt: Date | null;
   deletedAt: Date | null;
+  /** The top of a workflow's tree of child jobs; null for a job nobody spawned. */
+  rootJobId: string | null;
+  /** While `waiting`: what for. */
+  waitReason: WaitReason | null;
+  /** While `waiting`: when it wakes at the latest (a sleep's end, a wait's deadline); null when only an event or a child wakes it. */
+  wakeAt: Date | null;
+  /** Moves whenever something a workflow may wait for happens to it (an event, a child's end). */
+  wakeSeq: number;
 }
 
 /** One attempt's audit row. */

@@ -54,6 +54,10 @@ export function rowDecoders(c: ColumnCodec): RowDecoders {
       updatedAt: c.date(r.updated_at)!,
       finalizedAt: c.date(r.finalized_at),
       deletedAt: c.date(r.deleted_at),
+      rootJobId: r.root_job_id ?? null,
+      waitReason: r.wait_reason ?? null,
+      wakeAt: c.date(r.wake_at),
+      wakeSeq: c.int(r.wake_seq) ?? 0,
     }),
     run: (r) => ({
       id: r.id,

@@ -4,7 +4,7 @@ import { Metrics } from "../../src/observe/metrics.ts";
 import { loggerObserver, multiObserver } from "../../src/observe/observer.ts";
 
 const health = {
-  counts: { available: 3, scheduled: 1, running: 2, retryable: 0, succeeded: 10, cancelled: 0, discarded: 1 },
+  counts: { available: 3, scheduled: 1, running: 2, retryable: 0, waiting: 0, succeeded: 10, cancelled: 0, discarded: 1 },
   ready: 3,
   inflight: 2,
   scheduledAhead: 1,
