@@ -114,6 +114,8 @@ export interface InsertOptions<Tx = unknown> {
   uniqueActiveKey?: string;
   executorClass?: string;
   parentId?: string;
+  /** The top of the tree of jobs this one belongs to (workflows set it on the jobs they spawn). */
+  rootId?: string;
   tags?: string[];
   requestId?: string;
   /** The caller's open transaction (outbox): a postgres.js `TransactionSql`, or a bun:sqlite `Database` inside `db.transaction`. */
@@ -171,6 +173,33 @@ export interface RunRecord {
   costMicros: number | null;
   enqueuedChildren: number;
   createdAt: Date;
+}
+
+/** Where a workflow step stands: running (a spawned child), waiting (a sleep or a wait), or done. */
+export type StepStatus = "started" | "waiting" | "completed" | "failed" | "skipped";
+
+/** A workflow step as stored: memoized output once completed, or what it waits for. */
+export interface StepRecord {
+  key: string;
+  status: StepStatus;
+  /** The step's result (a completed step), or its data while it waits (a spawned child's id). */
+  output: unknown;
+  error: string | null;
+  /** Tries of the step's function in the attempts that ran it. */
+  attempts: number;
+  /** The attempt (run) that last wrote it. */
+  runId: string | null;
+  /** A sleep's end or a wait's deadline. */
+  wakeAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/** An event emitted to a job: a latch holding the last payload per name. */
+export interface EventRecord {
+  name: string;
+  payload: unknown;
+  emittedAt: Date;
 }
 
 /** What to do with fires missed while no scheduler ran. */

@@ -1,10 +1,14 @@
 import type {
+  EventRecord,
   FailureRecord,
   JobRecord,
   JobState,
   PeriodicRecord,
   RunOutcome,
   RunRecord,
+  StepRecord,
+  StepStatus,
+  WaitReason,
 } from "../core/types.ts";
 
 /**
@@ -77,9 +81,11 @@ export interface Driver<Tx = unknown> {
 
   /**
    * Cancels a non-terminal job and closes its open `started` run as `cancelled`; returns the job as it was
-   * before, or null when missing. Terminal jobs are left alone.
+   * before, or null when missing. Terminal jobs are left alone. With `cascade`, every non-terminal descendant
+   * (by `parent_job_id`) is cancelled in the same transaction, and their ids are returned. A cancelled child's
+   * parent is woken as for any child's end.
    */
-  jobCancel(p: { id: string; now: Date }): Promise<JobRecord | null>;
+  jobCancel(p: { id: string; now: Date; cascade?: boolean }): Promise<{ before: JobRecord; descendants: string[] } | null>;
   /**
    * Makes a non-running job available now, raising `max_attempts` to `attempt + 1` when exhausted. Returns the
    * job as it was before, or null when missing. A running job is left alone; so is a job whose
@@ -102,6 +108,24 @@ export interface Driver<Tx = unknown> {
    * `next_run_at`, and adds `skipped` plus the overlap (`unique_active_key`) collisions to `skipped_count`.
    */
   periodicFire(p: PeriodicFireParams): Promise<{ fired: boolean; inserted: InsertOutcome[] }>;
+  /**
+   * A workflow attempt's replay state in one read: the steps stored for the job, and the events emitted to it.
+   */
+  workflowLoad(p: { jobId: string }): Promise<{ steps: StepRecord[]; events: EventRecord[] }>;
+  /**
+   * Writes (inserts or replaces) one step of a running workflow, fenced on the attempt's lease: an attempt that
+   * lost its lease (swept, cancelled) writes nothing and gets false.
+   */
+  stepSave(p: { jobId: string; leaseToken: string; step: StepWrite }): Promise<boolean>;
+  /**
+   * Emits an event to a job in one transaction: stores the latch (replacing an earlier payload, unless
+   * `ifAbsent`), moves the job's `wake_seq`, and makes it available now if it is waiting for this name. A
+   * terminal or missing job gets nothing stored. With `tx`, runs on the caller's open transaction (outbox).
+   */
+  eventEmit(p: EventEmitParams<Tx>): Promise<EventEmitResult>;
+  /** {@link Driver.eventEmit} on the caller's transaction, synchronously (bun:sqlite); see `jobInsertSync`. */
+  eventEmitSync?(p: EventEmitParams<Tx> & { tx: Tx }): EventEmitResult;
+
   /** Records why a periodic could not fire (its next successful fire clears it); false when it is gone. */
   periodicRecordError(p: { id: string; error: string; now: Date }): Promise<boolean>;
   periodicSetActive(p: { slug: string; active: boolean; now: Date }): Promise<boolean>;
@@ -114,6 +138,41 @@ export interface Driver<Tx = unknown> {
    * SQLite `PRAGMA data_version`). Returns the unsubscribe function.
    */
   wakeSubscribe(p: { listener: () => void }): () => void;
+}
+
+/** A step as a workflow attempt writes it; `outputJson` is the output serialised once (size-checked by the runtime). */
+export interface StepWrite {
+  key: string;
+  status: StepStatus;
+  outputJson: string | null;
+  error: string | null;
+  attempts: number;
+  runId: string;
+  wakeAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/** Parameters of {@link Driver.eventEmit}. */
+export interface EventEmitParams<Tx = unknown> {
+  jobId: string;
+  name: string;
+  /** The payload serialised once by the runtime; null for none. */
+  payloadJson: string | null;
+  now: Date;
+  /** Keep an event already stored under this name (first one wins), instead of replacing it. */
+  ifAbsent?: boolean;
+  tx?: Tx;
+}
+
+/** What an emit found and did. */
+export interface EventEmitResult {
+  /** The job's state before the emit; null when no such job. */
+  state: JobState | null;
+  /** Whether the payload was stored (false: terminal or missing job, or `ifAbsent` and one was there). */
+  stored: boolean;
+  /** Whether the emit woke the job from waiting. */
+  woke: boolean;
 }
 
 /** The SQL dialects flywheel speaks. */
@@ -132,6 +191,7 @@ export type JobInsertRow = Pick<
   | "uniqueKey"
   | "uniqueActiveKey"
   | "parentJobId"
+  | "rootJobId"
   | "executorClass"
   | "tags"
   | "metadata"
@@ -208,8 +268,14 @@ export interface FinalizeItem {
   job: {
     state: JobState;
     scheduledAt: Date | null;
-    /** Added to `max_attempts` (snooze gives back the attempt it used). */
+    /** Added to `max_attempts` (snooze and suspend give back the attempt they used). */
     maxAttemptsDelta: number;
+    /**
+     * A workflow attempt that suspends (`state: "waiting"`, `scheduledAt` its wake time or {@link FAR_FUTURE}):
+     * what it waits for, and the job's `wake_seq` it saw at claim. When `wake_seq` has moved since (an event or a
+     * child's end came while the attempt ran), the job becomes available now instead of waiting.
+     */
+    wait?: { reason: WaitReason; wakeAt: Date | null; names: string[]; seenWakeSeq: number };
   };
   followUps: JobInsertRow[];
 }
@@ -271,3 +337,9 @@ export interface PeriodicFireParams {
   skipReason: string | null;
   now: Date;
 }
+
+/**
+ * `scheduled_at` of a job that waits with no deadline (only an event or a child's end wakes it): far enough
+ * that no claim reaches it, near enough for every date type on both dialects.
+ */
+export const FAR_FUTURE = new Date("9999-12-31T00:00:00Z");

@@ -43,6 +43,7 @@ export class JobBuilder {
     name(o.uniqueActiveKey, "uniqueActiveKey");
     name(o.executorClass, "executorClass");
     name(o.parentId, "parentId");
+    name(o.rootId, "rootId");
     name(o.requestId, "requestId");
     if (o.tags !== undefined) {
       if (!Array.isArray(o.tags)) throw new ValidationError(`flywheel: tags must be an array of strings`, "tags");
@@ -67,6 +68,7 @@ export class JobBuilder {
       uniqueKey: o.uniqueKey ?? null,
       uniqueActiveKey: o.uniqueActiveKey ?? null,
       parentJobId: o.parentId ?? null,
+      rootJobId: o.rootId ?? null,
       executorClass: o.executorClass ?? JOB_DEFAULTS.executorClass,
       tags: o.tags ?? [],
       metadata: o.requestId ? { request_id: o.requestId } : {},

@@ -38,10 +38,12 @@ CREATE TABLE job_steps (
   PRIMARY KEY (job_id, step_key)
 );
 
--- The event names a waiting job waits for, so an emit knows whether to wake it.
+-- The event names a waiting job waits for, so an emit knows whether to wake it; `attempt` is the attempt that
+-- suspended to wait, so names an earlier wait left behind never wake a later one.
 CREATE TABLE job_waits (
-  job_id text NOT NULL,
-  name   text NOT NULL,
+  job_id  text NOT NULL,
+  name    text NOT NULL,
+  attempt integer NOT NULL,
   PRIMARY KEY (job_id, name)
 );
 

@@ -90,10 +90,12 @@ CREATE TABLE job_steps (
   PRIMARY KEY (job_id, step_key)
 ) WITHOUT ROWID;
 
--- The event names a waiting job waits for, so an emit knows whether to wake it.
+-- The event names a waiting job waits for, so an emit knows whether to wake it; `attempt` is the attempt that
+-- suspended to wait, so names an earlier wait left behind never wake a later one.
 CREATE TABLE job_waits (
-  job_id TEXT NOT NULL,
-  name   TEXT NOT NULL,
+  job_id  TEXT NOT NULL,
+  name    TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
   PRIMARY KEY (job_id, name)
 ) WITHOUT ROWID;
 
