@@ -10,10 +10,11 @@ import {
   type PeriodicRecord,
   type QueueHealth,
   type RunRecord,
+  type StepRecord,
   type WorkerDefinition,
 } from "./core/types.ts";
 import { CANCELLED_MESSAGE } from "./driver/rules.ts";
-import type { Driver, InsertOutcome, JobInsertRow } from "./driver/types.ts";
+import type { Driver, EventEmitResult, InsertOutcome, JobInsertRow } from "./driver/types.ts";
 import { Runner, type RunMode } from "./jobs/runner.ts";
 import type { RunnerOptions } from "./jobs/settings.ts";
 import { sampleQueueHealth } from "./maintenance/health.ts";
@@ -26,6 +27,8 @@ import { fireOptions, nextRunAtFor, periodicRow, specOf, type PeriodicSpec } fro
 import { nextFire } from "./periodic/cron.ts";
 import { createRuntime, type RuntimeContext, type RuntimeOptions } from "./runtime/context.ts";
 import type { EventBus } from "./runtime/events.ts";
+import { eventPayload } from "./workflow/events.ts";
+import { awaitResult } from "./workflow/result.ts";
 
 /** A client's own options (see `ConnectOptions` for the database ones). `{}` means: system clock, silent logger, no observers. */
 export interface FlywheelOptions extends RuntimeOptions {
@@ -258,16 +261,59 @@ export class Flywheel<Tx = unknown> {
   /**
    * Cancels a job that has not finished. Its open run is closed as `cancelled`; a running attempt's signal is
    * aborted (in this process at once, elsewhere at its next lease renewal) and its late result is recorded on
-   * that run, still `cancelled`, without being applied.
+   * that run, still `cancelled`, without being applied. With `cascade`, every unfinished descendant (the jobs it
+   * spawned, theirs, …) is cancelled in the same transaction.
    * @throws JobNotFoundError; FlywheelError `invalid_state` for a terminal job.
    */
-  async cancelJob(id: string): Promise<JobRecord> {
-    const before = await this.driver.jobCancel({ id, now: this.clock.now() });
-    if (!before) throw new JobNotFoundError(id);
+  async cancelJob(id: string, options: { cascade?: boolean } = {}): Promise<JobRecord> {
+    const cancelled = await this.driver.jobCancel({ id, now: this.clock.now(), cascade: options.cascade });
+    if (!cancelled) throw new JobNotFoundError(id);
+    const { before, descendants } = cancelled;
     if (isTerminal(before.state)) throw new FlywheelError("invalid_state", `flywheel: job ${id} is already ${before.state}`);
-    this.runtime.inflight.abort(id, new Error(CANCELLED_MESSAGE));
-    this.runtime.events.emit("job:cancelled", { jobId: id });
+    for (const jobId of [id, ...descendants]) {
+      this.runtime.inflight.abort(jobId, new Error(CANCELLED_MESSAGE));
+      this.runtime.events.emit("job:cancelled", { jobId });
+    }
     return this.findJob(id);
+  }
+
+  /**
+   * Emits event `name` to workflow run `id` (SPEC §17). Events are latches: the last payload per name is kept,
+   * and a run that waits for it (now or later, `ctx.waitForEvent`) gets it; an emit that lands while the run is
+   * mid-attempt is never lost. With `tx`, the event is stored on the caller's transaction (outbox); on SQLite a
+   * refusal then throws inside the caller's callback.
+   * @throws JobNotFoundError; FlywheelError `invalid_state` for a finished run; ValidationError for a payload JSON
+   * cannot hold or over 1 MiB.
+   * @example await fw.emit(orderId, "approval", { by: "ann" });
+   */
+  emit(id: string, name: string, payload?: unknown, options: { tx?: Tx } = {}): Promise<void> {
+    const p = { jobId: id, name, payloadJson: eventPayload(name, payload), now: this.clock.now() };
+    if (options.tx !== undefined && this.driver.eventEmitSync) {
+      this.#emitted(id, this.driver.eventEmitSync({ ...p, tx: options.tx }));
+      return Promise.resolve();
+    }
+    return this.driver.eventEmit({ ...p, tx: options.tx }).then((result) => this.#emitted(id, result));
+  }
+
+  #emitted(id: string, result: EventEmitResult): void {
+    if (result.state === null) throw new JobNotFoundError(id);
+    if (isTerminal(result.state)) throw new FlywheelError("invalid_state", `flywheel: job ${id} is already ${result.state}; it waits for no event`);
+    if (result.woke) this.runtime.wake.wake();
+  }
+
+  /**
+   * Waits for job `id` to end and returns its output (the last run's): for a workflow, what `run` returned.
+   * Another process may run it; `timeout` (default: wait for ever) bounds the wait in wall time.
+   * @throws JobNotFoundError; JobFailedError when it ended discarded or cancelled; FlywheelError `timeout`.
+   */
+  result<T = unknown>(id: string, options: { timeout?: Duration } = {}): Promise<T> {
+    return awaitResult<T>(this.runtime, id, options.timeout === undefined ? null : parseDuration(options.timeout));
+  }
+
+  /** A workflow run's steps (memoized results, sleeps, waits, spawned children), oldest first. */
+  async listSteps(id: string): Promise<StepRecord[]> {
+    const { steps } = await this.driver.workflowLoad({ jobId: id });
+    return steps.sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0) || (a.key < b.key ? -1 : 1));
   }
 
   /**

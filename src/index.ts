@@ -6,6 +6,9 @@ export { Flywheel } from "./flywheel.ts";
 export type { FlywheelOptions, InsertManyItem, InsertManyResult } from "./flywheel.ts";
 export type { PeriodicSpec } from "./periodic/spec.ts";
 export { defineWorker } from "./runtime/define-worker.ts";
+export { defineWorkflow } from "./workflow/define-workflow.ts";
+export type { Workflow, WorkflowDefinition } from "./workflow/define-workflow.ts";
+export type { ChildHandle, StepOptions, WorkflowContext } from "./workflow/context.ts";
 export { EventBus } from "./runtime/events.ts";
 export type { FlywheelEvents, FlywheelEventName, Listener } from "./runtime/events.ts";
 export type { RuntimeContext } from "./runtime/context.ts";
@@ -34,7 +37,9 @@ export { parseDuration, formatDuration } from "./core/duration.ts";
 export type { Duration } from "./core/duration.ts";
 export {
   AlreadyEnqueuedError,
+  ChildFailedError,
   FlywheelError,
+  JobFailedError,
   JobNotFoundError,
   PeriodicNotFoundError,
   PermanentError,

@@ -114,5 +114,15 @@ export const COMMAND_WORKER_DEFAULTS = {
   shell: "sh",
 } as const;
 
+/** Durable workflows (SPEC §17). */
+export const WORKFLOW_DEFAULTS = {
+  /** Largest step output (and event payload), as JSON text. */
+  maxOutputBytes: 1_048_576,
+  /** In-process tries of a step before it counts as failed. */
+  stepMaxAttempts: 1,
+  /** How often `result` looks at a job running in another process, between wake-ups. */
+  resultPollMs: 250,
+} as const;
+
 /** Longest error message stored on a run; longer ones are cut with an ellipsis. */
 export const ERROR_MESSAGE_LIMIT = 4_000;

@@ -18,6 +18,9 @@
  * - `closed`: the client or driver was closed.
  * - `permanent`: thrown by a worker to fail its job without retries ({@link PermanentError}).
  * - `worker_failed`: thrown by a worker with output to record ({@link WorkerError}).
+ * - `job_failed`: a job awaited with `result` ended discarded or cancelled ({@link JobFailedError}).
+ * - `child_failed`: a workflow's joined child ended discarded or cancelled ({@link ChildFailedError}).
+ * - `timeout`: a wait gave up at its deadline.
  * - `update_refused`, `update_release`, `update_network`, `update_checksum`: why a self-update stopped.
  */
 export type FlywheelErrorCode =
@@ -39,6 +42,9 @@ export type FlywheelErrorCode =
   | "closed"
   | "permanent"
   | "worker_failed"
+  | "job_failed"
+  | "child_failed"
+  | "timeout"
   | "update_refused"
   | "update_release"
   | "update_network"
@@ -64,6 +70,9 @@ const EXIT_STATUS: Record<FlywheelErrorCode, 1 | 2> = {
   closed: 1,
   permanent: 1,
   worker_failed: 1,
+  job_failed: 1,
+  child_failed: 1,
+  timeout: 1,
   update_refused: 1,
   update_release: 1,
   update_network: 1,
@@ -124,6 +133,30 @@ export class ValidationError extends FlywheelError {
   constructor(message: string, readonly path?: string) {
     super("validation", message);
     this.name = "ValidationError";
+  }
+}
+
+/** Thrown by `result` when the awaited job ended `discarded` or `cancelled`; `errorMessage` is its last attempt's error. */
+export class JobFailedError extends FlywheelError {
+  constructor(
+    readonly jobId: string,
+    readonly state: "discarded" | "cancelled",
+    readonly errorMessage: string | null,
+  ) {
+    super("job_failed", `flywheel: job ${jobId} ended ${state}${errorMessage ? `: ${errorMessage}` : ""}`);
+    this.name = "JobFailedError";
+  }
+}
+
+/** Thrown by a workflow's `ctx.join` when the child ended `discarded` or `cancelled`. Catch it to handle the failure. */
+export class ChildFailedError extends FlywheelError {
+  constructor(
+    readonly childId: string,
+    readonly state: "discarded" | "cancelled",
+    readonly errorMessage: string | null,
+  ) {
+    super("child_failed", `jobs: child job ${childId} ended ${state}${errorMessage ? `: ${errorMessage}` : ""}`);
+    this.name = "ChildFailedError";
   }
 }
 

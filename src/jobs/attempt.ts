@@ -5,7 +5,9 @@ import type { ClaimedJob, JobInsertRow } from "../driver/types.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
 import type { JobRef } from "../runtime/events.ts";
 import { validateArgs } from "../runtime/job-builder.ts";
-import { cancelledByWorker, failed, retries, snoozed, succeeded, type AttemptResult, type Ended } from "./outcome.ts";
+import { isWorkflow } from "../workflow/define-workflow.ts";
+import { runWorkflow, type WorkflowResult } from "../workflow/run.ts";
+import { cancelledByWorker, failed, retries, snoozed, succeeded, suspended, type AttemptResult, type Ended } from "./outcome.ts";
 import type { RetryPolicy } from "./retry-policy.ts";
 
 /** What a runner hands each attempt besides the runtime: its retry policy and default timeout. */
@@ -74,7 +76,8 @@ async function attempt(
   let thrown: Error | null = null;
   try {
     ctx.events.emit("job:started", { job: refOf(job) });
-    result = await worker.work(jobView(ctx, job, args, controller.signal));
+    const view = jobView(ctx, job, args, controller.signal);
+    result = isWorkflow(worker) ? await runWorkflow(ctx, job, view, worker) : await worker.work(view);
   } catch (error) {
     thrown = toError(error);
   } finally {
@@ -82,7 +85,8 @@ async function attempt(
   }
 
   const e = ended();
-  const returned = thrown === null && result && typeof result === "object" ? result : undefined;
+  const returned: WorkflowResult | undefined = thrown === null && result && typeof result === "object" ? result : undefined;
+  if (returned?.suspend) return suspended(e, returned.suspend, job.wakeSeq);
   if (returned?.cancel) return cancelledByWorker(e, returned);
   if (returned?.snooze !== undefined) {
     let delay: number;

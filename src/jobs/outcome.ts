@@ -2,7 +2,8 @@ import { ERROR_MESSAGE_LIMIT } from "../core/defaults.ts";
 import { newId } from "../core/id.ts";
 import type { ErrorClass, JobState, WorkResult } from "../core/types.ts";
 import { CRASHED_MESSAGE } from "../driver/rules.ts";
-import type { ClaimedJob, ExpiredLease, FinalOutcome, FinalizeItem, JobInsertRow } from "../driver/types.ts";
+import { FAR_FUTURE, type ClaimedJob, type ExpiredLease, type FinalOutcome, type FinalizeItem, type JobInsertRow } from "../driver/types.ts";
+import type { Suspension } from "../workflow/context.ts";
 
 // What an attempt's result means for its job: the run outcome to record and the job's next state. Pure
 // functions of the result; the attempt envelope and the sweep call them, the finalizer commits what they return.
@@ -44,6 +45,22 @@ export function cancelledByWorker(e: Ended, result: WorkResult): AttemptResult {
  */
 export function snoozed(e: Ended, result: WorkResult, delayMs: number): AttemptResult {
   return finished(e, "snooze", "scheduled", new Date(e.now.getTime() + delayMs), result, null, [], 1);
+}
+
+/**
+ * A workflow attempt paused to wait (a sleep, events, its children): the job becomes `waiting` until its wake
+ * time (or until an event or a child's end wakes it), and the attempt is given back, as for a snooze.
+ * `seenWakeSeq` is the job's `wake_seq` at claim: if it moved meanwhile, the finalize wakes the job at once.
+ */
+export function suspended(e: Ended, wait: Suspension, seenWakeSeq: number): AttemptResult {
+  const job: FinalizeItem["job"] = {
+    state: "waiting",
+    scheduledAt: wait.wakeAt ?? FAR_FUTURE,
+    maxAttemptsDelta: 1,
+    wait: { reason: wait.reason, wakeAt: wait.wakeAt, names: wait.names, seenWakeSeq },
+  };
+  const run = { outcome: "suspended" as const, errorClass: null, message: null, output: { waiting_for: wait.reason, wake_at: wait.wakeAt?.toISOString() ?? null, events: wait.names }, costMicros: null };
+  return { item: item(e, run, job, []), errorClass: null, retryDelayMs: null };
 }
 
 /** The attempt failed with `errorClass`; `retryDelayMs` is null when it is not retried (see {@link retries}). */

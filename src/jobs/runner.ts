@@ -47,6 +47,8 @@ export class Runner {
   readonly #ladder: RetryLadder;
   #kicked = false;
   #wake: (() => void) | null = null;
+  /** Clock timers that kick the loop when a workflow this runner suspended is due to wake. */
+  readonly #wakeTimers = new Set<() => void>();
   #worked = 0;
 
   /** @throws ValidationError for options it cannot use. */
@@ -128,6 +130,8 @@ export class Runner {
       this.#outbox.claiming = false;
       this.#outbox.flush();
       signal.removeEventListener("abort", onAbort);
+      for (const cancel of this.#wakeTimers) cancel();
+      this.#wakeTimers.clear();
       stopRenewal();
       unsubscribe();
     }
@@ -209,6 +213,8 @@ export class Runner {
       if (persisted.applied && result.retryDelayMs !== null) {
         this.#ctx.events.emit("job:retry", { job: ref, nextAttempt: job.attempt + 1, delayMs: result.retryDelayMs });
       }
+      const wakeAt = persisted.applied ? result.item.job.wait?.wakeAt : null;
+      if (wakeAt) this.#kickAt(wakeAt);
     } catch (error) {
       this.#ctx.logger.error("jobs: committing an outcome failed", { job_id: job.id, error: (error as Error).message });
     } finally {
@@ -248,6 +254,15 @@ export class Runner {
     // Workers that honour their signal return promptly; give their outcomes a moment to persist.
     const grace = Date.now() + Math.min(5_000, Math.max(timeoutMs, 100));
     while (this.#held.size > 0 && Date.now() < grace) await this.#waitForKick(undefined, grace - Date.now());
+  }
+
+  /** Kicks the loop at `when` of clock time, so a sleep this runner suspended ends on time rather than at a poll. */
+  #kickAt(when: Date): void {
+    const cancel = this.#ctx.clock.setTimer(Math.max(0, when.getTime() - this.#ctx.clock.now().getTime()), () => {
+      this.#wakeTimers.delete(cancel);
+      this.#kick();
+    });
+    this.#wakeTimers.add(cancel);
   }
 
   #kick(): void {

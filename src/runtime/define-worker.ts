@@ -30,7 +30,7 @@ export function defineWorker(definition: WorkerDefinition<any, any>): WorkerDefi
  * whole numbers in range for priority and maxAttempts, a usable timeout, functions for the hooks.
  * @throws ValidationError naming the first bad option.
  */
-function validateWorker(w: WorkerDefinition<any, any>): void {
+export function validateWorker(w: WorkerDefinition<any, any>): void {
   const kind = typeof w?.kind === "string" ? w.kind : "";
   const bad = (key: string, expected: string, got: unknown) =>
     new ValidationError(`flywheel: worker ${kind ? `${JSON.stringify(kind)} ` : ""}${key}: expected ${expected}, got ${describe(got)}`, key);
