@@ -1,6 +1,7 @@
 import { connect } from "../../src/index.ts";
 import { adminSql, pgAvailable, throwawaySchema } from "../support/postgres.ts";
-import { runConformance } from "./conformance.ts";
+import { runConformance, type OpenConformance } from "./conformance.ts";
+import { runWorkflowConformance } from "./workflows.ts";
 
 class Rollback extends Error {
   constructor(readonly id: string) {
@@ -10,7 +11,7 @@ class Rollback extends Error {
 
 // Each test owns a throwaway schema, opened through the public URL path (`?schema=`), dropped afterwards.
 if (await pgAvailable()) {
-  runConformance("postgres", async (options) => {
+  const open: OpenConformance = async (options) => {
     const schema = throwawaySchema();
     const fw = await connect(schema.url, options);
     await fw.migrate();
@@ -36,5 +37,8 @@ if (await pgAvailable()) {
         }
       },
     };
-  });
+  };
+
+  runConformance("postgres", open);
+  runWorkflowConformance("postgres", open);
 }

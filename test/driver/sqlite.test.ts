@@ -2,12 +2,13 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { connect } from "../../src/index.ts";
 import { tempDir } from "../support/helpers.ts";
-import { runConformance } from "./conformance.ts";
+import { runConformance, type OpenConformance } from "./conformance.ts";
+import { runWorkflowConformance } from "./workflows.ts";
 
 class Rollback extends Error {}
 
 // Each test owns a real SQLite file in its own temp directory (WAL needs a file, not :memory:).
-runConformance("sqlite", async (options) => {
+const open: OpenConformance = async (options) => {
   const dir = await tempDir();
   const db = new Database(join(dir.path, "flywheel.db"), { create: true, strict: true });
   const fw = await connect({ sqlite: db }, options);
@@ -33,4 +34,6 @@ runConformance("sqlite", async (options) => {
       return inserted!;
     },
   };
-});
+};
+runConformance("sqlite", open);
+runWorkflowConformance("sqlite", open);
