@@ -28,6 +28,7 @@ import { nextFire } from "./periodic/cron.ts";
 import { createRuntime, type RuntimeContext, type RuntimeOptions } from "./runtime/context.ts";
 import type { EventBus } from "./runtime/events.ts";
 import { eventPayload } from "./workflow/events.ts";
+import { assertSignalStep, flowStepKey, isFlow, signalEvent } from "./workflow/flow.ts";
 import { awaitResult } from "./workflow/result.ts";
 
 /** A client's own options (see `ConnectOptions` for the database ones). `{}` means: system clock, silent logger, no observers. */
@@ -308,6 +309,25 @@ export class Flywheel<Tx = unknown> {
    */
   result<T = unknown>(id: string, options: { timeout?: Duration } = {}): Promise<T> {
     return awaitResult<T>(this.runtime, id, options.timeout === undefined ? null : parseDuration(options.timeout));
+  }
+
+  /**
+   * Starts a flow's `signal: true` step with `payload` (SPEC §17). The first signal wins.
+   * @throws JobNotFoundError; FlywheelError `invalid_state` when the job is not a flow, the step is not a signal
+   * step, the step has already started or been signalled, or the run has ended.
+   * @example await fw.signal(runId, "charge", { approvedBy: "ann" });
+   */
+  async signal(runId: string, step: string, payload?: unknown): Promise<void> {
+    const job = await this.findJob(runId);
+    const flow = this.runtime.registry.get(job.kind);
+    if (!isFlow(flow)) throw new FlywheelError("invalid_state", `flywheel: job ${runId} is a ${job.kind}, not a flow`);
+    assertSignalStep(flow, job.kind, step);
+    const { steps } = await this.driver.workflowLoad({ jobId: runId });
+    if (steps.some((s) => s.key === flowStepKey(step))) throw new FlywheelError("invalid_state", `flywheel: step ${JSON.stringify(step)} of flow run ${runId} has already started`);
+    const now = this.clock.now();
+    const result = await this.driver.eventEmit({ jobId: runId, name: signalEvent(step), payloadJson: eventPayload(step, payload), now, ifAbsent: true });
+    this.#emitted(runId, result);
+    if (!result.stored) throw new FlywheelError("invalid_state", `flywheel: step ${JSON.stringify(step)} of flow run ${runId} was already signalled; the first signal wins`);
   }
 
   /** A workflow run's steps (memoized results, sleeps, waits, spawned children), oldest first. */

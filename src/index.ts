@@ -7,6 +7,8 @@ export type { FlywheelOptions, InsertManyItem, InsertManyResult } from "./flywhe
 export type { PeriodicSpec } from "./periodic/spec.ts";
 export { defineWorker } from "./runtime/define-worker.ts";
 export { defineWorkflow } from "./workflow/define-workflow.ts";
+export { defineFlow } from "./workflow/flow.ts";
+export type { Flow, FlowDefinition, FlowStep, FlowStepInput } from "./workflow/flow.ts";
 export type { Workflow, WorkflowDefinition } from "./workflow/define-workflow.ts";
 export type { ChildHandle, StepOptions, WorkflowContext } from "./workflow/context.ts";
 export { EventBus } from "./runtime/events.ts";

@@ -4,9 +4,13 @@ import type { WorkerDefinition } from "../core/types.ts";
 export class WorkerRegistry {
   readonly #workers = new Map<string, WorkerDefinition<any, any>>();
 
-  /** Registers workers by their kind. */
+  /** Registers workers by their kind, with the workers they bring along (a flow's step worker). */
   register(...workers: WorkerDefinition<any, any>[]): void {
-    for (const worker of workers) this.#workers.set(worker.kind, worker);
+    for (const worker of workers) {
+      this.#workers.set(worker.kind, worker);
+      const companions = (worker as { companions?: readonly WorkerDefinition<any, any>[] }).companions;
+      if (companions) this.register(...companions);
+    }
   }
 
   /** The worker registered for `kind`, if any. */

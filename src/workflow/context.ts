@@ -218,6 +218,23 @@ export class WorkflowContext {
     return this.#suspend({ reason: "children", wakeAt: null, names: [] });
   }
 
+  /**
+   * @internal The children of `children` that have ended, by id (without suspending while at least one has);
+   * suspends until one ends when none has. Flows use it to start a step as soon as its dependencies end.
+   */
+  async settled(children: ChildHandle[]): Promise<Map<string, { ok: true; output: unknown } | { ok: false; state: string; error: string | null }>> {
+    const ended = new Map<string, { ok: true; output: unknown } | { ok: false; state: string; error: string | null }>();
+    for (const child of children) {
+      const job = await this.#env.driver.jobGet({ id: child.id });
+      if (!job) throw new FlywheelError("job_not_found", `jobs: child job ${child.id} not found`);
+      if (job.state !== "succeeded" && job.state !== "discarded" && job.state !== "cancelled") continue;
+      const last = (await this.#env.driver.runList({ jobId: child.id })).at(-1);
+      ended.set(child.id, job.state === "succeeded" ? { ok: true, output: last?.output ?? null } : { ok: false, state: job.state, error: last?.errorMessage ?? null });
+    }
+    if (ended.size === 0 && children.length > 0) return this.#suspend({ reason: "children", wakeAt: null, names: [] });
+    return ended;
+  }
+
   /** Marks `key` used in this run; returns its stored step. */
   #visit(key: string): StepRecord | undefined {
     if (typeof key !== "string" || key === "") throw new ValidationError("jobs: a workflow step needs a non-empty key", "key");

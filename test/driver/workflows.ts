@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import { FixedClock } from "../../src/core/clock.ts";
 import { ChildFailedError, FlywheelError, JobFailedError, JobNotFoundError, ValidationError } from "../../src/core/errors.ts";
-import { defineWorker, defineWorkflow, type Flywheel } from "../../src/index.ts";
+import { defineFlow, defineWorker, defineWorkflow, type Flywheel } from "../../src/index.ts";
 import { deferred } from "../support/helpers.ts";
 import type { ConformanceHandle, OpenConformance } from "./conformance.ts";
 
@@ -356,6 +356,69 @@ export function runWorkflowConformance(name: string, open: OpenConformance): voi
       });
     });
 
+    describe("flows", () => {
+      const checkout = defineFlow({
+        kind: "checkout",
+        steps: {
+          validate: { work: ({ args }) => ({ ok: (args as { total: number }).total > 0 }) },
+          audit: { work: () => ({ logged: true }) },
+          charge: {
+            dependsOn: ["validate"],
+            when: (deps) => (deps.validate as { ok: boolean }).ok,
+            signal: true,
+            work: ({ signal }) => ({ charged: true, by: (signal as { by: string }).by }),
+          },
+          receipt: { dependsOn: ["charge", "audit"], work: ({ deps, skipped }) => ({ sent: deps.charge !== null, skipped }) },
+        },
+      });
+
+      test("a flow runs its steps as child jobs in dependency order, waits for a signal step, and outputs by step", async () => {
+        const fw = await setup();
+        fw.register(checkout);
+        const id = await fw.insert(checkout, { total: 10 });
+        await fw.runUntilIdle();
+        // validate and audit ran as children; charge waits for its signal, receipt for charge.
+        expect(await fw.findJob(id)).toMatchObject({ state: "waiting", waitReason: "event" });
+        await expect(fw.signal(id, "validate", {})).rejects.toMatchObject({ code: "invalid_state" });
+        await expect(fw.signal(id, "nope", {})).rejects.toBeInstanceOf(ValidationError);
+        await fw.signal(id, "charge", { by: "ann" });
+        await expect(fw.signal(id, "charge", { by: "bob" })).rejects.toMatchObject({ code: "invalid_state" });
+        for (let i = 0; i < 6 && (await fw.findJob(id)).state !== "succeeded"; i++) await fw.runUntilIdle();
+        expect(await fw.result(id)).toEqual({
+          validate: { ok: true },
+          audit: { logged: true },
+          charge: { charged: true, by: "ann" },
+          receipt: { sent: true, skipped: [] },
+        });
+        const children = await fw.listJobs({ kind: "checkout:step", limit: 10 });
+        expect(children.map((c) => (c.args as { step: string }).step).sort()).toEqual(["audit", "charge", "receipt", "validate"]);
+        expect(children.every((c) => c.parentJobId === id && c.state === "succeeded")).toBe(true);
+      });
+
+      test("a step whose condition is false is skipped and its dependants still run; a failed step fails the flow", async () => {
+        const fw = await setup();
+        fw.register(checkout);
+        const skipped = await fw.insert(checkout, { total: 0 });
+        for (let i = 0; i < 6 && (await fw.findJob(skipped)).state !== "succeeded"; i++) await fw.runUntilIdle();
+        expect(await fw.result(skipped)).toEqual({ validate: { ok: false }, audit: { logged: true }, charge: null, receipt: { sent: false, skipped: ["charge"] } });
+        await expect(fw.signal(skipped, "charge", {})).rejects.toMatchObject({ code: "invalid_state" });
+
+        const broken = defineFlow({ kind: "broken", steps: { a: { maxAttempts: 1, work: () => Promise.reject(new Error("step a broke")) }, b: { dependsOn: ["a"], work: () => 1 } } });
+        fw.register(broken);
+        const id = await fw.insert(broken, {});
+        for (let i = 0; i < 6 && !["discarded", "succeeded"].includes((await fw.findJob(id)).state); i++) await fw.runUntilIdle();
+        const error: any = await fw.result(id).catch((e) => e);
+        expect(error).toBeInstanceOf(JobFailedError);
+        expect(error.errorMessage).toContain('step "a" discarded: step a broke');
+        expect(await fw.listJobs({ kind: "broken:step" }).then((jobs) => jobs.length)).toBe(1);
+      });
+
+      test("a flow with an unknown dependency or a cycle is refused when defined", () => {
+        expect(() => defineFlow({ kind: "bad", steps: { a: { dependsOn: ["x"], work: () => 1 } } })).toThrow('depends on unknown step "x"');
+        expect(() => defineFlow({ kind: "loop", steps: { a: { dependsOn: ["b"], work: () => 1 }, b: { dependsOn: ["a"], work: () => 1 } } })).toThrow("cycle");
+      });
+    });
+
     describe("result", () => {
       test("result returns the output, throws JobFailedError for a failed run, and times out", async () => {
         const fw = await setup();
@@ -364,10 +427,10 @@ export function runWorkflowConformance(name: string, open: OpenConformance): voi
         const failed = await fw.insert("fails", {});
         const waiting = await fw.insert("waits", {});
         await fw.runUntilIdle();
-        const error = await fw.result(failed).catch((e) => e);
+        const error: any = await fw.result(failed).catch((e) => e);
         expect(error).toBeInstanceOf(JobFailedError);
         expect(error.errorMessage).toBe("boom");
-        const timeout = await fw.result(waiting, { timeout: "20ms" }).catch((e) => e);
+        const timeout: any = await fw.result(waiting, { timeout: "20ms" }).catch((e) => e);
         expect(timeout).toBeInstanceOf(FlywheelError);
         expect(timeout.code).toBe("timeout");
       });
