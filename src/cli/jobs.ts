@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
-import type { JobRecord, JobState, RunRecord } from "../core/types.ts";
+import type { JobRecord, JobState, RunRecord, StepRecord } from "../core/types.ts";
 import { JOB_STATES } from "../core/types.ts";
 import { CONFIG_ARG, JSON_ARG, intFlag, withFlywheel } from "./context.ts";
 import { UsageError } from "./usage-error.ts";
-import { clip, commandOutputOf, fields, formatRelative, formatTime, jobJson, printJson, runJson, table } from "./render.ts";
+import { clip, commandOutputOf, fields, formatRelative, formatTime, jobJson, printJson, runJson, stepJson, table } from "./render.ts";
 
 const ls = defineCommand({
   meta: { name: "ls", description: "List jobs, newest first" },
@@ -41,14 +41,14 @@ const ls = defineCommand({
 });
 
 const inspect = defineCommand({
-  meta: { name: "inspect", description: "Show a job and every run with its output (exit code, stdout, stderr)" },
+  meta: { name: "inspect", description: "Show a job, every run with its output (exit code, stdout, stderr), and a workflow's steps" },
   args: { id: { type: "positional", description: "Job id", required: true }, ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
       const job = await fw.findJob(String(args.id));
-      const runs = await fw.listRuns(job.id);
-      if (args.json) return printJson({ job: jobJson(job), runs: runs.map(runJson) });
-      console.log(renderJob(job, runs));
+      const [runs, steps] = await Promise.all([fw.listRuns(job.id), fw.listSteps(job.id)]);
+      if (args.json) return printJson({ job: jobJson(job), runs: runs.map(runJson), steps: steps.map(stepJson) });
+      console.log(renderJob(job, runs, steps));
     });
   },
 });
@@ -77,8 +77,11 @@ const cancel = defineCommand({
   },
 });
 
-/** A job and its runs for people: the job's fields, then each attempt with its outcome, error and output. */
-function renderJob(job: JobRecord, runs: RunRecord[]): string {
+/**
+ * A job for people: its fields (and, while it waits, what for), each attempt with its outcome, error and output,
+ * then a workflow's steps.
+ */
+function renderJob(job: JobRecord, runs: RunRecord[], steps: StepRecord[]): string {
   const out = [
     fields([
       ["id", job.id],
@@ -93,6 +96,8 @@ function renderJob(job: JobRecord, runs: RunRecord[]): string {
       ["finalized", formatTime(job.finalizedAt)],
       ...(job.uniqueKey ? [["unique_key", job.uniqueKey] as [string, string]] : []),
       ...(job.uniqueActiveKey ? [["unique_active_key", job.uniqueActiveKey] as [string, string]] : []),
+      ...(job.parentJobId ? [["parent", job.parentJobId] as [string, string]] : []),
+      ...(job.state === "waiting" ? [["waiting for", waitingFor(job, steps)] as [string, string]] : []),
     ]),
   ];
   if (runs.length === 0) out.push("", "no runs yet");
@@ -111,7 +116,26 @@ function renderJob(job: JobRecord, runs: RunRecord[]): string {
       out.push(`  output: ${clip(JSON.stringify(run.output), 500)}`);
     }
   }
+  if (steps.length > 0) {
+    out.push("", "steps:");
+    out.push(
+      table(
+        ["key", "status", "tries", "finished", "output"],
+        steps.map((s) => [s.key, s.status, String(s.attempts), formatTime(s.finishedAt), s.error ? `error: ${clip(s.error, 80)}` : clip(JSON.stringify(s.output ?? null), 80)]),
+      )
+        .split("\n")
+        .map((line) => `  ${line}`)
+        .join("\n"),
+    );
+  }
   return out.join("\n");
+}
+
+/** What a waiting workflow waits for: its reason, the waits still open, and when it wakes at the latest. */
+function waitingFor(job: JobRecord, steps: StepRecord[]): string {
+  const open = steps.filter((s) => s.status === "waiting").map((s) => s.key);
+  const until = job.wakeAt ? ` until ${formatTime(job.wakeAt)}` : "";
+  return `${job.waitReason ?? "?"}${open.length > 0 ? ` (${open.join(", ")})` : ""}${until}`;
 }
 
 /** `flywheel jobs ls|inspect|retry|cancel`. Unknown ids exit 1 with `flywheel: job <id> not found`. */

@@ -18,6 +18,7 @@ const commands: Record<string, Loader> = {
   serve: () => import("./serve.ts").then((m) => m.default),
   migrate: () => import("./migrate.ts").then((m) => m.default),
   enqueue: () => import("./enqueue.ts").then((m) => m.default),
+  emit: () => import("./emit.ts").then((m) => m.default),
   jobs: () => import("./jobs.ts").then((m) => m.default),
   schedule: () => import("./schedule.ts").then((m) => m.default),
   status: () => import("./status.ts").then((m) => m.default),

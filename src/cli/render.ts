@@ -1,5 +1,5 @@
 import { formatDuration } from "../core/duration.ts";
-import type { FailureRecord, JobRecord, PeriodicRecord, QueueHealth, RunRecord } from "../core/types.ts";
+import type { FailureRecord, JobRecord, PeriodicRecord, QueueHealth, RunRecord, StepRecord } from "../core/types.ts";
 
 // Everything the CLI prints goes through here: human tables and times, and the stable `--json` shapes. JSON keys
 // are snake_case, like the database columns and the audit trail, and dates are ISO-8601 UTC strings; scripts
@@ -102,12 +102,30 @@ export function jobJson(j: JobRecord) {
     unique_key: j.uniqueKey,
     unique_active_key: j.uniqueActiveKey,
     parent_job_id: j.parentJobId,
+    root_job_id: j.rootJobId,
+    wait_reason: j.waitReason,
+    wake_at: iso(j.wakeAt),
     executor_class: j.executorClass,
     tags: j.tags,
     metadata: j.metadata,
     created_at: iso(j.createdAt),
     updated_at: iso(j.updatedAt),
     finalized_at: iso(j.finalizedAt),
+  };
+}
+
+/** A workflow step as `--json` prints it. */
+export function stepJson(s: StepRecord) {
+  return {
+    key: s.key,
+    status: s.status,
+    output: s.output,
+    error: s.error,
+    attempts: s.attempts,
+    run_id: s.runId,
+    wake_at: iso(s.wakeAt),
+    started_at: iso(s.startedAt),
+    finished_at: iso(s.finishedAt),
   };
 }
 

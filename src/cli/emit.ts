@@ -1,0 +1,36 @@
+import { defineCommand } from "citty";
+import { CONFIG_ARG, JSON_ARG, withFlywheel } from "./context.ts";
+import { UsageError } from "./usage-error.ts";
+import { printJson } from "./render.ts";
+
+/**
+ * `flywheel emit <id> <name> [json]`: emit an event to a workflow run (SPEC §17). A run that waits for it wakes;
+ * one that has not reached its wait yet gets it when it does. Unknown ids and finished runs exit 1.
+ */
+export default defineCommand({
+  meta: { name: "emit", description: "Emit an event to a workflow run, e.g. emit <id> approval '{\"by\":\"ann\"}'" },
+  args: {
+    id: { type: "positional", description: "The workflow run's job id", required: true },
+    name: { type: "positional", description: "Event name", required: true },
+    payload: { type: "positional", description: "Payload as JSON (any JSON value)", required: false },
+    ...CONFIG_ARG,
+    ...JSON_ARG,
+  },
+  async run({ args }) {
+    let payload: unknown;
+    if (args.payload !== undefined && args.payload !== "") {
+      try {
+        payload = JSON.parse(String(args.payload));
+      } catch (error) {
+        throw new UsageError(`payload: invalid JSON: ${(error as Error).message}`);
+      }
+    }
+    await withFlywheel(args, async (fw) => {
+      const id = String(args.id);
+      await fw.emit(id, String(args.name), payload);
+      const job = await fw.findJob(id);
+      if (args.json) return printJson({ id, name: String(args.name), state: job.state });
+      console.log(`emitted ${String(args.name)} to ${id} (now ${job.state})`);
+    });
+  },
+});
