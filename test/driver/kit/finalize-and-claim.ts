@@ -3,6 +3,7 @@ import { isDataRefusal } from "../../../src/core/errors.ts";
 import type { FinalizeItem } from "../../../src/driver/types.ts";
 import { T0, at, claimParams, getJob, jobFixture, row, snapshot, successItem } from "./factory.ts";
 import type { Kit } from "./harness.ts";
+import { expectFields } from "./match.ts";
 
 /** jobFinalizeAndClaim: the runner's steady state, a finalize and a claim as one transaction. */
 export function finalizeAndClaimArea(kit: Kit): void {
@@ -19,11 +20,11 @@ export function finalizeAndClaimArea(kit: Kit): void {
       const { outcomes, jobs } = await driver.jobFinalizeAndClaim({ items: [successItem(done!, now, { n: 1 })], claim: params });
       expect(outcomes).toEqual([{ applied: true, outcome: "success", children: [] }]);
       expect(jobs.map((j) => j.id)).toEqual([next.id, after.id]);
-      expect(jobs[0]).toMatchObject({ state: "running", attempt: 1, leasedUntil: at(34_000), leaseToken: "token-2", startedAt: now });
-      expect(await getJob(driver, done!.id)).toMatchObject({ state: "succeeded", finalizedAt: now, updatedAt: now });
-      expect(await driver.runList({ jobId: done!.id })).toMatchObject([{ outcome: "success", output: { n: 1 }, finishedAt: now }]);
-      expect(await driver.runList({ jobId: next.id })).toMatchObject([{ id: jobs[0]!.runId, outcome: "started", startedAt: now }]);
-      expect(await getJob(driver, left.id)).toMatchObject({ state: "available" });
+      expectFields(jobs[0], { state: "running", attempt: 1, leasedUntil: at(34_000), leaseToken: "token-2", startedAt: now });
+      expectFields(await getJob(driver, done!.id), { state: "succeeded", finalizedAt: now, updatedAt: now });
+      expectFields(await driver.runList({ jobId: done!.id }), [{ outcome: "success", output: { n: 1 }, finishedAt: now }]);
+      expectFields(await driver.runList({ jobId: next.id }), [{ id: jobs[0]!.runId, outcome: "started", startedAt: now }]);
+      expectFields(await getJob(driver, left.id), { state: "available" });
     });
 
     kit.test("reports follow-ups and lost fences as jobFinalize does", async () => {
@@ -45,7 +46,7 @@ export function finalizeAndClaimArea(kit: Kit): void {
       ]);
       // The follow-up may or may not be seen by this claim; the more urgent job is taken either way.
       expect(jobs.map((j) => j.id)).toEqual([urgent.id]);
-      expect(await driver.jobGet({ id: child.id })).toMatchObject({ state: "available" });
+      expectFields(await driver.jobGet({ id: child.id }), { state: "available" });
     });
 
     kit.test("without items it is a claim; with a limit of 0 it is a finalize", async () => {
@@ -53,14 +54,14 @@ export function finalizeAndClaimArea(kit: Kit): void {
       const waiting = row();
       await driver.jobInsert({ jobs: [waiting] });
       const claimOnly = await driver.jobFinalizeAndClaim({ items: [], claim: claimParams(T0) });
-      expect(claimOnly).toMatchObject({ outcomes: [], jobs: [{ id: waiting.id, state: "running" }] });
+      expectFields(claimOnly, { outcomes: [], jobs: [{ id: waiting.id, state: "running" }] });
       const spare = row();
       await driver.jobInsert({ jobs: [spare] });
       const now = at(1_000);
       const finalizeOnly = await driver.jobFinalizeAndClaim({ items: [successItem(claimOnly.jobs[0]!, now)], claim: claimParams(now, { limit: 0 }) });
       expect(finalizeOnly).toEqual({ outcomes: [{ applied: true, outcome: "success", children: [] }], jobs: [] });
-      expect(await getJob(driver, waiting.id)).toMatchObject({ state: "succeeded" });
-      expect(await getJob(driver, spare.id)).toMatchObject({ state: "available", attempt: 0 });
+      expectFields(await getJob(driver, waiting.id), { state: "succeeded" });
+      expectFields(await getJob(driver, spare.id), { state: "available", attempt: 0 });
     });
 
     kit.test("an item the database refuses rolls the whole call back: no item applied, nothing claimed", async () => {

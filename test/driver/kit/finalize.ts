@@ -17,6 +17,7 @@ import {
   type AnyDriver,
 } from "./factory.ts";
 import type { Kit } from "./harness.ts";
+import { expectFields } from "./match.ts";
 
 /** The attempt outcomes a finalize records, each as the runtime builds its item for a claim ending at `now`. */
 const OUTCOMES: Record<string, (claim: ClaimedJob, now: Date) => FinalizeItem> = {
@@ -41,7 +42,7 @@ export function finalizeArea(kit: Kit): void {
       const claim = await running(driver);
       const now = at(5_000);
       expect(await driver.jobFinalize({ items: [OUTCOMES.success!(claim, now)], now })).toEqual([{ applied: true, outcome: "success", children: [] }]);
-      expect(await getJob(driver, claim.id)).toMatchObject({
+      expectFields(await getJob(driver, claim.id), {
         state: "succeeded",
         attempt: 1,
         maxAttempts: 3,
@@ -50,7 +51,7 @@ export function finalizeArea(kit: Kit): void {
         updatedAt: now,
         finalizedAt: now,
       });
-      expect(await driver.runList({ jobId: claim.id })).toMatchObject([
+      expectFields(await driver.runList({ jobId: claim.id }), [
         { id: claim.runId, outcome: "success", output: { ok: true }, costMicros: 42, finishedAt: now, durationMs: 5_000, errorClass: null, errorMessage: null },
       ]);
     });
@@ -60,12 +61,12 @@ export function finalizeArea(kit: Kit): void {
       const claim = await running(driver);
       const now = at(5_000);
       expect(await driver.jobFinalize({ items: [OUTCOMES["error, retried"]!(claim, now)], now })).toEqual([{ applied: true, outcome: "error", children: [] }]);
-      expect(await getJob(driver, claim.id)).toMatchObject({ state: "retryable", scheduledAt: at(7_000), leaseToken: null, leasedUntil: null, finalizedAt: null });
-      expect(await driver.runList({ jobId: claim.id })).toMatchObject([
+      expectFields(await getJob(driver, claim.id), { state: "retryable", scheduledAt: at(7_000), leaseToken: null, leasedUntil: null, finalizedAt: null });
+      expectFields(await driver.runList({ jobId: claim.id }), [
         { outcome: "error", errorClass: "transient", errorMessage: "boom", finishedAt: now, durationMs: 5_000 },
       ]);
       expect(await driver.jobClaim(claimParams(at(6_999)))).toEqual([]);
-      expect(await driver.jobClaim(claimParams(at(7_000)))).toMatchObject([{ id: claim.id, attempt: 2 }]);
+      expectFields(await driver.jobClaim(claimParams(at(7_000))), [{ id: claim.id, attempt: 2 }]);
     });
 
     kit.test("error, discarded: the job is discarded and finalized", async () => {
@@ -73,8 +74,8 @@ export function finalizeArea(kit: Kit): void {
       const claim = await running(driver);
       const now = at(5_000);
       expect(await driver.jobFinalize({ items: [OUTCOMES["error, discarded"]!(claim, now)], now })).toEqual([{ applied: true, outcome: "error", children: [] }]);
-      expect(await getJob(driver, claim.id)).toMatchObject({ state: "discarded", finalizedAt: now, leaseToken: null });
-      expect(await driver.runList({ jobId: claim.id })).toMatchObject([{ outcome: "error", errorClass: "permanent", errorMessage: "gone for good" }]);
+      expectFields(await getJob(driver, claim.id), { state: "discarded", finalizedAt: now, leaseToken: null });
+      expectFields(await driver.runList({ jobId: claim.id }), [{ outcome: "error", errorClass: "permanent", errorMessage: "gone for good" }]);
     });
 
     kit.test("timeout: the run records timeout and the job is retried", async () => {
@@ -82,8 +83,8 @@ export function finalizeArea(kit: Kit): void {
       const claim = await running(driver);
       const now = at(5_000);
       expect(await driver.jobFinalize({ items: [OUTCOMES.timeout!(claim, now)], now })).toEqual([{ applied: true, outcome: "timeout", children: [] }]);
-      expect(await getJob(driver, claim.id)).toMatchObject({ state: "retryable", scheduledAt: at(8_000) });
-      expect(await driver.runList({ jobId: claim.id })).toMatchObject([{ outcome: "timeout", errorClass: "timeout" }]);
+      expectFields(await getJob(driver, claim.id), { state: "retryable", scheduledAt: at(8_000) });
+      expectFields(await driver.runList({ jobId: claim.id }), [{ outcome: "timeout", errorClass: "timeout" }]);
     });
 
     kit.test("snooze: the job is scheduled without spending an attempt (max_attempts grows by one), the run kept", async () => {
@@ -91,9 +92,9 @@ export function finalizeArea(kit: Kit): void {
       const claim = await running(driver, 3);
       const now = at(5_000);
       expect(await driver.jobFinalize({ items: [OUTCOMES.snooze!(claim, now)], now })).toEqual([{ applied: true, outcome: "snooze", children: [] }]);
-      expect(await getJob(driver, claim.id)).toMatchObject({ state: "scheduled", scheduledAt: at(10_000), attempt: 1, maxAttempts: 4, finalizedAt: null });
+      expectFields(await getJob(driver, claim.id), { state: "scheduled", scheduledAt: at(10_000), attempt: 1, maxAttempts: 4, finalizedAt: null });
       const [again] = await driver.jobClaim(claimParams(at(10_000)));
-      expect(again).toMatchObject({ id: claim.id, attempt: 2, maxAttempts: 4 });
+      expectFields(again, { id: claim.id, attempt: 2, maxAttempts: 4 });
       expect((await driver.runList({ jobId: claim.id })).map((r) => [r.attempt, r.outcome])).toEqual([
         [1, "snooze"],
         [2, "started"],
@@ -107,8 +108,8 @@ export function finalizeArea(kit: Kit): void {
       expect(await driver.jobFinalize({ items: [OUTCOMES["cancelled by worker"]!(claim, now)], now })).toEqual([
         { applied: true, outcome: "cancelled", children: [] },
       ]);
-      expect(await getJob(driver, claim.id)).toMatchObject({ state: "cancelled", finalizedAt: now, leaseToken: null });
-      expect(await driver.runList({ jobId: claim.id })).toMatchObject([{ outcome: "cancelled", errorMessage: "not needed", finishedAt: now }]);
+      expectFields(await getJob(driver, claim.id), { state: "cancelled", finalizedAt: now, leaseToken: null });
+      expectFields(await driver.runList({ jobId: claim.id }), [{ outcome: "cancelled", errorMessage: "not needed", finishedAt: now }]);
     });
 
     kit.test("a batch finalizes each item on its own and reports outcomes in input order", async () => {
@@ -161,9 +162,9 @@ export function finalizeArea(kit: Kit): void {
           { inserted: false, id: holder.id, key: "unique_key", value: "taken" },
         ],
       });
-      expect(await driver.jobGet({ id: child.id })).toMatchObject({ kind: "child", state: "available", parentJobId: claim.id, createdAt: now });
+      expectFields(await driver.jobGet({ id: child.id }), { kind: "child", state: "available", parentJobId: claim.id, createdAt: now });
       expect(await driver.jobGet({ id: clash.id })).toBeNull();
-      expect(await driver.runList({ jobId: claim.id })).toMatchObject([{ outcome: "success", enqueuedChildren: 1 }]);
+      expectFields(await driver.runList({ jobId: claim.id }), [{ outcome: "success", enqueuedChildren: 1 }]);
     });
 
     kit.test("a lost fence: the sweep and a new attempt took the job; a late finalize records superseded and changes nothing else", async () => {
@@ -180,8 +181,8 @@ export function finalizeArea(kit: Kit): void {
       expect(await driver.jobFinalize({ items: [late], now })).toEqual([{ applied: false, outcome: "superseded", children: [] }]);
       const after = await snapshot(driver, first.id);
       expect(after.job).toEqual(before.job);
-      expect(after.job).toMatchObject({ state: "running", attempt: 2, leaseToken: second.leaseToken });
-      expect(after.runs).toMatchObject([
+      expectFields(after.job, { state: "running", attempt: 2, leaseToken: second.leaseToken });
+      expectFields(after.runs, [
         { id: first.runId, outcome: "superseded", finishedAt: now, output: { late: true }, enqueuedChildren: 0 },
         before.runs[1]!,
       ]);
@@ -200,7 +201,7 @@ export function finalizeArea(kit: Kit): void {
       expect(await driver.jobFinalize({ items: [successItem(claim, now, null, [child])], now })).toEqual([
         { applied: false, outcome: "cancelled", children: [] },
       ]);
-      expect(await getJob(driver, claim.id)).toMatchObject({ state: "cancelled", finalizedAt: at(2_000) });
+      expectFields(await getJob(driver, claim.id), { state: "cancelled", finalizedAt: at(2_000) });
       expect(await driver.jobGet({ id: child.id })).toBeNull();
     });
 
@@ -230,7 +231,7 @@ export function finalizeArea(kit: Kit): void {
       const before = await snapshot(driver, first.id);
       expect(await driver.jobFinalize({ items: [item], now: at(7_000) })).toEqual([{ applied: true, outcome: "error", children: [] }]);
       expect(await snapshot(driver, first.id)).toEqual(before);
-      expect(before.job).toMatchObject({ state: "running", attempt: 2, leaseToken: second.leaseToken });
+      expectFields(before.job, { state: "running", attempt: 2, leaseToken: second.leaseToken });
     });
   });
 }
