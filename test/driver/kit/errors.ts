@@ -1,7 +1,7 @@
 import { describe, expect } from "bun:test";
 import { FlywheelError, isDataRefusal } from "../../../src/core/errors.ts";
-import type { FinalizeItem, PeriodicSaveRow } from "../../../src/driver/types.ts";
-import { T0, at, claimParams, jobFixture, row, snapshot, successItem } from "./factory.ts";
+import type { FinalizeItem } from "../../../src/driver/types.ts";
+import { T0, at, claimParams, jobFixture, periodicRow, row, snapshot, successItem } from "./factory.ts";
 import type { Kit } from "./harness.ts";
 import { expectFields } from "./match.ts";
 
@@ -87,25 +87,7 @@ export function errorsArea(kit: Kit): void {
 
     kit.test("a periodic the database refuses (neither cron nor interval) is a data refusal", async () => {
       const { driver } = await kit.open();
-      const refused: PeriodicSaveRow = {
-        slug: "broken",
-        kind: "tick",
-        queue: "periodic",
-        args: {},
-        cron: null,
-        intervalSeconds: null,
-        timezone: "UTC",
-        overlap: "skip",
-        catchUp: "all",
-        backfill: 10,
-        maxAttempts: null,
-        priority: null,
-        timeoutMs: null,
-        source: "api",
-        isActive: true,
-        nextRunAt: at(60_000),
-        now: T0,
-      };
+      const refused = periodicRow("broken", { cron: null, intervalSeconds: null });
       const error = expectNormalised(await rejection(driver.periodicSave(refused)), "flywheel:");
       expect(isDataRefusal(error)).toBe(true);
       expect(await driver.periodicGet({ slug: "broken" })).toBeNull();
@@ -130,6 +112,9 @@ export function errorsArea(kit: Kit): void {
         const error = await rejection(call());
         expect([name, error instanceof FlywheelError ? error.code : String(error)]).toEqual([name, "closed"]);
       }
+      // Subscribing to a closed driver is not an error: there is just nothing to wake up for.
+      const unsubscribe = driver.wakeSubscribe({ listener: () => {} });
+      unsubscribe();
     });
   });
 }

@@ -3,10 +3,10 @@
  * any state through driver methods only (no SQL), so a fixture is valid on every dialect by construction.
  * Every time is an explicit instant: {@link T0} plus an offset ({@link at}).
  */
-import { JOB_DEFAULTS } from "../../../src/core/defaults.ts";
+import { JOB_DEFAULTS, PERIODIC_DEFAULTS } from "../../../src/core/defaults.ts";
 import { newId } from "../../../src/core/id.ts";
 import type { JobRecord, JobState, RunRecord } from "../../../src/core/types.ts";
-import type { ClaimParams, ClaimedJob, Driver, FinalizeItem, JobInsertRow } from "../../../src/driver/types.ts";
+import type { ClaimParams, ClaimedJob, Driver, FinalizeItem, JobInsertRow, PeriodicSaveRow } from "../../../src/driver/types.ts";
 import { failed, succeeded, type Ended } from "../../../src/jobs/outcome.ts";
 
 /** The instant every kit case starts from. */
@@ -172,6 +172,35 @@ export async function jobFixture(driver: AnyDriver, spec: FixtureSpec): Promise<
   }
   if (state === "cancelled") await driver.jobCancel({ id, now });
   return { job: await getJob(driver, id), claim };
+}
+
+/** A job running under a claim made at `spec.now` ({@link jobFixture} with state `running`); returns the claim. */
+export async function runningJob(driver: AnyDriver, spec: Omit<FixtureSpec, "state">): Promise<ClaimedJob> {
+  return (await jobFixture(driver, { ...spec, state: "running" })).claim!;
+}
+
+/** A periodic to save: kind `tick` every minute, next due at 60 s, saved at {@link T0}, with `over` applied. */
+export function periodicRow(slug: string, over: Partial<PeriodicSaveRow> = {}): PeriodicSaveRow {
+  return {
+    slug,
+    kind: "tick",
+    queue: PERIODIC_DEFAULTS.queue,
+    args: { n: 1 },
+    cron: null,
+    intervalSeconds: 60,
+    timezone: PERIODIC_DEFAULTS.timezone,
+    overlap: PERIODIC_DEFAULTS.overlap,
+    catchUp: PERIODIC_DEFAULTS.catchUp,
+    backfill: PERIODIC_DEFAULTS.backfill,
+    maxAttempts: null,
+    priority: null,
+    timeoutMs: null,
+    source: PERIODIC_DEFAULTS.source,
+    isActive: true,
+    nextRunAt: at(60_000),
+    now: T0,
+    ...over,
+  };
 }
 
 async function finalizeOne(driver: AnyDriver, item: FinalizeItem, now: Date): Promise<void> {

@@ -12,9 +12,9 @@ import {
   jobFixture,
   retryItem,
   row,
+  runningJob,
   snapshot,
   successItem,
-  type AnyDriver,
 } from "./factory.ts";
 import type { Kit } from "./harness.ts";
 import { expectFields } from "./match.ts";
@@ -29,17 +29,12 @@ const OUTCOMES: Record<string, (claim: ClaimedJob, now: Date) => FinalizeItem> =
   "cancelled by worker": (claim, now) => cancelledByWorker(ended(claim, now), { cancel: "not needed" }).item,
 };
 
-/** A running job claimed at {@link T0} under a 30 s lease. */
-async function running(driver: AnyDriver, maxAttempts = 3): Promise<ClaimedJob> {
-  return (await jobFixture(driver, { state: "running", now: T0, maxAttempts })).claim!;
-}
-
 /** jobFinalize: every outcome, follow-ups, lost fences, replays. */
 export function finalizeArea(kit: Kit): void {
   describe("jobFinalize", () => {
     kit.test("success: the job succeeds and its run records output, cost and timing", async () => {
       const { driver } = await kit.open();
-      const claim = await running(driver);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 3 });
       const now = at(5_000);
       expect(await driver.jobFinalize({ items: [OUTCOMES.success!(claim, now)], now })).toEqual([{ applied: true, outcome: "success", children: [] }]);
       expectFields(await getJob(driver, claim.id), {
@@ -58,7 +53,7 @@ export function finalizeArea(kit: Kit): void {
 
     kit.test("error, retried: the job waits for its backoff, then is claimable as the next attempt", async () => {
       const { driver } = await kit.open();
-      const claim = await running(driver);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 3 });
       const now = at(5_000);
       expect(await driver.jobFinalize({ items: [OUTCOMES["error, retried"]!(claim, now)], now })).toEqual([{ applied: true, outcome: "error", children: [] }]);
       expectFields(await getJob(driver, claim.id), { state: "retryable", scheduledAt: at(7_000), leaseToken: null, leasedUntil: null, finalizedAt: null });
@@ -71,7 +66,7 @@ export function finalizeArea(kit: Kit): void {
 
     kit.test("error, discarded: the job is discarded and finalized", async () => {
       const { driver } = await kit.open();
-      const claim = await running(driver);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 3 });
       const now = at(5_000);
       expect(await driver.jobFinalize({ items: [OUTCOMES["error, discarded"]!(claim, now)], now })).toEqual([{ applied: true, outcome: "error", children: [] }]);
       expectFields(await getJob(driver, claim.id), { state: "discarded", finalizedAt: now, leaseToken: null });
@@ -80,7 +75,7 @@ export function finalizeArea(kit: Kit): void {
 
     kit.test("timeout: the run records timeout and the job is retried", async () => {
       const { driver } = await kit.open();
-      const claim = await running(driver);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 3 });
       const now = at(5_000);
       expect(await driver.jobFinalize({ items: [OUTCOMES.timeout!(claim, now)], now })).toEqual([{ applied: true, outcome: "timeout", children: [] }]);
       expectFields(await getJob(driver, claim.id), { state: "retryable", scheduledAt: at(8_000) });
@@ -89,7 +84,7 @@ export function finalizeArea(kit: Kit): void {
 
     kit.test("snooze: the job is scheduled without spending an attempt (max_attempts grows by one), the run kept", async () => {
       const { driver } = await kit.open();
-      const claim = await running(driver, 3);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 3 });
       const now = at(5_000);
       expect(await driver.jobFinalize({ items: [OUTCOMES.snooze!(claim, now)], now })).toEqual([{ applied: true, outcome: "snooze", children: [] }]);
       expectFields(await getJob(driver, claim.id), { state: "scheduled", scheduledAt: at(10_000), attempt: 1, maxAttempts: 4, finalizedAt: null });
@@ -103,7 +98,7 @@ export function finalizeArea(kit: Kit): void {
 
     kit.test("cancelled by its worker: the job is cancelled and the run records the reason", async () => {
       const { driver } = await kit.open();
-      const claim = await running(driver);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 3 });
       const now = at(5_000);
       expect(await driver.jobFinalize({ items: [OUTCOMES["cancelled by worker"]!(claim, now)], now })).toEqual([
         { applied: true, outcome: "cancelled", children: [] },
@@ -116,8 +111,8 @@ export function finalizeArea(kit: Kit): void {
       const { driver } = await kit.open();
       const names = Object.keys(OUTCOMES);
       const claims: ClaimedJob[] = [];
-      for (const _ of names) claims.push(await running(driver));
-      const lost = await running(driver);
+      for (const _ of names) claims.push(await runningJob(driver, { now: T0, maxAttempts: 3 }));
+      const lost = await runningJob(driver, { now: T0, maxAttempts: 3 });
       await driver.jobCancel({ id: lost.id, now: at(1_000) });
       const now = at(5_000);
       const items = [...names.map((name, i) => OUTCOMES[name]!(claims[i]!, now)), successItem(lost, now)];
@@ -149,7 +144,7 @@ export function finalizeArea(kit: Kit): void {
     kit.test("follow-ups are inserted with the job that advanced; a collision is skipped and names its holder", async () => {
       const { driver } = await kit.open();
       const holder = (await jobFixture(driver, { state: "succeeded", now: T0, uniqueKey: "taken" })).job;
-      const claim = await running(driver);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 3 });
       const now = at(5_000);
       const child = row({ kind: "child", parentJobId: claim.id, createdAt: now, scheduledAt: now });
       const clash = row({ kind: "child", uniqueKey: "taken", createdAt: now, scheduledAt: now });
@@ -169,7 +164,7 @@ export function finalizeArea(kit: Kit): void {
 
     kit.test("a lost fence: the sweep and a new attempt took the job; a late finalize records superseded and changes nothing else", async () => {
       const { driver } = await kit.open();
-      const first = await running(driver);
+      const first = await runningJob(driver, { now: T0, maxAttempts: 3 });
       const sweptAt = at(31_000);
       const [lease] = await driver.leaseListExpired({ now: sweptAt, limit: 10 });
       await driver.jobFinalize({ items: [crashed(lease!, sweptAt, 0)], now: sweptAt });
@@ -194,7 +189,7 @@ export function finalizeArea(kit: Kit): void {
 
     kit.test("a fence lost to an operator's cancel records cancelled, and inserts no follow-ups", async () => {
       const { driver } = await kit.open();
-      const claim = await running(driver);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 3 });
       await driver.jobCancel({ id: claim.id, now: at(2_000) });
       const now = at(5_000);
       const child = row({ kind: "child" });
@@ -208,7 +203,7 @@ export function finalizeArea(kit: Kit): void {
     for (const [name, build] of Object.entries(OUTCOMES)) {
       kit.test(`a replayed finalize (${name}) reports the first outcome and changes nothing`, async () => {
         const { driver } = await kit.open();
-        const claim = await running(driver);
+        const claim = await runningJob(driver, { now: T0, maxAttempts: 3 });
         const now = at(5_000);
         const item = build(claim, now);
         const child = row({ kind: "child", createdAt: now, scheduledAt: now });
@@ -224,7 +219,7 @@ export function finalizeArea(kit: Kit): void {
 
     kit.test("a replay after the job moved on to its next attempt leaves that attempt alone", async () => {
       const { driver } = await kit.open();
-      const first = await running(driver);
+      const first = await runningJob(driver, { now: T0, maxAttempts: 3 });
       const item = retryItem(first, at(5_000), 0);
       await driver.jobFinalize({ items: [item], now: at(5_000) });
       const second = await claimJob(driver, first.id, at(6_000));

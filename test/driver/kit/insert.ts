@@ -1,4 +1,5 @@
 import { describe, expect } from "bun:test";
+import { isDataRefusal } from "../../../src/core/errors.ts";
 import type { JobState } from "../../../src/core/types.ts";
 import { T0, at, jobFixture, row } from "./factory.ts";
 import type { Kit } from "./harness.ts";
@@ -127,6 +128,22 @@ export function insertArea(kit: Kit): void {
       expect(await transaction((tx) => driver.jobInsert({ jobs: [dropped], tx }), "rollback")).toEqual([{ inserted: true, id: dropped.id }]);
       expectFields(await driver.jobGet({ id: kept.id }), { kind: "outbox.kept", state: "available" });
       expect(await driver.jobGet({ id: dropped.id })).toBeNull();
+    });
+
+    kit.test("jobInsertSync, where a dialect has it, throws a refusal inside the caller's transaction, which rolls back whole", async () => {
+      const { driver, transaction } = await kit.open();
+      // Only dialects with synchronous transactions (bun:sqlite) have it; the others have nothing to prove here.
+      const insertSync = driver.jobInsertSync?.bind(driver);
+      if (!insertSync) return;
+      const first = row();
+      const refused = { ...row(), state: "exploded" as never };
+      const error = await transaction((tx) => {
+        insertSync({ jobs: [first], tx });
+        insertSync({ jobs: [refused], tx });
+        return Promise.resolve();
+      }, "commit").catch((e: unknown) => e);
+      expect(isDataRefusal(error)).toBe(true);
+      expect(await driver.jobGet({ id: first.id })).toBeNull();
     });
   });
 }

@@ -1,22 +1,17 @@
 import { describe, expect } from "bun:test";
 import { newId } from "../../../src/core/id.ts";
 import { crashed } from "../../../src/jobs/outcome.ts";
-import { T0, at, claimJob, getJob, jobFixture, snapshot, type AnyDriver } from "./factory.ts";
+import { T0, at, claimJob, getJob, jobFixture, runningJob, snapshot } from "./factory.ts";
 import type { Kit } from "./harness.ts";
 import { expectFields } from "./match.ts";
-
-/** A running job claimed at {@link T0}, leased until `leasedUntil`. */
-async function leased(driver: AnyDriver, leasedUntil: Date, over: { attempt?: number; kind?: string } = {}) {
-  return (await jobFixture(driver, { state: "running", now: T0, leasedUntil, ...over })).claim!;
-}
 
 /** leaseRenew and leaseListExpired. */
 export function leaseArea(kit: Kit): void {
   describe("leaseRenew", () => {
     kit.test("extends the leases still held and returns their ids", async () => {
       const { driver } = await kit.open();
-      const a = await leased(driver, at(30_000));
-      const b = await leased(driver, at(30_000));
+      const a = await runningJob(driver, { now: T0, leasedUntil: at(30_000) });
+      const b = await runningJob(driver, { now: T0, leasedUntil: at(30_000) });
       const held = await driver.leaseRenew({
         leases: [a, b].map((j) => ({ jobId: j.id, leaseToken: j.leaseToken! })),
         leasedUntil: at(40_000),
@@ -28,7 +23,7 @@ export function leaseArea(kit: Kit): void {
 
     kit.test("never moves a lease backwards: an older renewal landing late keeps the later lease", async () => {
       const { driver } = await kit.open();
-      const job = await leased(driver, at(30_000));
+      const job = await runningJob(driver, { now: T0, leasedUntil: at(30_000) });
       const lease = [{ jobId: job.id, leaseToken: job.leaseToken! }];
       expect(await driver.leaseRenew({ leases: lease, leasedUntil: at(50_000), now: at(20_000) })).toEqual(new Set([job.id]));
       expect(await driver.leaseRenew({ leases: lease, leasedUntil: at(40_000), now: at(10_000) })).toEqual(new Set([job.id]));
@@ -37,12 +32,12 @@ export function leaseArea(kit: Kit): void {
 
     kit.test("leases no longer held are neither returned nor touched", async () => {
       const { driver } = await kit.open();
-      const held = await leased(driver, at(30_000));
-      const wrongToken = await leased(driver, at(30_000));
+      const held = await runningJob(driver, { now: T0, leasedUntil: at(30_000) });
+      const wrongToken = await runningJob(driver, { now: T0, leasedUntil: at(30_000) });
       const { job: finished, claim: finishedClaim } = await jobFixture(driver, { state: "succeeded", now: T0 });
       const { claim: cancelledClaim } = await jobFixture(driver, { state: "cancelled", now: T0, attempt: 1 });
       // Swept and claimed again: the old token is stale, the job runs under a new one.
-      const stale = await leased(driver, at(5_000));
+      const stale = await runningJob(driver, { now: T0, leasedUntil: at(5_000) });
       const [lease] = await driver.leaseListExpired({ now: at(6_000), limit: 1 });
       await driver.jobFinalize({ items: [crashed(lease!, at(6_000), 0)], now: at(6_000) });
       await claimJob(driver, stale.id, at(6_000));
@@ -74,10 +69,10 @@ export function leaseArea(kit: Kit): void {
   describe("leaseListExpired", () => {
     kit.test("lists running jobs whose lease ended before now, oldest expiry first, each with its open run", async () => {
       const { driver } = await kit.open();
-      const ten = await leased(driver, at(10_000), { kind: "ten" });
-      const five = await leased(driver, at(5_000), { kind: "five" });
-      await leased(driver, at(20_000));
-      await leased(driver, at(40_000));
+      const ten = await runningJob(driver, { now: T0, leasedUntil: at(10_000), kind: "ten" });
+      const five = await runningJob(driver, { now: T0, leasedUntil: at(5_000), kind: "five" });
+      await runningJob(driver, { now: T0, leasedUntil: at(20_000) });
+      await runningJob(driver, { now: T0, leasedUntil: at(40_000) });
       for (const state of ["available", "retryable", "succeeded", "cancelled", "discarded"] as const) await jobFixture(driver, { state, now: T0 });
       const expired = await driver.leaseListExpired({ now: at(20_000), limit: 10 });
       expect(expired).toEqual([
@@ -110,14 +105,14 @@ export function leaseArea(kit: Kit): void {
 
     kit.test("the open run listed is the current attempt's", async () => {
       const { driver } = await kit.open();
-      const third = await leased(driver, at(1_000), { attempt: 3 });
+      const third = await runningJob(driver, { now: T0, leasedUntil: at(1_000), attempt: 3 });
       const [lease] = await driver.leaseListExpired({ now: at(2_000), limit: 10 });
       expectFields(lease, { jobId: third.id, attempt: 3, runId: third.runId, leaseToken: third.leaseToken });
     });
 
     kit.test("a renewed lease is no longer listed", async () => {
       const { driver } = await kit.open();
-      const job = await leased(driver, at(1_000));
+      const job = await runningJob(driver, { now: T0, leasedUntil: at(1_000) });
       expect((await driver.leaseListExpired({ now: at(2_000), limit: 10 })).map((l) => l.jobId)).toEqual([job.id]);
       await driver.leaseRenew({ leases: [{ jobId: job.id, leaseToken: job.leaseToken! }], leasedUntil: at(30_000), now: at(2_000) });
       expect(await driver.leaseListExpired({ now: at(2_000), limit: 10 })).toEqual([]);

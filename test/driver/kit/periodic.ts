@@ -1,35 +1,10 @@
 import { describe, expect } from "bun:test";
-import { PERIODIC_DEFAULTS } from "../../../src/core/defaults.ts";
 import { newId } from "../../../src/core/id.ts";
 import type { PeriodicRecord } from "../../../src/core/types.ts";
-import type { PeriodicFireParams, PeriodicSaveRow } from "../../../src/driver/types.ts";
-import { T0, at, jobFixture, row, type AnyDriver } from "./factory.ts";
+import type { PeriodicFireParams } from "../../../src/driver/types.ts";
+import { T0, at, jobFixture, periodicRow, row, type AnyDriver } from "./factory.ts";
 import type { Kit } from "./harness.ts";
 import { expectFields } from "./match.ts";
-
-/** A periodic to save: every minute, next due at 60 s, saved at {@link T0}, with `over` applied. */
-function periodicRow(slug: string, over: Partial<PeriodicSaveRow> = {}): PeriodicSaveRow {
-  return {
-    slug,
-    kind: "tick",
-    queue: PERIODIC_DEFAULTS.queue,
-    args: { n: 1 },
-    cron: null,
-    intervalSeconds: 60,
-    timezone: PERIODIC_DEFAULTS.timezone,
-    overlap: PERIODIC_DEFAULTS.overlap,
-    catchUp: PERIODIC_DEFAULTS.catchUp,
-    backfill: PERIODIC_DEFAULTS.backfill,
-    maxAttempts: null,
-    priority: null,
-    timeoutMs: null,
-    source: PERIODIC_DEFAULTS.source,
-    isActive: true,
-    nextRunAt: at(60_000),
-    now: T0,
-    ...over,
-  };
-}
 
 /** A fire of `p` due at its `nextRunAt`, advancing it a minute, enqueueing `jobs`, at `now`. */
 function fireOf(p: PeriodicRecord, now: Date, over: Partial<PeriodicFireParams> = {}): PeriodicFireParams {

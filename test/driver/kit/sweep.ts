@@ -2,14 +2,9 @@ import { describe, expect } from "bun:test";
 import { CRASHED_MESSAGE } from "../../../src/driver/rules.ts";
 import type { ExpiredLease, FinalizeOutcome } from "../../../src/driver/types.ts";
 import { crashed } from "../../../src/jobs/outcome.ts";
-import { T0, at, getJob, jobFixture, row, snapshot, successItem, type AnyDriver } from "./factory.ts";
+import { T0, at, getJob, row, runningJob, snapshot, successItem, type AnyDriver } from "./factory.ts";
 import type { Kit } from "./harness.ts";
 import { expectFields } from "./match.ts";
-
-/** A running job claimed at {@link T0} under a lease that ends at 30 s. */
-async function running(driver: AnyDriver, maxAttempts = 3) {
-  return (await jobFixture(driver, { state: "running", now: T0, maxAttempts, leasedUntil: at(30_000) })).claim!;
-}
 
 /** What a sweeper lists at `now`. */
 async function listExpired(driver: AnyDriver, now: Date): Promise<ExpiredLease[]> {
@@ -26,7 +21,7 @@ export function sweepArea(kit: Kit): void {
   describe("sweep (leaseListExpired + crashed items)", () => {
     kit.test("an expired lease: the job is retried after the backoff and its run ends crashed", async () => {
       const { driver } = await kit.open();
-      const claim = await running(driver);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 3, leasedUntil: at(30_000) });
       const now = at(45_000);
       expect(await sweep(driver, await listExpired(driver, now), now)).toEqual([{ applied: true, outcome: "crashed", children: [] }]);
       expectFields(await getJob(driver, claim.id), {
@@ -45,7 +40,7 @@ export function sweepArea(kit: Kit): void {
 
     kit.test("an expired lease on the last attempt: the job is discarded and listed as a crashed failure", async () => {
       const { driver } = await kit.open();
-      const claim = await running(driver, 1);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 1, leasedUntil: at(30_000) });
       const now = at(45_000);
       expect(await sweep(driver, await listExpired(driver, now), now)).toEqual([{ applied: true, outcome: "crashed", children: [] }]);
       expectFields(await getJob(driver, claim.id), { state: "discarded", finalizedAt: now, leaseToken: null });
@@ -56,7 +51,7 @@ export function sweepArea(kit: Kit): void {
 
     kit.test("a lease renewed after the listing is left alone: the job keeps running and its run stays started", async () => {
       const { driver } = await kit.open();
-      const claim = await running(driver);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 3, leasedUntil: at(30_000) });
       const listedAt = at(31_000);
       const leases = await listExpired(driver, listedAt);
       // The runner was only late: it renews between the sweep's listing and its finalize.
@@ -69,7 +64,7 @@ export function sweepArea(kit: Kit): void {
     kit.test("a second sweeper finalizing the same listing reports crashed and changes nothing", async () => {
       const { driver, openPeer } = await kit.open();
       const peer = await openPeer();
-      const claim = await running(driver);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 3, leasedUntil: at(30_000) });
       const now = at(45_000);
       const mine = await listExpired(driver, now);
       const theirs = await listExpired(peer, now);
@@ -81,7 +76,7 @@ export function sweepArea(kit: Kit): void {
 
     kit.test("the attempt's real finalize after a sweep records superseded, changes nothing on the job and inserts no follow-ups", async () => {
       const { driver } = await kit.open();
-      const claim = await running(driver);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 3, leasedUntil: at(30_000) });
       await sweep(driver, await listExpired(driver, at(45_000)), at(45_000));
       const before = await snapshot(driver, claim.id);
       const now = at(50_000);
@@ -97,7 +92,7 @@ export function sweepArea(kit: Kit): void {
 
     kit.test("an attempt that finalized itself between the listing and the sweep keeps its outcome", async () => {
       const { driver } = await kit.open();
-      const claim = await running(driver);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 3, leasedUntil: at(30_000) });
       const now = at(31_000);
       const leases = await listExpired(driver, now);
       await driver.jobFinalize({ items: [successItem(claim, now)], now });
@@ -108,7 +103,7 @@ export function sweepArea(kit: Kit): void {
 
     kit.test("a job an operator cancelled between the listing and the sweep stays cancelled", async () => {
       const { driver } = await kit.open();
-      const claim = await running(driver);
+      const claim = await runningJob(driver, { now: T0, maxAttempts: 3, leasedUntil: at(30_000) });
       const now = at(31_000);
       const leases = await listExpired(driver, now);
       await driver.jobCancel({ id: claim.id, now });
