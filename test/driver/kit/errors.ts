@@ -3,17 +3,7 @@ import { FlywheelError, isDataRefusal } from "../../../src/core/errors.ts";
 import type { FinalizeItem } from "../../../src/driver/types.ts";
 import { T0, at, claimParams, jobFixture, periodicRow, row, snapshot, successItem } from "./factory.ts";
 import type { Kit } from "./harness.ts";
-import { expectFields } from "./match.ts";
-
-/** What `promise` rejected with; fails the test when it resolved. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("kit: expected the call to fail, but it succeeded");
-}
+import { expectFields, rejection } from "./match.ts";
 
 /**
  * Asserts the seam's contract on an error from the database: a FlywheelError whose message starts with the

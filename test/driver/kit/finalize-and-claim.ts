@@ -3,7 +3,7 @@ import { isDataRefusal } from "../../../src/core/errors.ts";
 import type { FinalizeItem } from "../../../src/driver/types.ts";
 import { T0, at, claimParams, getJob, jobFixture, row, snapshot, successItem } from "./factory.ts";
 import type { Kit } from "./harness.ts";
-import { expectFields } from "./match.ts";
+import { expectFields, rejection } from "./match.ts";
 
 /** jobFinalizeAndClaim: the runner's steady state, a finalize and a claim as one transaction. */
 export function finalizeAndClaimArea(kit: Kit): void {
@@ -73,7 +73,7 @@ export function finalizeAndClaimArea(kit: Kit): void {
       const before = [await snapshot(driver, good!.id), await snapshot(driver, bad!.id), await snapshot(driver, waiting.id)];
       const now = at(4_000);
       const refused: FinalizeItem = { ...successItem(bad!, now), job: { state: "exploded" as never, scheduledAt: null, maxAttemptsDelta: 0 } };
-      const error = await driver.jobFinalizeAndClaim({ items: [successItem(good!, now), refused], claim: claimParams(now) }).catch((e: unknown) => e);
+      const error = await rejection(driver.jobFinalizeAndClaim({ items: [successItem(good!, now), refused], claim: claimParams(now) }));
       expect(isDataRefusal(error)).toBe(true);
       expect([await snapshot(driver, good!.id), await snapshot(driver, bad!.id), await snapshot(driver, waiting.id)]).toEqual(before);
     });

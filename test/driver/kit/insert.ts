@@ -3,7 +3,7 @@ import { isDataRefusal } from "../../../src/core/errors.ts";
 import type { JobState } from "../../../src/core/types.ts";
 import { T0, at, jobFixture, row } from "./factory.ts";
 import type { Kit } from "./harness.ts";
-import { expectFields } from "./match.ts";
+import { expectFields, rejection } from "./match.ts";
 
 /** jobInsert: rows as given, input order, unique collisions reported with their holder, the outbox. */
 export function insertArea(kit: Kit): void {
@@ -137,11 +137,13 @@ export function insertArea(kit: Kit): void {
       if (!insertSync) return;
       const first = row();
       const refused = { ...row(), state: "exploded" as never };
-      const error = await transaction((tx) => {
-        insertSync({ jobs: [first], tx });
-        insertSync({ jobs: [refused], tx });
-        return Promise.resolve();
-      }, "commit").catch((e: unknown) => e);
+      const error = await rejection(
+        transaction((tx) => {
+          insertSync({ jobs: [first], tx });
+          insertSync({ jobs: [refused], tx });
+          return Promise.resolve();
+        }, "commit"),
+      );
       expect(isDataRefusal(error)).toBe(true);
       expect(await driver.jobGet({ id: first.id })).toBeNull();
     });

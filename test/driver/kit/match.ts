@@ -1,3 +1,5 @@
+// Assertion helpers of the kit.
+
 import { expect } from "bun:test";
 
 /**
@@ -24,4 +26,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
+}
+
+/** What `promise` rejected with; fails the test when it resolved. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("kit: expected the call to fail, but it succeeded");
 }
