@@ -1,0 +1,135 @@
+import { describe, expect } from "bun:test";
+import { newId } from "../../../src/core/id.ts";
+import type { JobState } from "../../../src/core/types.ts";
+import { T0, at, claimJob, discardItem, jobFixture, retryItem, row } from "./factory.ts";
+import type { Kit } from "./harness.ts";
+
+/** Reads: jobGet, jobList, runList, jobCountByKind, queueStatsGet, jobListFailures. */
+export function readArea(kit: Kit): void {
+  describe("reads", () => {
+    kit.test("jobGet: null for an unknown id", async () => {
+      const { driver } = await kit.open();
+      expect(await driver.jobGet({ id: newId() })).toBeNull();
+    });
+
+    kit.test("jobList: newest first, filtered by state, kind and queue, up to the limit", async () => {
+      const { driver } = await kit.open();
+      const make = async (kind: string, queue: string, state: JobState) => (await jobFixture(driver, { state, now: T0, kind, queue })).job;
+      const a1 = await make("a", "q1", "available");
+      const b1 = await make("b", "q2", "available");
+      const a2 = await make("a", "q2", "succeeded");
+      const b2 = await make("b", "q1", "running");
+      const a3 = await make("a", "q1", "discarded");
+      const ids = async (p: Parameters<typeof driver.jobList>[0]) => (await driver.jobList(p)).map((j) => j.id);
+      expect(await ids({ limit: 10 })).toEqual([a3.id, b2.id, a2.id, b1.id, a1.id]);
+      expect(await ids({ limit: 2 })).toEqual([a3.id, b2.id]);
+      expect(await ids({ kind: "a", limit: 10 })).toEqual([a3.id, a2.id, a1.id]);
+      expect(await ids({ queue: "q1", limit: 10 })).toEqual([a3.id, b2.id, a1.id]);
+      expect(await ids({ state: "available", limit: 10 })).toEqual([b1.id, a1.id]);
+      expect(await ids({ state: "discarded", limit: 10 })).toEqual([a3.id]);
+      expect(await ids({ kind: "a", queue: "q1", state: "available", limit: 10 })).toEqual([a1.id]);
+      expect(await ids({ kind: "none", limit: 10 })).toEqual([]);
+      expect(await driver.jobList({ kind: "b", state: "running", limit: 10 })).toEqual([b2]);
+    });
+
+    kit.test("jobList: the before cursor pages through without gaps or repeats", async () => {
+      const { driver } = await kit.open();
+      const jobs = Array.from({ length: 5 }, () => row());
+      await driver.jobInsert({ jobs });
+      const newestFirst = jobs.map((j) => j.id).reverse();
+      const pages: string[][] = [];
+      let before: string | undefined;
+      for (;;) {
+        const page = (await driver.jobList({ limit: 2, ...(before ? { before } : {}) })).map((j) => j.id);
+        if (page.length === 0) break;
+        pages.push(page);
+        before = page.at(-1);
+      }
+      expect(pages).toEqual([newestFirst.slice(0, 2), newestFirst.slice(2, 4), newestFirst.slice(4)]);
+    });
+
+    kit.test("runList: every run of a job, oldest attempt first; none for an unknown job", async () => {
+      const { driver } = await kit.open();
+      const { job, claim } = await jobFixture(driver, { state: "running", now: T0, attempt: 3 });
+      const runs = await driver.runList({ jobId: job.id });
+      expect(runs.map((r) => [r.attempt, r.outcome])).toEqual([
+        [1, "error"],
+        [2, "error"],
+        [3, "started"],
+      ]);
+      expect(runs[2]!.id).toBe(claim!.runId);
+      expect(await driver.runList({ jobId: newId() })).toEqual([]);
+    });
+
+    kit.test("jobCountByKind: counts per kind and state, for every kind or one", async () => {
+      const { driver } = await kit.open();
+      for (const [kind, state] of [
+        ["a", "available"],
+        ["a", "available"],
+        ["a", "succeeded"],
+        ["b", "running"],
+      ] as const) {
+        await jobFixture(driver, { state, now: T0, kind });
+      }
+      const sorted = (counts: Array<{ kind: string; state: JobState; count: number }>) =>
+        [...counts].sort((x, y) => x.kind.localeCompare(y.kind) || x.state.localeCompare(y.state));
+      expect(sorted(await driver.jobCountByKind({}))).toEqual([
+        { kind: "a", state: "available", count: 2 },
+        { kind: "a", state: "succeeded", count: 1 },
+        { kind: "b", state: "running", count: 1 },
+      ]);
+      expect(sorted(await driver.jobCountByKind({ kind: "b" }))).toEqual([{ kind: "b", state: "running", count: 1 }]);
+      expect(await driver.jobCountByKind({ kind: "none" })).toEqual([]);
+    });
+
+    kit.test("queueStatsGet: counts by state, ready and scheduled-ahead jobs, the oldest ready time, per queue or all", async () => {
+      const { driver } = await kit.open();
+      const zero = { available: 0, scheduled: 0, running: 0, retryable: 0, succeeded: 0, cancelled: 0, discarded: 0 };
+      expect(await driver.queueStatsGet({ now: T0 })).toEqual({ counts: zero, ready: 0, scheduledAhead: 0, oldestReadyAt: null });
+
+      const before = at(-60_000);
+      await jobFixture(driver, { state: "available", now: before, scheduledAt: at(-30_000), queue: "q1" });
+      await jobFixture(driver, { state: "available", now: before, scheduledAt: at(-10_000), queue: "q2" });
+      await jobFixture(driver, { state: "scheduled", now: before, scheduledAt: at(60_000), queue: "q1" });
+      await jobFixture(driver, { state: "retryable", now: before, scheduledAt: at(-20_000), queue: "q1" });
+      await jobFixture(driver, { state: "retryable", now: before, scheduledAt: at(5_000), queue: "q2" });
+      await jobFixture(driver, { state: "running", now: before, queue: "q1" });
+      await jobFixture(driver, { state: "succeeded", now: before, queue: "q2" });
+      await jobFixture(driver, { state: "cancelled", now: before, queue: "q1" });
+      await jobFixture(driver, { state: "discarded", now: before, queue: "q1" });
+
+      expect(await driver.queueStatsGet({ now: T0 })).toEqual({
+        counts: { available: 2, scheduled: 1, running: 1, retryable: 2, succeeded: 1, cancelled: 1, discarded: 1 },
+        ready: 3,
+        scheduledAhead: 2,
+        oldestReadyAt: at(-30_000),
+      });
+      expect(await driver.queueStatsGet({ now: T0, queues: ["q2"] })).toEqual({
+        counts: { ...zero, available: 1, retryable: 1, succeeded: 1 },
+        ready: 1,
+        scheduledAhead: 1,
+        oldestReadyAt: at(-10_000),
+      });
+      expect(await driver.queueStatsGet({ now: T0, queues: ["none"] })).toEqual({ counts: zero, ready: 0, scheduledAhead: 0, oldestReadyAt: null });
+    });
+
+    kit.test("jobListFailures: discarded jobs finalized since a time, newest first, with their last attempt's error", async () => {
+      const { driver } = await kit.open();
+      await jobFixture(driver, { state: "discarded", now: at(1_000), kind: "old" });
+      const twice = (await jobFixture(driver, { state: "running", now: at(2_000), kind: "twice", queue: "q" })).claim!;
+      await driver.jobFinalize({ items: [retryItem(twice, at(2_000), 0, "first try")], now: at(2_000) });
+      const second = await claimJob(driver, twice.id, at(3_000));
+      await driver.jobFinalize({ items: [discardItem(second, at(4_000), "second try")], now: at(4_000) });
+      const newest = (await jobFixture(driver, { state: "discarded", now: at(5_000), kind: "newest" })).job;
+      await jobFixture(driver, { state: "cancelled", now: at(6_000), attempt: 1 });
+      await jobFixture(driver, { state: "succeeded", now: at(6_000) });
+
+      expect(await driver.jobListFailures({ since: at(2_000), limit: 10 })).toEqual([
+        { jobId: newest.id, kind: "newest", queue: "default", attempt: 1, finalizedAt: at(5_000), errorClass: "permanent", errorMessage: "kit: permanent failure" },
+        { jobId: twice.id, kind: "twice", queue: "q", attempt: 2, finalizedAt: at(4_000), errorClass: "permanent", errorMessage: "second try" },
+      ]);
+      expect((await driver.jobListFailures({ since: T0, limit: 1 })).map((f) => f.jobId)).toEqual([newest.id]);
+      expect(await driver.jobListFailures({ since: at(7_000), limit: 10 })).toEqual([]);
+    });
+  });
+}
