@@ -4,7 +4,7 @@ import { CANCELLED_MESSAGE } from "../../../src/driver/rules.ts";
 import { cancelledByWorker, succeeded } from "../../../src/jobs/outcome.ts";
 import { T0, at, claimParams, ended, getJob, jobFixture, row, snapshot, successItem } from "./factory.ts";
 import type { Kit } from "./harness.ts";
-import { expectFields } from "./match.ts";
+import { expectFields } from "../../support/match.ts";
 
 /** Operator actions: jobCancel, jobRetry, jobDeleteFinished. */
 export function adminArea(kit: Kit): void {

@@ -1,7 +1,7 @@
 import { describe, expect } from "bun:test";
 import { T0, after, at, claimParams, getJob, jobFixture, row } from "./factory.ts";
 import type { Kit } from "./harness.ts";
-import { expectFields } from "./match.ts";
+import { expectFields } from "../../support/match.ts";
 
 /** jobClaim: what is claimable, in which order, under which lease, with which run stub. */
 export function claimArea(kit: Kit): void {

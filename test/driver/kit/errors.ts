@@ -3,7 +3,7 @@ import { FlywheelError, isDataRefusal } from "../../../src/core/errors.ts";
 import type { FinalizeItem } from "../../../src/driver/types.ts";
 import { T0, at, claimParams, jobFixture, periodicRow, row, snapshot, successItem } from "./factory.ts";
 import type { Kit } from "./harness.ts";
-import { expectFields, rejection } from "./match.ts";
+import { expectFields, rejection } from "../../support/match.ts";
 
 /**
  * Asserts the seam's contract on an error from the database: a FlywheelError whose message starts with the

@@ -3,7 +3,7 @@ import { isDataRefusal } from "../../../src/core/errors.ts";
 import type { FinalizeItem } from "../../../src/driver/types.ts";
 import { T0, at, claimParams, getJob, jobFixture, row, snapshot, successItem } from "./factory.ts";
 import type { Kit } from "./harness.ts";
-import { expectFields, rejection } from "./match.ts";
+import { expectFields, rejection } from "../../support/match.ts";
 
 /** jobFinalizeAndClaim: the runner's steady state, a finalize and a claim as one transaction. */
 export function finalizeAndClaimArea(kit: Kit): void {

@@ -17,7 +17,7 @@ import {
   successItem,
 } from "./factory.ts";
 import type { Kit } from "./harness.ts";
-import { expectFields } from "./match.ts";
+import { expectFields } from "../../support/match.ts";
 
 /** The attempt outcomes a finalize records, each as the runtime builds its item for a claim ending at `now`. */
 const OUTCOMES: Record<string, (claim: ClaimedJob, now: Date) => FinalizeItem> = {

@@ -3,7 +3,7 @@ import { isDataRefusal } from "../../../src/core/errors.ts";
 import type { JobState } from "../../../src/core/types.ts";
 import { T0, at, jobFixture, row } from "./factory.ts";
 import type { Kit } from "./harness.ts";
-import { expectFields, rejection } from "./match.ts";
+import { expectFields, rejection } from "../../support/match.ts";
 
 /** jobInsert: rows as given, input order, unique collisions reported with their holder, the outbox. */
 export function insertArea(kit: Kit): void {

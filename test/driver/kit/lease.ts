@@ -3,7 +3,7 @@ import { newId } from "../../../src/core/id.ts";
 import { crashed } from "../../../src/jobs/outcome.ts";
 import { T0, at, claimJob, getJob, jobFixture, runningJob, snapshot } from "./factory.ts";
 import type { Kit } from "./harness.ts";
-import { expectFields } from "./match.ts";
+import { expectFields } from "../../support/match.ts";
 
 /** leaseRenew and leaseListExpired. */
 export function leaseArea(kit: Kit): void {

@@ -4,7 +4,7 @@ import type { PeriodicRecord } from "../../../src/core/types.ts";
 import type { PeriodicFireParams } from "../../../src/driver/types.ts";
 import { T0, at, jobFixture, periodicRow, row, type AnyDriver } from "./factory.ts";
 import type { Kit } from "./harness.ts";
-import { expectFields } from "./match.ts";
+import { expectFields } from "../../support/match.ts";
 
 /** A fire of `p` due at its `nextRunAt`, advancing it a minute, enqueueing `jobs`, at `now`. */
 function fireOf(p: PeriodicRecord, now: Date, over: Partial<PeriodicFireParams> = {}): PeriodicFireParams {

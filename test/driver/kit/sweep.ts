@@ -4,7 +4,7 @@ import type { ExpiredLease, FinalizeOutcome } from "../../../src/driver/types.ts
 import { crashed } from "../../../src/jobs/outcome.ts";
 import { T0, at, getJob, row, runningJob, snapshot, successItem, type AnyDriver } from "./factory.ts";
 import type { Kit } from "./harness.ts";
-import { expectFields } from "./match.ts";
+import { expectFields } from "../../support/match.ts";
 
 /** What a sweeper lists at `now`. */
 async function listExpired(driver: AnyDriver, now: Date): Promise<ExpiredLease[]> {

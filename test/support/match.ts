@@ -1,11 +1,11 @@
-// Assertion helpers of the kit.
+// Assertion helpers the tests share.
 
 import { expect } from "bun:test";
 
 /**
  * Asserts that `actual` has the fields of `expected` with equal values, as `toMatchObject` promises: nested
  * plain objects and arrays are compared on `expected`'s keys only, every other value (Dates included) with
- * `toEqual`. The kit does not use `toMatchObject` because Bun 1.4.5's passes for any Date against any other
+ * `toEqual`. Tests do not compare Dates with `toMatchObject` because Bun 1.4.5's passes for any Date against any other
  * Date (`expect({ a: new Date(1) }).toMatchObject({ a: new Date(2) })` passes), which would leave every time
  * the kit pins unchecked. Asymmetric matchers (`expect.any(String)`) work as with `toEqual`.
  */
@@ -35,5 +35,5 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   } catch (error) {
     return error;
   }
-  throw new Error("kit: expected the call to fail, but it succeeded");
+  throw new Error("expected the call to fail, but it succeeded");
 }
