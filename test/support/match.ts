@@ -7,7 +7,7 @@ import { expect } from "bun:test";
  * plain objects and arrays are compared on `expected`'s keys only, every other value (Dates included) with
  * `toEqual`. Tests do not compare Dates with `toMatchObject` because Bun 1.4.5's passes for any Date against any other
  * Date (`expect({ a: new Date(1) }).toMatchObject({ a: new Date(2) })` passes), which would leave every time
- * the kit pins unchecked. Asymmetric matchers (`expect.any(String)`) work as with `toEqual`.
+ * a test pins unchecked. Asymmetric matchers (`expect.any(String)`) work as with `toEqual`.
  */
 export function expectFields(actual: unknown, expected: unknown): void {
   expect(project(actual, expected)).toEqual(expected);
