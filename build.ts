@@ -2,7 +2,7 @@
  * Compiles the `flywheel` binary (SPEC §13).
  *
  *   bun build.ts [--target host|all|<os>-<arch>] [--outdir dist] [--no-minify] [--no-bytecode]
- *                [--version-override 1.2.3]
+ *                [--version-override 1.2.3] [--signing-public-key <key or file>] [--sign-with <private key file>]
  *
  * Writes `<outdir>/flywheel-<version>-<os>-<arch>` per target and `<outdir>/checksums.txt` (sha256sum format)
  * listing exactly the binaries this run built. `--target all` cross-compiles linux/darwin × x64/arm64; Bun
@@ -10,8 +10,13 @@
  * `--no-minify` and `--no-bytecode` exist because Bun's minifier and bytecode compiler have each miscompiled
  * real code in some release; they let a suspected miscompile be confirmed without editing this file.
  * `--version-override` stamps another version than package.json's (tests build 0.0.1 and 0.0.2 from one tree).
+ * `--signing-public-key` bakes an Ed25519 release public key into the binaries, which then install only releases
+ * whose `checksums.txt.sig` verifies; `--sign-with` writes that signature (raw 64 bytes) next to `checksums.txt`.
+ * Keys are files or inline text in any form src/update/signature.ts decodes (PEM, base64, raw 32 bytes);
+ * docs/RELEASING.md has the commands to make a pair.
  */
-import { mkdir, stat, writeFile } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "./package.json" with { type: "json" };
@@ -19,16 +24,18 @@ import {
   assetName,
   bunCompileTarget,
   CHECKSUMS_ASSET,
+  CHECKSUMS_SIGNATURE_ASSET,
   hostPlatform,
   RELEASE_PLATFORMS,
   type ReleasePlatform,
 } from "./src/update/platform.ts";
 import { sha256Hex } from "./src/update/release.ts";
 import { parseVersion, stripV } from "./src/update/semver.ts";
+import { decodePrivateKey, decodePublicKey, publicKeyOf, signWithPrivateKey, verifySignature } from "./src/update/signature.ts";
 
 /**
  * Options for {@link buildFlywheel}. `{}` means: host target only, minified, with bytecode, into `./dist`,
- * package.json's version.
+ * package.json's version, no release public key embedded and no signature written.
  */
 export interface BuildOptions {
   /** `host`, `all`, or one `<os>-<arch>` such as `linux-arm64`. */
@@ -42,6 +49,13 @@ export interface BuildOptions {
    */
   bytecode?: boolean;
   version?: string;
+  /** Raw 32-byte Ed25519 public key to embed; the binaries then require a valid `checksums.txt.sig`. */
+  signingPublicKey?: Uint8Array;
+  /**
+   * Raw 32-byte Ed25519 private seed: sign `checksums.txt` into `checksums.txt.sig`. When `signingPublicKey` is
+   * given too they must be a pair, or the build stops before compiling anything.
+   */
+  signingKey?: Uint8Array;
 }
 
 /** One compiled binary. */
@@ -82,6 +96,13 @@ export async function buildFlywheel(options: BuildOptions = {}): Promise<BuiltBi
   const outdir = resolve(options.outdir ?? "dist");
   const minify = options.minify ?? true;
   const bytecode = options.bytecode ?? true;
+  const { signingKey, signingPublicKey } = options;
+  if (signingKey && signingPublicKey && !sameBytes(await publicKeyOf(signingKey), signingPublicKey)) {
+    throw new Error("build: the --sign-with key is not the private half of --signing-public-key; binaries built so would refuse their own release");
+  }
+  const define: Record<string, string> = { FLYWHEEL_VERSION: JSON.stringify(version) };
+  // Read in src/update/signature.ts as RELEASE_PUBLIC_KEY, the same define pattern as the version.
+  if (signingPublicKey) define.FLYWHEEL_SIGNING_PUBLIC_KEY = JSON.stringify(Buffer.from(signingPublicKey).toString("base64"));
   await mkdir(outdir, { recursive: true });
 
   const built: BuiltBinary[] = [];
@@ -95,8 +116,8 @@ export async function buildFlywheel(options: BuildOptions = {}): Promise<BuiltBi
       bytecode,
       // ESM bytecode needs an explicit ESM format; main.ts uses top-level await, which CommonJS cannot express.
       format: "esm",
-      // Inside the binary `FLYWHEEL_VERSION` becomes a string literal; see src/version.ts.
-      define: { FLYWHEEL_VERSION: JSON.stringify(version) },
+      // Inside the binary `FLYWHEEL_VERSION` becomes a string literal; see src/core/version.ts.
+      define,
       compile: {
         target: bunCompileTarget(platform),
         outfile: path,
@@ -115,9 +136,41 @@ export async function buildFlywheel(options: BuildOptions = {}): Promise<BuiltBi
     built.push({ name, path, bytes: (await stat(path)).size, sha256: sha256Hex(bytes) });
   }
 
-  const sums = built.map((b) => `${b.sha256}  ${b.name}\n`).join("");
+  const sums = new TextEncoder().encode(built.map((b) => `${b.sha256}  ${b.name}\n`).join(""));
   await writeFile(join(outdir, CHECKSUMS_ASSET), sums);
+  const sigPath = join(outdir, CHECKSUMS_SIGNATURE_ASSET);
+  // A signature left from an earlier build would not match these checksums and would be published with them.
+  await rm(sigPath, { force: true });
+  if (signingKey) await writeFile(sigPath, await signChecked(sums, signingKey));
   return built;
+}
+
+/** Signs `data` and verifies the result with the key's own public half, so a broken signature is never written. */
+async function signChecked(data: Uint8Array, signingKey: Uint8Array): Promise<Uint8Array> {
+  const signature = await signWithPrivateKey(data, signingKey);
+  if (!(await verifySignature(data, signature, await publicKeyOf(signingKey)))) {
+    throw new Error(`build: the signature of ${CHECKSUMS_ASSET} does not verify with its own key`);
+  }
+  return signature;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a).equals(Buffer.from(b));
+}
+
+/**
+ * The key a `--signing-public-key` / `--sign-with` argument names: the content of the file at `arg` when one
+ * exists, else `arg` itself as inline text (base64 or PEM, as a CI variable holds it). Throws a one-line
+ * message naming the flag and the forms accepted.
+ */
+function readKeyArgument(flag: string, arg: string, decode: (input: string | Uint8Array) => Uint8Array | undefined): Uint8Array {
+  const isFile = existsSync(arg);
+  const key = decode(isFile ? new Uint8Array(readFileSync(arg)) : arg);
+  if (!key) {
+    const what = isFile ? `file ${arg}` : "value (not an existing file)";
+    throw new Error(`build: ${flag} ${what} holds no Ed25519 key (expected PEM, base64 of the 32-byte key or its DER, or a raw 32-byte file)`);
+  }
+  return key;
 }
 
 function formatSize(bytes: number): string {
@@ -131,6 +184,8 @@ if (import.meta.main) {
     "no-minify"?: boolean;
     "no-bytecode"?: boolean;
     "version-override"?: string;
+    "signing-public-key"?: string;
+    "sign-with"?: string;
     help?: boolean;
   };
   try {
@@ -144,6 +199,8 @@ if (import.meta.main) {
         "no-minify": { type: "boolean" },
         "no-bytecode": { type: "boolean" },
         "version-override": { type: "string" },
+        "signing-public-key": { type: "string" },
+        "sign-with": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -153,13 +210,19 @@ if (import.meta.main) {
   }
   if (values.help) {
     console.log(
-      "usage: bun build.ts [--target host|all|<os>-<arch>] [--outdir dist] [--no-minify] [--no-bytecode] [--version-override X.Y.Z]",
+      "usage: bun build.ts [--target host|all|<os>-<arch>] [--outdir dist] [--no-minify] [--no-bytecode] [--version-override X.Y.Z] [--signing-public-key <key or file>] [--sign-with <private key file>]",
     );
     process.exit(0);
   }
   const started = performance.now();
   try {
+    const publicKeyArg = values["signing-public-key"];
+    const signWithArg = values["sign-with"];
+    const signingPublicKey = publicKeyArg === undefined ? undefined : readKeyArgument("--signing-public-key", publicKeyArg, decodePublicKey);
+    const signingKey = signWithArg === undefined ? undefined : readKeyArgument("--sign-with", signWithArg, decodePrivateKey);
     const built = await buildFlywheel({
+      ...(signingPublicKey ? { signingPublicKey } : {}),
+      ...(signingKey ? { signingKey } : {}),
       target: values.target ?? "host",
       outdir: values.outdir ?? "dist",
       minify: !values["no-minify"],
@@ -169,6 +232,12 @@ if (import.meta.main) {
     for (const b of built) console.log(`${formatSize(b.bytes).padStart(10)}  ${b.path}`);
     const outdir = resolve(values.outdir ?? "dist");
     console.log(`${" ".repeat(10)}  ${join(outdir, CHECKSUMS_ASSET)}`);
+    if (signingKey) console.log(`${" ".repeat(10)}  ${join(outdir, CHECKSUMS_SIGNATURE_ASSET)} (Ed25519)`);
+    console.log(
+      signingPublicKey
+        ? `release public key embedded (${Buffer.from(signingPublicKey).toString("base64")}): these binaries install only signed releases`
+        : "no release public key embedded: these binaries trust checksums.txt unsigned",
+    );
     const off = [values["no-minify"] && "not minified", values["no-bytecode"] && "no bytecode"].filter(Boolean);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(`built ${built.length} binar${built.length === 1 ? "y" : "ies"} in ${seconds} s${off.length ? ` (${off.join(", ")})` : ""}`);

@@ -28,7 +28,7 @@ export default defineCommand({
   meta: {
     name: "self-update",
     alias: ["update", "upgrade"],
-    description: "Replace this binary with the latest (or a pinned) release, verified by SHA-256",
+    description: "Replace this binary with the latest (or a pinned) release, verified by SHA-256 (and by Ed25519 signature in signed builds)",
   },
   args: {
     check: { type: "boolean", description: "Only report whether an update is available; change nothing" },

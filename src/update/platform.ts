@@ -22,6 +22,12 @@ export const RELEASE_PLATFORMS: readonly ReleasePlatform[] = [
 export const CHECKSUMS_ASSET = "checksums.txt";
 
 /**
+ * Name of the release asset holding the Ed25519 signature of {@link CHECKSUMS_ASSET}: the raw 64 signature bytes,
+ * no encoding. Published by `build.ts --sign-with`; required by binaries built with a release public key.
+ */
+export const CHECKSUMS_SIGNATURE_ASSET = "checksums.txt.sig";
+
+/**
  * The platform this process runs on, or `undefined` when no release carries a binary for it (Windows, 32-bit,
  * …): callers turn that into a message rather than guessing an asset name.
  */

@@ -2,6 +2,7 @@ import { VERSION } from "../core/version.ts";
 import { CHECKSUMS_ASSET } from "./platform.ts";
 import { parseVersion, stripV } from "./semver.ts";
 import { UpdateError } from "./update-error.ts";
+import { assertUpdateUrl } from "./url-policy.ts";
 
 /** Where releases come from when `FLYWHEEL_UPDATE_URL` is not set: the GitHub Releases API of the project. */
 export const DEFAULT_UPDATE_URL = "https://api.github.com/repos/flywheel-dev/flywheel";
@@ -121,12 +122,35 @@ function headers(accept: string): Record<string, string> {
   return { Accept: accept, "User-Agent": `flywheel/${VERSION}` };
 }
 
-async function get(url: string, accept: string, signal: AbortSignal, fetchFn: FetchLike): Promise<Response> {
-  try {
-    return await fetchFn(url, { headers: headers(accept), signal, redirect: "follow" });
-  } catch (cause) {
-    const why = cause instanceof Error ? cause.message : String(cause);
-    throw new UpdateError("network", `flywheel: could not reach ${url}: ${why}`, { cause });
+/** Redirect hops one request may take; GitHub uses one (API rename, or asset → storage host). */
+const MAX_REDIRECTS = 5;
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * GETs `url`, following redirects by hand so that every hop passes {@link assertUpdateUrl} before it is
+ * requested: with `redirect: "follow"` a release host could bounce the download to plain http, or anywhere,
+ * and the check would only see the final answer. `role` names the request in refusals.
+ */
+async function get(url: string, role: string, accept: string, signal: AbortSignal, fetchFn: FetchLike): Promise<Response> {
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    assertUpdateUrl(current, hop === 0 ? role : `${role}, redirected from ${url}`);
+    let res: Response;
+    try {
+      res = await fetchFn(current, { headers: headers(accept), signal, redirect: "manual" });
+    } catch (cause) {
+      const why = cause instanceof Error ? cause.message : String(cause);
+      throw new UpdateError("network", `flywheel: could not reach ${current}: ${why}`, { cause });
+    }
+    const location = REDIRECT_STATUSES.has(res.status) ? res.headers.get("location") : null;
+    if (location === null) return res;
+    await res.body?.cancel();
+    if (hop === MAX_REDIRECTS) {
+      throw new UpdateError("network", `flywheel: ${url} redirected more than ${MAX_REDIRECTS} times; last to ${location}`);
+    }
+    // An unparseable Location is kept as written, so the check above refuses it by name on the next turn.
+    current = URL.canParse(location, current) ? new URL(location, current).href : location;
   }
 }
 
@@ -136,7 +160,7 @@ async function get(url: string, accept: string, signal: AbortSignal, fetchFn: Fe
  */
 export async function fetchRelease(base: string, version?: string, options: HttpOptions = {}): Promise<Release> {
   const url = releaseUrl(base, version);
-  const res = await get(url, "application/vnd.github+json", options.signal ?? AbortSignal.timeout(30_000), options.fetch ?? fetch);
+  const res = await get(url, "release source", "application/vnd.github+json", options.signal ?? AbortSignal.timeout(30_000), options.fetch ?? fetch);
   if (res.status === 404) {
     await res.body?.cancel();
     throw new UpdateError(
@@ -164,7 +188,7 @@ export async function fetchRelease(base: string, version?: string, options: Http
  */
 export async function downloadAsset(asset: ReleaseAsset, options: HttpOptions = {}): Promise<Uint8Array> {
   const url = asset.browser_download_url;
-  const res = await get(url, "application/octet-stream", options.signal ?? AbortSignal.timeout(600_000), options.fetch ?? fetch);
+  const res = await get(url, `download of ${asset.name}`, "application/octet-stream", options.signal ?? AbortSignal.timeout(600_000), options.fetch ?? fetch);
   if (!res.ok) {
     await res.body?.cancel();
     throw new UpdateError("network", `flywheel: download of ${asset.name} failed: HTTP ${res.status} from ${url}`);

@@ -1,6 +1,6 @@
 import { VERSION } from "../core/version.ts";
 import { installRefusal, runningInstall, stageExecutable, type InstallFacts } from "./install.ts";
-import { assetName, CHECKSUMS_ASSET, hostPlatform, type ReleasePlatform } from "./platform.ts";
+import { assetName, CHECKSUMS_ASSET, CHECKSUMS_SIGNATURE_ASSET, hostPlatform, type ReleasePlatform } from "./platform.ts";
 import {
   downloadAsset,
   fetchRelease,
@@ -9,8 +9,11 @@ import {
   updateBaseUrl,
   verifyChecksum,
   type FetchLike,
+  type HttpOptions,
+  type Release,
 } from "./release.ts";
 import { compareVersions, parseVersion, stripV } from "./semver.ts";
+import { assertSignedChecksums, RELEASE_PUBLIC_KEY } from "./signature.ts";
 import { UpdateError } from "./update-error.ts";
 
 /**
@@ -34,11 +37,17 @@ export interface SelfUpdateOptions {
   /** Platform whose asset to pick; defaults to {@link hostPlatform}. */
   platform?: ReleasePlatform;
   fetch?: FetchLike;
+  /**
+   * Raw 32-byte Ed25519 key that must have signed the release's `checksums.txt` (as `checksums.txt.sig`);
+   * defaults to {@link RELEASE_PUBLIC_KEY}, the key baked in by `build.ts --signing-public-key`. Without a key
+   * the checksums are trusted as served.
+   */
+  releasePublicKey?: Uint8Array;
   /** Directory writability test; defaults to a real write probe. */
   probe?: (dir: string) => boolean;
   /**
    * Checks the staged binary before it replaces the old one; throw to abort. Defaults to running
-   * `<staged> version --json` and comparing the version it reports.
+   * `<staged> version --json` with a minimal environment and comparing the version it reports.
    */
   verifyStaged?: (path: string, expectedVersion: string) => Promise<void>;
   /** Progress lines (downloading…, verified…); defaults to none. */
@@ -57,9 +66,13 @@ export type SelfUpdateResult =
  * rename it over the old one. Throws {@link UpdateError}; whatever the failure, the installed binary is left
  * byte-identical, because nothing touches its path before the final `rename`.
  *
- * Guarantees: no unverified byte is ever installed (a release without `checksums.txt` is refused); the swap is
- * atomic (readers see the old or the new file, never a mix). Non-guarantees: the running process keeps
- * executing the old code until it exits; a downgrade with `version` is allowed on purpose.
+ * Guarantees: no unverified byte is ever installed (a release without `checksums.txt` is refused); with a
+ * release key, `checksums.txt` itself must carry a valid signature, so a source that swaps binary and checksums
+ * together is refused too; every URL is `https` (plain `http` only to loopback, `file:` never, redirects
+ * included); the staged binary's test run sees only `PATH` and `HOME` of this process's environment; the swap is
+ * atomic (readers see the old or the new file, never a mix). Non-guarantees: without a release key, whoever
+ * controls the release source controls what is installed; the running process keeps executing the old code
+ * until it exits; a downgrade with `version` is allowed on purpose.
  * @example
  * const result = await selfUpdate({ check: true });
  * if (result.action === "available") console.log(`run flywheel self-update to get ${result.target}`);
@@ -99,11 +112,7 @@ export async function selfUpdate(options: SelfUpdateOptions = {}): Promise<SelfU
   if (!asset) {
     throw new UpdateError("release", `flywheel: release ${release.tag} has no binary for ${platform.os}-${platform.arch} (looked for ${name})`);
   }
-  const sumsAsset = findAsset(release, CHECKSUMS_ASSET);
-  if (!sumsAsset) {
-    throw new UpdateError("checksum", `flywheel: release ${release.tag} has no ${CHECKSUMS_ASSET}; refusing to install a binary that cannot be verified`);
-  }
-  const sums = parseChecksums(new TextDecoder().decode(await downloadAsset(sumsAsset, http)));
+  const sums = await trustedChecksums(release, options.releasePublicKey ?? RELEASE_PUBLIC_KEY, http);
   const expected = sums.get(name);
   if (!expected) {
     throw new UpdateError("checksum", `flywheel: ${CHECKSUMS_ASSET} of ${release.tag} has no entry for ${name}; refusing to install it`);
@@ -125,6 +134,27 @@ export async function selfUpdate(options: SelfUpdateOptions = {}): Promise<SelfU
 }
 
 /**
+ * The release's `checksums.txt`, parsed, once it may be trusted: present and, when `publicKey` is given,
+ * signed by it through `checksums.txt.sig`. Missing assets are refused before anything is downloaded.
+ */
+async function trustedChecksums(release: Release, publicKey: Uint8Array | undefined, http: HttpOptions): Promise<Map<string, string>> {
+  const sumsAsset = findAsset(release, CHECKSUMS_ASSET);
+  if (!sumsAsset) {
+    throw new UpdateError("checksum", `flywheel: release ${release.tag} has no ${CHECKSUMS_ASSET}; refusing to install a binary that cannot be verified`);
+  }
+  const sigAsset = findAsset(release, CHECKSUMS_SIGNATURE_ASSET);
+  if (publicKey && !sigAsset) {
+    throw new UpdateError(
+      "checksum",
+      `flywheel: release ${release.tag} has no ${CHECKSUMS_SIGNATURE_ASSET}, and this flywheel only installs releases signed with its release key; nothing was changed (ask the publisher to sign the release, or download and verify it by hand)`,
+    );
+  }
+  const sums = await downloadAsset(sumsAsset, http);
+  if (publicKey && sigAsset) await assertSignedChecksums(release.tag, sums, await downloadAsset(sigAsset, http), publicKey);
+  return parseChecksums(new TextDecoder().decode(sums));
+}
+
+/**
  * Default staged-binary check: the file must start and report `expected` from `version --json`. The checksum
  * proves the bytes are the published ones; this proves they run here (right OS, CPU, libc) before we commit.
  */
@@ -137,7 +167,7 @@ async function runsAsVersion(path: string, expected: string): Promise<void> {
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
-      env: { ...process.env, FLYWHEEL_NO_UPDATE_CHECK: "1" },
+      env: stagedRunEnv(process.env),
       timeout: 30_000,
     });
   } catch (cause) {
@@ -156,6 +186,20 @@ async function runsAsVersion(path: string, expected: string): Promise<void> {
     throw fail(`unexpected output ${JSON.stringify(out.slice(0, 80))}`);
   }
   if (reported !== expected) throw fail(`it reports version ${JSON.stringify(reported)}`);
+}
+
+/**
+ * The environment of the staged binary's test run: `PATH` and `HOME` from ours, and the update check turned
+ * off. Nothing else is passed: the download is not trusted to run yet, and our environment may hold tokens and
+ * database URLs (FLYWHEEL_*, cloud credentials) that a tampered binary would exfiltrate.
+ */
+function stagedRunEnv(parent: Record<string, string | undefined>): Record<string, string> {
+  const env: Record<string, string> = { FLYWHEEL_NO_UPDATE_CHECK: "1" };
+  for (const name of ["PATH", "HOME"]) {
+    const value = parent[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
 }
 
 function formatBytes(n: number): string {

@@ -3,11 +3,13 @@ import { FlywheelError, type FlywheelErrorCode } from "../core/errors.ts";
 /**
  * Why a self-update stopped. Every reason leaves the installed binary untouched.
  * - `refused`: this install must not replace itself (running from source, owned by npm or Homebrew, directory
- *   not writable); the message names the command that does the update instead.
+ *   not writable), and the message names the command that does the update instead; or a URL breaks the
+ *   transport rule (not `https`, `http` off loopback, `file:`), and the message names the URL and the rule.
  * - `release`: the release source answered, but not with a usable release (no such tag, no asset for this
  *   platform, no `checksums.txt`, malformed JSON).
  * - `network`: the release source or a download could not be reached or answered with an HTTP error.
- * - `checksum`: the downloaded binary does not match `checksums.txt`, or the staged binary failed to run.
+ * - `checksum`: the downloaded binary does not match `checksums.txt`, `checksums.txt.sig` is missing or not
+ *   signed by the binary's release key, or the staged binary failed to run.
  * - `usage`: a bad flag value, such as `--version` that is not a version.
  */
 export type UpdateErrorReason = "refused" | "release" | "network" | "checksum" | "usage";

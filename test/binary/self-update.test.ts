@@ -1,33 +1,45 @@
 // Black-box tests of the compiled binary (SPEC §13): build.ts output, self-update replacing itself for real,
-// and immunity to a hostile working directory. Two host binaries (0.0.1 and 0.0.2) are built once.
+// release signatures, and immunity to a hostile working directory. Three host binaries are built once: 0.0.1,
+// 0.0.2 (its checksums signed with a throwaway key) and 0.0.1 with that key's public half embedded.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { assetName, hostPlatform } from "../../src/update/platform.ts";
 import { parseChecksums, sha256Hex } from "../../src/update/release.ts";
+import { signWithPrivateKey, verifySignature } from "../../src/update/signature.ts";
 import { checksumsFor, startReleaseServer, type FakeReleaseServer } from "../update/fake-release-server.ts";
+import { throwawayKeyPair, type ThrowawayKeyPair } from "../update/throwaway-keys.ts";
 
 const REPO = resolve(import.meta.dir, "..", "..");
 const HOST = hostPlatform()!;
 const OLD = "0.0.1";
 const NEW = "0.0.2";
+/** Label of the 0.0.1 build that carries the release public key. */
+const KEYED = "0.0.1-keyed";
 
 let root: string;
 let server: FakeReleaseServer;
-const built: Record<string, { path: string; bytes: Uint8Array; checksums: string }> = {};
+let keys: ThrowawayKeyPair;
+const built: Record<string, { path: string; bytes: Uint8Array; checksums: string; signature?: Uint8Array }> = {};
 
-/** Runs `bun build.ts --target host` for one version into its own directory. */
-async function build(version: string): Promise<void> {
-  const outdir = join(root, `dist-${version}`);
+/** Runs `bun build.ts --target host` for one version into its own directory, recorded under `label`. */
+async function build(version: string, extraArgs: string[] = [], label = version): Promise<void> {
+  const outdir = join(root, `dist-${label}`);
   const proc = Bun.spawn(
-    [process.execPath, "build.ts", "--target", "host", "--outdir", outdir, "--version-override", version],
+    [process.execPath, "build.ts", "--target", "host", "--outdir", outdir, "--version-override", version, ...extraArgs],
     { cwd: REPO, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
   );
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  if (code !== 0) throw new Error(`build.ts ${version} failed (${code}):\n${out}\n${err}`);
+  if (code !== 0) throw new Error(`build.ts ${label} failed (${code}):\n${out}\n${err}`);
   const path = join(outdir, assetName(version, HOST));
-  built[version] = { path, bytes: readFileSync(path), checksums: readFileSync(join(outdir, "checksums.txt"), "utf8") };
+  const sigPath = join(outdir, "checksums.txt.sig");
+  built[label] = {
+    path,
+    bytes: readFileSync(path),
+    checksums: readFileSync(join(outdir, "checksums.txt"), "utf8"),
+    ...(existsSync(sigPath) ? { signature: new Uint8Array(readFileSync(sigPath)) } : {}),
+  };
 }
 
 /** Environment for the binary: nothing inherited that could change its behaviour (CI, FLYWHEEL_*, XDG). */
@@ -57,12 +69,16 @@ async function run(bin: string, args: string[], opts: { cwd?: string; env?: Reco
   return { code, stdout, stderr };
 }
 
-/** Publishes a release whose binary asset has the given bytes and whose checksums.txt is `checksums`. */
-function publish(version: string, opts: { bytes?: Uint8Array; checksums?: string | null } = {}) {
+/**
+ * Publishes a release whose binary asset has the given bytes, whose checksums.txt is `checksums`, and which
+ * carries `signature` as checksums.txt.sig when given.
+ */
+function publish(version: string, opts: { bytes?: Uint8Array; checksums?: string | null; signature?: Uint8Array } = {}) {
   const name = assetName(version, HOST);
   const bytes = opts.bytes ?? built[version]!.bytes;
   const assets: Record<string, Uint8Array | string> = { [name]: bytes };
   if (opts.checksums !== null) assets["checksums.txt"] = opts.checksums ?? checksumsFor({ [name]: bytes });
+  if (opts.signature) assets["checksums.txt.sig"] = opts.signature;
   return { version, assets };
 }
 
@@ -73,7 +89,12 @@ let n = 0;
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "flywheel-binary-"));
   server = startReleaseServer();
-  await Promise.all([build(OLD), build(NEW)]);
+  keys = await throwawayKeyPair();
+  const privatePem = join(root, "release-signing.key");
+  const publicPem = join(root, "release-signing.pub");
+  writeFileSync(privatePem, keys.privatePem, { mode: 0o600 });
+  writeFileSync(publicPem, keys.publicPem);
+  await Promise.all([build(OLD), build(NEW, ["--sign-with", privatePem]), build(OLD, ["--signing-public-key", publicPem], KEYED)]);
 });
 afterAll(async () => {
   await server.stop();
@@ -179,12 +200,73 @@ describe("self-update of the real binary", () => {
     expect((await run(link, ["version"])).stdout).toStartWith(`flywheel ${NEW} `);
   });
 
+  test("a plain-http update source off loopback is refused before any request", async () => {
+    const r = await run(bin, ["self-update"], { env: cleanEnv({ FLYWHEEL_UPDATE_URL: "http://releases.example.com" }) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "flywheel: refusing to fetch http://releases.example.com/releases/latest (release source): update URLs must be https (plain http only to a loopback address: 127.0.0.0/8, ::1, localhost)\n",
+    );
+    expect(same(readFileSync(bin), built[OLD]!.bytes)).toBe(true);
+  });
+
   test("an unknown flag is a usage error (exit 2), not a silent real update", async () => {
     const r = await run(bin, ["self-update", "--chek"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown flag --chek");
     expect(server.requests).toEqual([]);
     expect(same(readFileSync(bin), built[OLD]!.bytes)).toBe(true);
+  });
+});
+
+describe("signed releases (a binary built with --signing-public-key)", () => {
+  beforeEach(() => {
+    copyFileSync(built[KEYED]!.path, bin);
+  });
+  const binaryRequest = `/download/v${NEW}/${assetName(NEW, HOST)}`;
+
+  test("build.ts --sign-with wrote a 64-byte Ed25519 signature of checksums.txt by that key", async () => {
+    const { checksums, signature } = built[NEW]!;
+    expect(signature?.byteLength).toBe(64);
+    expect(await verifySignature(new TextEncoder().encode(checksums), signature!, keys.publicKey)).toBe(true);
+    expect(built[OLD]!.signature).toBeUndefined();
+  });
+
+  test("refuses an unsigned release: one line, exit 1, nothing downloaded, old binary byte-identical", async () => {
+    server.publish([publish(OLD), publish(NEW)]);
+    const r = await run(bin, ["self-update"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `flywheel: release v${NEW} has no checksums.txt.sig, and this flywheel only installs releases signed with its release key; nothing was changed (ask the publisher to sign the release, or download and verify it by hand)\n`,
+    );
+    expect(server.requests).toEqual(["/releases/latest"]);
+    expect(same(readFileSync(bin), built[KEYED]!.bytes)).toBe(true);
+    expect((await run(bin, ["version"])).stdout).toStartWith(`flywheel ${OLD} `);
+  });
+
+  test("refuses a release whose binary and checksums.txt were swapped and re-signed by another key", async () => {
+    const attacker = await throwawayKeyPair();
+    const evil = new Uint8Array(built[NEW]!.bytes);
+    evil[evil.length - 1]! ^= 0xff;
+    const checksums = checksumsFor({ [assetName(NEW, HOST)]: evil });
+    const signature = await signWithPrivateKey(new TextEncoder().encode(checksums), attacker.seed);
+    server.publish([publish(OLD), publish(NEW, { bytes: evil, checksums, signature })]);
+    const r = await run(bin, ["self-update"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toStartWith(`flywheel: checksums.txt.sig of release v${NEW} is not a valid signature of its checksums.txt by this flywheel's release key;`);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(server.requests).not.toContain(binaryRequest);
+    expect(same(readFileSync(bin), built[KEYED]!.bytes)).toBe(true);
+    expect(readdirSync(dir)).toEqual(["flywheel"]);
+  });
+
+  test("installs a release signed by build.ts --sign-with", async () => {
+    server.publish([publish(OLD), publish(NEW, { signature: built[NEW]!.signature! })]);
+    const r = await run(bin, ["self-update"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`updated flywheel ${OLD} → ${NEW} (${bin})\n`);
+    expect(server.requests).toContain(`/download/v${NEW}/checksums.txt.sig`);
+    expect(same(readFileSync(bin), built[NEW]!.bytes)).toBe(true);
+    expect((await run(bin, ["version"])).stdout).toStartWith(`flywheel ${NEW} `);
   });
 });
 

@@ -8,6 +8,8 @@ import { sha256Hex } from "../../src/update/release.ts";
 export interface FakeRelease {
   version: string;
   assets: Record<string, Uint8Array | string>;
+  /** Asset name → `browser_download_url` to announce instead of the server's own download path. */
+  urls?: Record<string, string>;
 }
 
 /** A GitHub-Releases-shaped API on 127.0.0.1 (SPEC §13), with a log of the paths it served. */
@@ -20,6 +22,8 @@ export interface FakeReleaseServer {
   publish(releases: FakeRelease[], latest?: string): void;
   /** While true, every request hangs until the server stops (for timeout tests). */
   hang: boolean;
+  /** A URL on this server that answers `302 Location: <location>`; `/loop` redirects to itself forever. */
+  redirectTo(location: string): string;
   stop(): Promise<void>;
 }
 
@@ -44,7 +48,7 @@ export function startReleaseServer(): FakeReleaseServer {
     assets: Object.keys(r.assets).map((name) => ({
       name,
       size: 0,
-      browser_download_url: `${origin}/download/v${r.version}/${encodeURIComponent(name)}`,
+      browser_download_url: r.urls?.[name] ?? `${origin}/download/v${r.version}/${encodeURIComponent(name)}`,
     })),
   });
 
@@ -56,6 +60,8 @@ export function startReleaseServer(): FakeReleaseServer {
       requests.push(url.pathname);
       if (state.hang) return new Promise<Response>(() => {});
       const origin = url.origin;
+      if (url.pathname === "/redirect") return new Response(null, { status: 302, headers: { location: url.searchParams.get("to") ?? "/" } });
+      if (url.pathname === "/loop") return new Response(null, { status: 302, headers: { location: "/loop" } });
       if (url.pathname === "/releases/latest") {
         const r = releases.find((x) => x.version === latest);
         return r ? Response.json(json(r, origin)) : new Response("not found", { status: 404 });
@@ -74,8 +80,10 @@ export function startReleaseServer(): FakeReleaseServer {
     },
   });
 
+  const base = `http://127.0.0.1:${server.port}`;
   return {
-    url: `http://127.0.0.1:${server.port}`,
+    url: base,
+    redirectTo: (location) => `${base}/redirect?to=${encodeURIComponent(location)}`,
     requests,
     publish(list, newest) {
       releases = list;

@@ -139,8 +139,8 @@ describe("HTTP", () => {
 
   test("HTTP errors and non-JSON bodies are reported, not parsed", async () => {
     const fake = (status: number, body: string) => async () => new Response(body, { status });
-    await expect(fetchRelease("http://x", undefined, { fetch: fake(500, "oops") })).rejects.toThrow("answered HTTP 500");
-    await expect(fetchRelease("http://x", undefined, { fetch: fake(200, "<html>") })).rejects.toThrow("did not return JSON");
+    await expect(fetchRelease("https://x", undefined, { fetch: fake(500, "oops") })).rejects.toThrow("answered HTTP 500");
+    await expect(fetchRelease("https://x", undefined, { fetch: fake(200, "<html>") })).rejects.toThrow("did not return JSON");
   });
 
   test("downloads whole assets and refuses HTTP errors", async () => {
@@ -154,7 +154,7 @@ describe("HTTP", () => {
 
   test("a body shorter than Content-Length is refused as truncated", async () => {
     const fetchShort = async () => new Response("abc", { headers: { "content-length": "10" } });
-    const e = await downloadAsset({ name: "x", browser_download_url: "http://x/x" }, { fetch: fetchShort }).catch(
+    const e = await downloadAsset({ name: "x", browser_download_url: "https://x/x" }, { fetch: fetchShort }).catch(
       (x: unknown) => x,
     );
     // Bun may itself reject the mismatched body; either way it must be a network error, never bytes.

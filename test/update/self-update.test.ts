@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderSelfUpdate } from "../../src/cli/self-update.ts";
@@ -6,7 +6,9 @@ import type { ReleasePlatform } from "../../src/update/platform.ts";
 import { selfUpdate, type SelfUpdateOptions } from "../../src/update/self-update.ts";
 import { exitStatusOf, FlywheelError } from "../../src/core/errors.ts";
 import { UpdateError } from "../../src/update/update-error.ts";
+import { signWithPrivateKey } from "../../src/update/signature.ts";
 import { checksumsFor, useReleaseServer, type FakeReleaseServer } from "./fake-release-server.ts";
+import { throwawayKeyPair, type ThrowawayKeyPair } from "./throwaway-keys.ts";
 
 const PLATFORM: ReleasePlatform = { os: "linux", arch: "arm64" };
 const bin = (v: string) => `flywheel-${v}-linux-arm64`;
@@ -204,10 +206,119 @@ describe("selfUpdate", () => {
     expect(installed()).toBe("binary 1.0.0");
   });
 
+  test("URL policy: an http source off loopback and a file: asset are refused, nothing changes", async () => {
+    const offLoopback = await failure(selfUpdate(opts({ baseUrl: "http://releases.example.com" })));
+    expect(offLoopback.code).toBe("update_refused");
+    expect(offLoopback.message).toContain("refusing to fetch http://releases.example.com/releases/latest (release source): update URLs must be https");
+
+    const assets = { [bin("1.1.0")]: "binary 1.1.0" };
+    server.publish([{ version: "1.1.0", assets: { ...assets, "checksums.txt": checksumsFor(assets) }, urls: { [bin("1.1.0")]: "file:///bin/sh" } }]);
+    const fileAsset = await failure(selfUpdate(opts()));
+    expect(fileAsset.message).toContain(`refusing to fetch file:///bin/sh (download of ${bin("1.1.0")})`);
+    expect(installed()).toBe("binary 1.0.0");
+    expect(siblings()).toEqual(["flywheel"]);
+  });
+
   test("a release source that answers with another tag than pinned is refused", async () => {
     const lying = async () => Response.json({ tag_name: "v6.6.6", assets: [] });
     const e = await failure(selfUpdate(opts({ version: "1.1.0", fetch: lying })));
     expect(e.message).toContain("asked");
     expect(e.message).toContain("v6.6.6");
+  });
+});
+
+describe("release signatures", () => {
+  let keys: ThrowawayKeyPair;
+  let attacker: ThrowawayKeyPair;
+  beforeAll(async () => {
+    [keys, attacker] = await Promise.all([throwawayKeyPair(), throwawayKeyPair()]);
+  });
+
+  /** Release 1.1.0 with `binary` as its asset, a checksums.txt that matches it, and `signature` if given. */
+  function publishSigned(binary: string, signature?: Uint8Array): string {
+    const assets: Record<string, string | Uint8Array> = { [bin("1.1.0")]: binary };
+    const sums = checksumsFor(assets);
+    assets["checksums.txt"] = sums;
+    if (signature) assets["checksums.txt.sig"] = signature;
+    server.publish([{ version: "1.1.0", assets }]);
+    return sums;
+  }
+  const sign = (text: string, seed: Uint8Array) => signWithPrivateKey(new TextEncoder().encode(text), seed);
+  const binaryRequest = `/download/v1.1.0/${bin("1.1.0")}`;
+
+  test("a release signed by the release key is installed", async () => {
+    const sums = checksumsFor({ [bin("1.1.0")]: "binary 1.1.0" });
+    publishSigned("binary 1.1.0", await sign(sums, keys.seed));
+    const result = await selfUpdate(opts({ releasePublicKey: keys.publicKey }));
+    expect(result).toMatchObject({ action: "updated", to: "1.1.0" });
+    expect(installed()).toBe("binary 1.1.0");
+    expect(server.requests).toEqual(["/releases/latest", "/download/v1.1.0/checksums.txt", "/download/v1.1.0/checksums.txt.sig", binaryRequest]);
+  });
+
+  test("binary and checksums.txt swapped together, signed by another key: refused, binary never fetched, old binary untouched", async () => {
+    const sums = checksumsFor({ [bin("1.1.0")]: "evil 1.1.0" });
+    publishSigned("evil 1.1.0", await sign(sums, attacker.seed));
+    const e = await failure(selfUpdate(opts({ releasePublicKey: keys.publicKey })));
+    expect(e.code).toBe("update_checksum");
+    expect(e.message).toStartWith("flywheel: checksums.txt.sig of release v1.1.0 is not a valid signature of its checksums.txt by this flywheel's release key;");
+    expect(server.requests).not.toContain(binaryRequest);
+    expect(installed()).toBe("binary 1.0.0");
+    expect(siblings()).toEqual(["flywheel"]);
+    expect(verified).toEqual([]);
+  });
+
+  test("binary and checksums.txt swapped together, no signature: refused before any download", async () => {
+    publishSigned("evil 1.1.0");
+    const e = await failure(selfUpdate(opts({ releasePublicKey: keys.publicKey })));
+    expect(e.code).toBe("update_checksum");
+    expect(e.message).toBe(
+      "flywheel: release v1.1.0 has no checksums.txt.sig, and this flywheel only installs releases signed with its release key; nothing was changed (ask the publisher to sign the release, or download and verify it by hand)",
+    );
+    expect(server.requests).toEqual(["/releases/latest"]);
+    expect(installed()).toBe("binary 1.0.0");
+  });
+
+  test("a genuine signature of the original checksums does not cover a swapped checksums.txt", async () => {
+    const genuine = await sign(checksumsFor({ [bin("1.1.0")]: "binary 1.1.0" }), keys.seed);
+    publishSigned("evil 1.1.0", genuine);
+    const e = await failure(selfUpdate(opts({ releasePublicKey: keys.publicKey })));
+    expect(e.code).toBe("update_checksum");
+    expect(installed()).toBe("binary 1.0.0");
+  });
+
+  test("without a release key, an unsigned release installs on its checksums as before and no signature is fetched", async () => {
+    publishSigned("binary 1.1.0");
+    expect(await selfUpdate(opts())).toMatchObject({ action: "updated", to: "1.1.0" });
+    expect(installed()).toBe("binary 1.1.0");
+    expect(server.requests).toEqual(["/releases/latest", "/download/v1.1.0/checksums.txt", binaryRequest]);
+  });
+});
+
+describe("the staged binary's test run", () => {
+  const planted = { FLYWHEEL_API_TOKEN: "secret-token", FLYWHEEL_DATABASE_URL: "postgres://user:secret@db/prod", GITHUB_TOKEN: "ghp_secret" };
+  beforeEach(() => Object.assign(process.env, planted));
+  afterEach(() => {
+    for (const name of Object.keys(planted)) delete process.env[name];
+  });
+
+  test("sees PATH and HOME from our environment and nothing else", async () => {
+    const dump = join(target, "..", "env.txt");
+    // A stand-in release binary: records the environment it was given and answers `version --json` as 1.1.0.
+    const script = `#!/bin/sh\nenv > '${dump}'\nprintf '{"version":"1.1.0"}\\n'\n`;
+    const assets = { [bin("1.1.0")]: script };
+    server.publish([{ version: "1.1.0", assets: { ...assets, "checksums.txt": checksumsFor(assets) } }]);
+    expect(await selfUpdate(opts({ verifyStaged: undefined }))).toMatchObject({ action: "updated", to: "1.1.0" });
+    const seen = new Map(
+      readFileSync(dump, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)] as const),
+    );
+    // The shell adds its own bookkeeping variables; they are not inherited from us.
+    for (const own of ["PWD", "OLDPWD", "SHLVL", "_"]) seen.delete(own);
+    expect([...seen.keys()].sort()).toEqual(["FLYWHEEL_NO_UPDATE_CHECK", "HOME", "PATH"]);
+    expect(seen.get("PATH")).toBe(process.env.PATH!);
+    expect(seen.get("HOME")).toBe(process.env.HOME!);
+    expect(seen.get("FLYWHEEL_NO_UPDATE_CHECK")).toBe("1");
   });
 });
