@@ -95,8 +95,8 @@ test("jobCancel closes the job's open run as cancelled, now", async () => {
   await setup();
   await driver.jobInsert({ jobs: [jobRow()] });
   const job = await claimOne(T0);
-  const before = await driver.jobCancel({ id: job.id, now: at(5_000) });
-  expect(before).toMatchObject({ id: job.id, state: "running" });
+  const cancelled = await driver.jobCancel({ id: job.id, now: at(5_000) });
+  expect(cancelled).toMatchObject({ before: { id: job.id, state: "running" }, descendants: [] });
   expect(await driver.jobGet({ id: job.id })).toMatchObject({ state: "cancelled", leaseToken: null, leasedUntil: null, finalizedAt: at(5_000) });
   expect(await driver.runList({ jobId: job.id })).toMatchObject([
     { id: job.runId, outcome: "cancelled", finishedAt: at(5_000), durationMs: 5_000, errorMessage: CANCELLED_MESSAGE },
@@ -104,7 +104,7 @@ test("jobCancel closes the job's open run as cancelled, now", async () => {
   // Its runner is gone: nothing is left for the sweep, and no started run outlives the job.
   expect(await driver.leaseListExpired({ now: at(60_000), limit: 10 })).toEqual([]);
   // A terminal job is left alone.
-  expect(await driver.jobCancel({ id: job.id, now: at(9_000) })).toMatchObject({ state: "cancelled", finalizedAt: at(5_000) });
+  expect(await driver.jobCancel({ id: job.id, now: at(9_000) })).toMatchObject({ before: { state: "cancelled", finalizedAt: at(5_000) } });
   expect((await driver.runList({ jobId: job.id }))[0]!.finishedAt).toEqual(at(5_000));
 });
 

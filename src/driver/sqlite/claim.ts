@@ -7,7 +7,8 @@ import { decode, placeholders, type Statement } from "./codec.ts";
 
 /**
  * Claims up to `p.limit` claimable jobs and inserts a `started` run stub for each, inside the caller's
- * `BEGIN IMMEDIATE` transaction (so the stubs commit with the claim). Returns them in claim order.
+ * `BEGIN IMMEDIATE` transaction (so the stubs commit with the claim). Returns them in claim order. A waiting
+ * workflow whose wake time came is claimed like any other job and stops waiting.
  */
 export function claimJobs(db: Database, p: ClaimParams): ClaimedJob[] {
   if (p.limit <= 0) return [];
@@ -17,7 +18,8 @@ export function claimJobs(db: Database, p: ClaimParams): ClaimedJob[] {
   const candidates = claimCandidates(scoped);
   const params: SQLQueryBindings[] = [p.leasedUntil.getTime(), p.leaseToken, now, ...candidates.params];
   const sql =
-    `UPDATE jobs SET state = 'running', attempt = attempt + 1, leased_until = ?, lease_token = ?, updated_at = ? ` +
+    `UPDATE jobs SET state = 'running', attempt = attempt + 1, leased_until = ?, lease_token = ?, updated_at = ?, ` +
+    `wait_reason = NULL, wake_at = NULL ` +
     `WHERE id IN (${candidates.sql}) RETURNING *`;
   const rows = db.query(sql).all(...params) as Row[];
   if (rows.length === 0) return [];

@@ -1,5 +1,5 @@
 import type { SQLQueryBindings } from "bun:sqlite";
-import { rowDecoders } from "../decode.ts";
+import { rowDecoders, type ColumnCodec } from "../decode.ts";
 
 // How values cross the bun:sqlite boundary: timestamps are integer milliseconds, JSON is text, booleans are 0/1.
 
@@ -24,10 +24,13 @@ export function placeholders(n: number): string {
   return Array(n).fill("?").join(",");
 }
 
-/** The record decoders for rows bun:sqlite hands back. */
-export const decode = rowDecoders({
+/** How bun:sqlite hands back column values, for decoders beyond the shared {@link decode}. */
+export const columns: ColumnCodec = {
   date: toDate,
   json: (text) => (text === null || text === undefined ? null : JSON.parse(text as string)),
   int: (value) => (value as number | null | undefined) ?? null,
   bool: (value) => value === 1,
-});
+};
+
+/** The record decoders for rows bun:sqlite hands back. */
+export const decode = rowDecoders(columns);

@@ -39,7 +39,7 @@ export interface ErrorSite {
 }
 
 /** Driver methods on the job path, whose messages start `jobs:` (the rest start `flywheel:`). */
-const JOB_PATH = new Set(["jobClaim", "jobFinalize", "jobFinalizeAndClaim", "leaseRenew", "leaseListExpired"]);
+const JOB_PATH = new Set(["jobClaim", "jobFinalize", "jobFinalizeAndClaim", "leaseRenew", "leaseListExpired", "workflowLoad", "stepSave"]);
 
 /**
  * The {@link FlywheelError} for anything a SQLite statement threw; FlywheelErrors pass through unchanged.

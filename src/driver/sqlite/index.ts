@@ -1,11 +1,13 @@
 import type { Database } from "bun:sqlite";
 import { SQLITE_DEFAULTS } from "../../core/defaults.ts";
 import { FlywheelError } from "../../core/errors.ts";
-import type { FailureRecord, JobRecord, JobState, PeriodicRecord, RunRecord } from "../../core/types.ts";
+import type { EventRecord, FailureRecord, JobRecord, JobState, PeriodicRecord, RunRecord, StepRecord } from "../../core/types.ts";
 import type {
   ClaimParams,
   ClaimedJob,
   Driver,
+  EventEmitParams,
+  EventEmitResult,
   ExpiredLease,
   FinalizeItem,
   FinalizeOutcome,
@@ -16,6 +18,7 @@ import type {
   PeriodicFireParams,
   PeriodicSaveRow,
   QueueStats,
+  StepWrite,
 } from "../types.ts";
 import { cancelJob, deleteFinishedJobs, retryJob } from "./admin.ts";
 import { checkDatabase } from "./check.ts";
@@ -48,6 +51,7 @@ import {
   setPeriodicActive,
 } from "./periodic.ts";
 import { countJobsByKind, getJob, getQueueStats, listFailures, listJobs, listRuns } from "./read.ts";
+import { emitEvent, loadWorkflow, saveStep } from "./workflow.ts";
 
 /** Options for {@link SqliteDriver}. `{}` means {@link SQLITE_DEFAULTS}: WAL, `synchronous=NORMAL`, 5 s busy timeout, 10 ms wake poll. */
 export interface SqliteDriverOptions extends ConnectionOptions {
@@ -146,11 +150,7 @@ export class SqliteDriver implements Driver<Database> {
   }
 
   jobInsertSync(p: { jobs: JobInsertRow[]; tx: Database }): InsertOutcome[] {
-    return this.#normalised("jobInsert", () => {
-      this.#assertOpen();
-      const tx = asDatabase(p.tx);
-      return insertJobBatch(tx, p.jobs);
-    });
+    return this.#onCallersTx("jobInsert", p.tx, (tx) => insertJobBatch(tx, p.jobs));
   }
 
   async jobClaim(p: ClaimParams): Promise<ClaimedJob[]> {
@@ -198,7 +198,7 @@ export class SqliteDriver implements Driver<Database> {
     return this.#run("jobListFailures", (db) => listFailures(db, p));
   }
 
-  async jobCancel(p: { id: string; now: Date }): Promise<JobRecord | null> {
+  async jobCancel(p: { id: string; now: Date; cascade?: boolean }): Promise<{ before: JobRecord; descendants: string[] } | null> {
     return this.#write("jobCancel", (db) => cancelJob(db, p));
   }
 
@@ -228,6 +228,24 @@ export class SqliteDriver implements Driver<Database> {
 
   async periodicFire(p: PeriodicFireParams): Promise<{ fired: boolean; inserted: InsertOutcome[] }> {
     return this.#write("periodicFire", (db) => firePeriodic(db, p));
+  }
+
+  async workflowLoad(p: { jobId: string }): Promise<{ steps: StepRecord[]; events: EventRecord[] }> {
+    return this.#run("workflowLoad", (db) => loadWorkflow(db, p));
+  }
+
+  async stepSave(p: { jobId: string; leaseToken: string; step: StepWrite }): Promise<boolean> {
+    return this.#write("stepSave", (db) => saveStep(db, p));
+  }
+
+  async eventEmit(p: EventEmitParams<Database>): Promise<EventEmitResult> {
+    // With `tx` the event is stored before this returns its promise, inside the caller's db.transaction().
+    if (p.tx !== undefined) return this.eventEmitSync({ ...p, tx: p.tx });
+    return this.#write("eventEmit", (db) => emitEvent(db, p));
+  }
+
+  eventEmitSync(p: EventEmitParams<Database> & { tx: Database }): EventEmitResult {
+    return this.#onCallersTx("eventEmit", p.tx, (tx) => emitEvent(tx, p));
   }
 
   async periodicRecordError(p: { id: string; error: string; now: Date }): Promise<boolean> {
@@ -276,6 +294,18 @@ export class SqliteDriver implements Driver<Database> {
       } finally {
         db.run(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`);
       }
+    });
+  }
+
+  /**
+   * Runs `fn` on the caller's handle, synchronously, inside whatever transaction the caller holds open there
+   * (the outbox): a refusal throws inside the caller's transaction callback, so the caller's transaction
+   * rolls back.
+   */
+  #onCallersTx<T>(operation: string, tx: unknown, fn: (tx: Database) => T): T {
+    return this.#normalised(operation, () => {
+      this.#assertOpen();
+      return fn(asDatabase(tx));
     });
   }
 

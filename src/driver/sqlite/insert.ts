@@ -5,11 +5,11 @@ import { TERMINAL_SQL } from "../sql.ts";
 import type { InsertOutcome, JobInsertRow } from "../types.ts";
 import { immediate } from "./connection.ts";
 
-/** SQLite's bound-parameter ceiling is 32,766; 17 columns a row keeps a chunk well below it. */
+/** SQLite's bound-parameter ceiling is 32,766; 18 columns a row keeps a chunk well below it. */
 const INSERT_CHUNK = 1000;
 const JOB_COLUMNS =
-  "id, kind, queue, args, priority, state, max_attempts, timeout_ms, scheduled_at, unique_key, unique_active_key, parent_job_id, executor_class, tags, metadata, created_at, updated_at";
-const JOB_PLACEHOLDERS = `(${Array(17).fill("?").join(",")})`;
+  "id, kind, queue, args, priority, state, max_attempts, timeout_ms, scheduled_at, unique_key, unique_active_key, parent_job_id, root_job_id, executor_class, tags, metadata, created_at, updated_at";
+const JOB_PLACEHOLDERS = `(${Array(18).fill("?").join(",")})`;
 
 /**
  * Inserts `jobs` in chunked multi-row statements on `db`, inside whatever transaction is open on it; unique
@@ -36,6 +36,7 @@ export function insertJobs(db: Database, jobs: JobInsertRow[]): InsertOutcome[] 
         j.uniqueKey,
         j.uniqueActiveKey,
         j.parentJobId,
+        j.rootJobId,
         j.executorClass,
         JSON.stringify(j.tags),
         JSON.stringify(j.metadata),

@@ -49,7 +49,11 @@ export function countJobsByKind(db: Database, p: { kind?: string }): Array<{ kin
   return db.query(sql).all(...(p.kind ? [p.kind] : [])) as Array<{ kind: string; state: JobState; count: number }>;
 }
 
-/** Counts by state, ready and scheduled-ahead counts and the oldest ready `scheduled_at`, for all queues or some. */
+/**
+ * Counts by state, ready and scheduled-ahead counts and the oldest ready `scheduled_at`, for all queues or some.
+ * A waiting workflow is ready once its wake time comes, but never "scheduled ahead": it waits for something
+ * (an event, its children), often with no deadline at all.
+ */
 export function getQueueStats(db: Database, p: { now: Date; queues?: string[] }): QueueStats {
   const queueFilter = p.queues ? ` AND queue IN (${placeholders(p.queues.length)})` : "";
   const queues = p.queues ?? [];
@@ -61,7 +65,9 @@ export function getQueueStats(db: Database, p: { now: Date; queues?: string[] })
   const ready = db
     .query(`SELECT count(*) AS n, min(scheduled_at) AS oldest FROM jobs WHERE ${claimable} AND scheduled_at <= ?${queueFilter}`)
     .get(p.now.getTime(), ...queues) as Row;
-  const ahead = db.query(`SELECT count(*) AS n FROM jobs WHERE ${claimable} AND scheduled_at > ?${queueFilter}`).get(p.now.getTime(), ...queues) as Row;
+  const ahead = db
+    .query(`SELECT count(*) AS n FROM jobs WHERE ${claimable} AND state <> 'waiting' AND scheduled_at > ?${queueFilter}`)
+    .get(p.now.getTime(), ...queues) as Row;
   return { counts, ready: ready.n, scheduledAhead: ahead.n, oldestReadyAt: toDate(ready.oldest) };
 }
 
