@@ -288,12 +288,17 @@ export class Flywheel<Tx = unknown> {
    * @example await fw.emit(orderId, "approval", { by: "ann" });
    */
   emit(id: string, name: string, payload?: unknown, options: { tx?: Tx } = {}): Promise<void> {
-    const p = { jobId: id, name, payloadJson: eventPayload(name, payload), now: this.clock.now() };
     if (options.tx !== undefined && this.driver.eventEmitSync) {
-      this.#emitted(id, this.driver.eventEmitSync({ ...p, tx: options.tx }));
+      const p = { jobId: id, name, payloadJson: eventPayload(name, payload), now: this.clock.now(), tx: options.tx };
+      this.#emitted(id, this.driver.eventEmitSync(p));
       return Promise.resolve();
     }
-    return this.driver.eventEmit({ ...p, tx: options.tx }).then((result) => this.#emitted(id, result));
+    return this.#emit(id, name, payload, options.tx);
+  }
+
+  async #emit(id: string, name: string, payload: unknown, tx: Tx | undefined): Promise<void> {
+    const result = await this.driver.eventEmit({ jobId: id, name, payloadJson: eventPayload(name, payload), now: this.clock.now(), tx });
+    this.#emitted(id, result);
   }
 
   #emitted(id: string, result: EventEmitResult): void {

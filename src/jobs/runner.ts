@@ -219,9 +219,17 @@ export class Runner {
       this.#ctx.logger.error("jobs: committing an outcome failed", { job_id: job.id, error: (error as Error).message });
     } finally {
       held.untrack();
-      this.#held.delete(job.id);
+      this.#release(job.id, held);
       this.#kick();
     }
+  }
+
+  /**
+   * Forgets a lease once its outcome is committed. The claim that carried that outcome may have claimed the same
+   * job again (a retry or a wake-up due at once), so only this attempt's entry is removed, never its successor's.
+   */
+  #release(jobId: string, held: Held): void {
+    if (this.#held.get(jobId) === held) this.#held.delete(jobId);
   }
 
   /**
@@ -238,7 +246,7 @@ export class Runner {
         .catch((error) => this.#ctx.logger.error("jobs: releasing a prefetched job failed", { job_id: job.id, error: (error as Error).message }))
         .finally(() => {
           held.untrack();
-          this.#held.delete(job.id);
+          this.#release(job.id, held);
           this.#kick();
         });
     }

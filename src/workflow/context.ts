@@ -276,6 +276,7 @@ export class WorkflowContext {
   }
 
   #pause(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const cancel = this.#env.clock.setTimer(ms, resolve);
       this.#signal.addEventListener("abort", () => (cancel(), resolve()), { once: true });

@@ -86,3 +86,22 @@ test("a damaged database stops the node: it drains what runs, then run() rejects
     await dir.remove();
   }
 });
+
+test("a claim that takes back the job whose outcome it commits (a snooze due at once) keeps the new attempt's lease", async () => {
+  const dir = await tempDir();
+  const fw = await connect(`sqlite:${join(dir.path, "runner.db")}`);
+  try {
+    await fw.migrate();
+    let runs = 0;
+    fw.register(defineWorker({ kind: "again", work: () => (++runs === 1 ? { snooze: 0 } : { output: "second" }) }));
+    const id = await fw.insert("again", {});
+    // On SQLite the claim that commits the snooze sees the job available again and claims it in the same
+    // transaction; the first attempt's bookkeeping must not forget the second attempt's lease.
+    expect(await fw.runUntilIdle()).toBe(2);
+    expect((await fw.findJob(id)).state).toBe("succeeded");
+    expect((await fw.listRuns(id)).map((r) => r.outcome)).toEqual(["snooze", "success"]);
+  } finally {
+    await fw.close();
+    await dir.remove();
+  }
+});

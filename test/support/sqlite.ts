@@ -48,6 +48,7 @@ export function jobRow(over: Partial<JobInsertRow> = {}): JobInsertRow {
     uniqueKey: null,
     uniqueActiveKey: null,
     parentJobId: null,
+    rootJobId: null,
     executorClass: "",
     tags: [],
     metadata: {},

@@ -13,7 +13,7 @@ export function adminArea(kit: Kit): void {
       const { driver } = await kit.open();
       const { job, claim } = await jobFixture(driver, { state: "running", now: T0 });
       const now = at(5_000);
-      expect(await driver.jobCancel({ id: job.id, now })).toEqual(job);
+      expect(await driver.jobCancel({ id: job.id, now })).toEqual({ before: job, descendants: [] });
       expectFields(await getJob(driver, job.id), {
         state: "cancelled",
         leaseToken: null,
@@ -59,7 +59,7 @@ export function adminArea(kit: Kit): void {
         const { job } = await jobFixture(driver, { state, now: T0 });
         const runs = await driver.runList({ jobId: job.id });
         const now = at(1_000);
-        expect(await driver.jobCancel({ id: job.id, now })).toEqual(job);
+        expect(await driver.jobCancel({ id: job.id, now })).toEqual({ before: job, descendants: [] });
         expectFields(await getJob(driver, job.id), { state: "cancelled", finalizedAt: now });
         expect(await driver.runList({ jobId: job.id })).toEqual(runs);
       }
@@ -70,7 +70,7 @@ export function adminArea(kit: Kit): void {
       for (const state of ["succeeded", "cancelled", "discarded"] as const) {
         const { job } = await jobFixture(driver, { state, now: T0 });
         const before = await snapshot(driver, job.id);
-        expect(await driver.jobCancel({ id: job.id, now: at(9_000) })).toEqual(job);
+        expect(await driver.jobCancel({ id: job.id, now: at(9_000) })).toEqual({ before: job, descendants: [] });
         expect(await snapshot(driver, job.id)).toEqual(before);
       }
       expect(await driver.jobCancel({ id: newId(), now: T0 })).toBeNull();

@@ -44,6 +44,7 @@ export function row(spec: RowSpec = {}): JobInsertRow {
     uniqueKey: null,
     uniqueActiveKey: null,
     parentJobId: null,
+    rootJobId: null,
     executorClass: JOB_DEFAULTS.executorClass,
     tags: [],
     metadata: {},

@@ -22,6 +22,7 @@ export function insertArea(kit: Kit): void {
         uniqueKey: "u-1",
         uniqueActiveKey: "ua-1",
         parentJobId: parent.id,
+        rootJobId: parent.id,
         executorClass: "gpu",
         tags: ["a", "b"],
         metadata: { request_id: "req-1", nested: { n: 1 } },
@@ -54,6 +55,10 @@ export function insertArea(kit: Kit): void {
         updatedAt: at(-1_000),
         finalizedAt: null,
         deletedAt: null,
+        rootJobId: parent.id,
+        waitReason: null,
+        wakeAt: null,
+        wakeSeq: 0,
       });
     });
 

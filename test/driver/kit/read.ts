@@ -84,7 +84,7 @@ export function readArea(kit: Kit): void {
 
     kit.test("queueStatsGet: counts by state, ready and scheduled-ahead jobs, the oldest ready time, per queue or all", async () => {
       const { driver } = await kit.open();
-      const zero = { available: 0, scheduled: 0, running: 0, retryable: 0, succeeded: 0, cancelled: 0, discarded: 0 };
+      const zero = { available: 0, scheduled: 0, running: 0, retryable: 0, waiting: 0, succeeded: 0, cancelled: 0, discarded: 0 };
       expect(await driver.queueStatsGet({ now: T0 })).toEqual({ counts: zero, ready: 0, scheduledAhead: 0, oldestReadyAt: null });
 
       const before = at(-60_000);
@@ -99,7 +99,7 @@ export function readArea(kit: Kit): void {
       await jobFixture(driver, { state: "discarded", now: before, queue: "q1" });
 
       expect(await driver.queueStatsGet({ now: T0 })).toEqual({
-        counts: { available: 2, scheduled: 1, running: 1, retryable: 2, succeeded: 1, cancelled: 1, discarded: 1 },
+        counts: { available: 2, scheduled: 1, running: 1, retryable: 2, waiting: 0, succeeded: 1, cancelled: 1, discarded: 1 },
         ready: 3,
         scheduledAhead: 2,
         oldestReadyAt: at(-30_000),
