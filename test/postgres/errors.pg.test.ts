@@ -26,6 +26,8 @@ describe("postgres: error codes", () => {
     ["unavailable", "a connection exception (class 08)", Object.assign(new Error("x"), { name: "PostgresError", code: "08006" })],
     ["unavailable", "an administrator shutdown", Object.assign(new Error("x"), { name: "PostgresError", code: "57P01" })],
     ["unavailable", "too many connections", Object.assign(new Error("x"), { name: "PostgresError", code: "53300" })],
+    ["unavailable", "a deadlock the server broke (the transaction may run again)", Object.assign(new Error("x"), { name: "PostgresError", code: "40P01" })],
+    ["unavailable", "a serialization failure", Object.assign(new Error("x"), { name: "PostgresError", code: "40001" })],
     ["database", "a syntax error", Object.assign(new Error("x"), { name: "PostgresError", code: "42601" })],
     ["unavailable", "a connection postgres.js saw close", Object.assign(new Error("x"), { code: "CONNECTION_CLOSED" })],
     ["unavailable", "a refused socket", Object.assign(new Error("x"), { code: "ECONNREFUSED" })],

@@ -109,8 +109,8 @@ describe.skipIf(missing)("postgres: sweep, settlement and cancel", () => {
     const fw = await fresh();
     const [running, queued] = (await fw.insertMany([{ kind: "noop" }, { kind: "noop" }])) as string[];
     const job = await claim(fw, running!, T0, at(30_000));
-    const before = await fw.driver.jobCancel({ id: running!, now: at(5_000) });
-    expect(before).toMatchObject({ id: running!, state: "running" });
+    const cancelled = await fw.driver.jobCancel({ id: running!, now: at(5_000) });
+    expect(cancelled).toEqual({ before: expect.objectContaining({ id: running!, state: "running" }), descendants: [] });
     expect(await fw.findJob(running!)).toMatchObject({ state: "cancelled", finalizedAt: at(5_000), leaseToken: null, leasedUntil: null });
     expect(await fw.listRuns(running!)).toEqual([
       expect.objectContaining({ id: job.runId, outcome: "cancelled", finishedAt: at(5_000), durationMs: 5_000, errorMessage: CANCELLED_MESSAGE }),
@@ -118,10 +118,10 @@ describe.skipIf(missing)("postgres: sweep, settlement and cancel", () => {
     // Nothing is left for the sweep.
     expect(await fw.driver.leaseListExpired({ now: at(60_000), limit: 10 })).toEqual([]);
 
-    expect((await fw.driver.jobCancel({ id: queued!, now: at(5_000) }))!.state).toBe("available");
+    expect((await fw.driver.jobCancel({ id: queued!, now: at(5_000) }))!.before.state).toBe("available");
     expect(await fw.listRuns(queued!)).toEqual([]);
     // A terminal job is left alone.
-    expect((await fw.driver.jobCancel({ id: running!, now: at(9_000) }))!.finalizedAt).toEqual(at(5_000));
+    expect((await fw.driver.jobCancel({ id: running!, now: at(9_000) }))!.before.finalizedAt).toEqual(at(5_000));
     expect((await fw.listRuns(running!))[0]!.finishedAt).toEqual(at(5_000));
   });
 

@@ -4,30 +4,58 @@ import { ACTIVE_SQL, TERMINAL_SQL } from "../sql.ts";
 import { decode } from "./codec.ts";
 import type { PgContext } from "./context.ts";
 import { literalLimit } from "./params.ts";
+import { claimableQueues, notifyQueues, wakeParentsSql } from "./wake.ts";
 
 /**
  * Cancels a non-terminal job and, in the same statement, closes its open `started` run as `cancelled` (so no
  * stub outlives a runner that is gone); returns the job as it was before, or null when missing. A runner still
  * working on it loses its fence; its late finalize fills the closed run in with the attempt's own details.
+ * With `cascade`, every non-terminal descendant goes with it the same way (`descendants`: their ids). The
+ * job's parent learns of the end as of any child's. A terminal job is left alone, and so is its subtree.
  */
-export async function jobCancel(ctx: PgContext, p: { id: string; now: Date }): Promise<JobRecord | null> {
-  // `before` locks the row and reads its latest version; `upd` then changes it only if it was not terminal.
+export async function jobCancel(
+  ctx: PgContext,
+  p: { id: string; now: Date; cascade?: boolean },
+): Promise<{ before: JobRecord; descendants: string[] } | null> {
+  const s = ctx.scope();
+  const id = s.ps.add(p.id);
+  const now = `${s.ps.add(p.now)}::timestamptz`;
+  // `before` locks the row and reads its latest version; `doomed` is the subtree's unfinished jobs, locked in id
+  // order (concurrent cascades over one subtree then queue instead of deadlocking) and re-checked once locked.
+  const subtree = p.cascade
+    ? `tree(id) AS (
+         SELECT j.id FROM ${s.t.jobs} j, before b WHERE j.parent_job_id = b.id AND b.state NOT IN (${TERMINAL_SQL})
+         UNION
+         SELECT j.id FROM ${s.t.jobs} j JOIN tree ON j.parent_job_id = tree.id
+       ),
+       doomed AS (
+         SELECT id FROM ${s.t.jobs} WHERE id = ANY(ARRAY(SELECT id FROM tree)) AND state NOT IN (${TERMINAL_SQL})
+         ORDER BY id FOR UPDATE
+       ),`
+    : "";
+  const ended = `SELECT b.id FROM before b WHERE b.state NOT IN (${TERMINAL_SQL})${p.cascade ? " UNION ALL SELECT id FROM doomed" : ""}`;
   const [row] = await ctx.query(
-    `WITH before AS (SELECT * FROM ${ctx.t.jobs} WHERE id = $1 FOR UPDATE),
+    `WITH RECURSIVE before AS (SELECT * FROM ${s.t.jobs} WHERE id = ${id} FOR UPDATE),
+     ${subtree}
      upd AS (
-       UPDATE ${ctx.t.jobs} j SET state = 'cancelled', leased_until = NULL, lease_token = NULL, finalized_at = $2, updated_at = $2
-       FROM before b WHERE j.id = b.id AND b.state NOT IN (${TERMINAL_SQL})
+       UPDATE ${s.t.jobs} j SET state = 'cancelled', leased_until = NULL, lease_token = NULL, wait_reason = NULL, wake_at = NULL,
+         finalized_at = ${now}, updated_at = ${now}
+       WHERE j.id = ANY(ARRAY(${ended}))
        RETURNING j.id
      ),
      closed AS (
-       UPDATE ${ctx.t.runs} r SET outcome = 'cancelled', finished_at = $2, error_message = $3,
-         duration_ms = greatest(0, (extract(epoch FROM ($2::timestamptz - r.started_at)) * 1000)::bigint)
-       FROM upd WHERE r.job_id = upd.id AND r.outcome = 'started'
-     )
-     SELECT b.* FROM before b`,
-    [p.id, p.now, CANCELLED_MESSAGE],
+       UPDATE ${s.t.runs} r SET outcome = 'cancelled', finished_at = ${now}, error_message = ${s.ps.add(CANCELLED_MESSAGE)},
+         duration_ms = greatest(0, (extract(epoch FROM (${now} - r.started_at)) * 1000)::bigint)
+       WHERE r.job_id = ANY(ARRAY(SELECT id FROM upd)) AND r.outcome = 'started'
+     ),
+     parents AS (${wakeParentsSql(s, { parentIds: `ARRAY(SELECT b.parent_job_id FROM before b WHERE b.id IN (SELECT id FROM upd))`, exclude: ["SELECT id FROM upd"], now })}),
+     woke AS (${notifyQueues(s, claimableQueues("parents", now))})
+     SELECT b.*, ${p.cascade ? "(SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM doomed)" : "'{}'::text[]"} AS descendants,
+       (SELECT n FROM woke) AS woke
+     FROM before b`,
+    s.ps.values,
   );
-  return row ? decode.job(row) : null;
+  return row ? { before: decode.job(row), descendants: row.descendants as string[] } : null;
 }
 
 /**
@@ -46,7 +74,7 @@ export async function jobRetry(ctx: PgContext, p: { id: string; now: Date }): Pr
      ),
      upd AS (
        UPDATE ${ctx.t.jobs} j SET state = 'available', scheduled_at = $2, max_attempts = greatest(j.max_attempts, j.attempt + 1),
-         finalized_at = NULL, updated_at = $2
+         wait_reason = NULL, wake_at = NULL, finalized_at = NULL, updated_at = $2
        FROM before b WHERE j.id = b.id AND b.state <> 'running' AND NOT EXISTS (SELECT 1 FROM holder)
        RETURNING j.queue
      )
@@ -56,7 +84,10 @@ export async function jobRetry(ctx: PgContext, p: { id: string; now: Date }): Pr
   return row ? { before: decode.job(row), heldBy: (row.held_by as string | null) ?? null } : null;
 }
 
-/** Hard-deletes up to `limit` terminal jobs finalized before `before`, and their runs; returns how many jobs. */
+/**
+ * Hard-deletes up to `limit` terminal jobs finalized before `before`, with their runs, steps, waits and events;
+ * returns how many jobs.
+ */
 export async function jobDeleteFinished(ctx: PgContext, p: { before: Date; limit: number }): Promise<number> {
   // SKIP LOCKED: retention on several nodes takes different batches instead of waiting on each other.
   const [row] = await ctx.query(
@@ -66,6 +97,9 @@ export async function jobDeleteFinished(ctx: PgContext, p: { before: Date; limit
        ORDER BY finalized_at LIMIT ${literalLimit(p.limit)} FOR UPDATE SKIP LOCKED
      ),
      runs AS (DELETE FROM ${ctx.t.runs} WHERE job_id IN (SELECT id FROM doomed)),
+     steps AS (DELETE FROM ${ctx.t.steps} WHERE job_id IN (SELECT id FROM doomed)),
+     waits AS (DELETE FROM ${ctx.t.waits} WHERE job_id IN (SELECT id FROM doomed)),
+     events AS (DELETE FROM ${ctx.t.events} WHERE job_id IN (SELECT id FROM doomed)),
      gone AS (DELETE FROM ${ctx.t.jobs} WHERE id IN (SELECT id FROM doomed) RETURNING id)
      SELECT count(*)::int AS n FROM gone`,
     [p.before],

@@ -65,7 +65,7 @@ export function claimSql(s: Scope, p: ClaimParams): ClaimParts {
     picked AS (${picked}),
     claimed AS (
       UPDATE ${t.jobs} j SET state = 'running', attempt = j.attempt + 1, leased_until = ${ps.add(p.leasedUntil)}::timestamptz,
-        lease_token = ${ps.add(p.leaseToken)}::text, updated_at = ${now}
+        lease_token = ${ps.add(p.leaseToken)}::text, wait_reason = NULL, wake_at = NULL, updated_at = ${now}
       FROM picked WHERE j.id = picked.id
       RETURNING j.*
     ),

@@ -14,12 +14,22 @@ const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "ETI
 
 /**
  * SQLSTATEs (beyond class 08, connection exception) that mean "not now" rather than "never": the server is
- * shutting down or starting (57P01–57P05), has no connection slot free (53300), or a lock is taken (55P03).
+ * shutting down or starting (57P01–57P05), has no connection slot free (53300), a lock is taken (55P03), or the
+ * transaction lost a deadlock or a serialization conflict (40P01, 40001) and may simply run again. A finalize
+ * that wakes parents locks their rows too, so two batches can deadlock over each other's parents.
  */
-const UNAVAILABLE_STATES = /^(08...|57P0.|53300|55P03)$/;
+const UNAVAILABLE_STATES = /^(08...|57P0.|53300|55P03|40P01|40001)$/;
 
-/** The methods on the job path (claim, run, finalize), whose messages start `jobs:`. */
-const JOB_PATH: ReadonlySet<keyof Driver> = new Set<keyof Driver>(["jobClaim", "jobFinalize", "jobFinalizeAndClaim", "leaseRenew", "leaseListExpired"]);
+/** The methods on the job path (claim, run, finalize, a workflow attempt's reads and writes), whose messages start `jobs:`. */
+const JOB_PATH: ReadonlySet<keyof Driver> = new Set<keyof Driver>([
+  "jobClaim",
+  "jobFinalize",
+  "jobFinalizeAndClaim",
+  "leaseRenew",
+  "leaseListExpired",
+  "workflowLoad",
+  "stepSave",
+]);
 
 /** The code a postgres.js error gets. */
 export function pgErrorCode(error: unknown): FlywheelErrorCode {

@@ -1,6 +1,7 @@
 import type { Row } from "../decode.ts";
 import { settleRun } from "../rules.ts";
-import { CLAIMABLE_SQL, TERMINAL_SQL } from "../sql.ts";
+import { isTerminal } from "../../core/types.ts";
+import { TERMINAL_SQL } from "../sql.ts";
 import type { ClaimParams, ClaimedJob, FinalizeItem, FinalizeOutcome, InsertOutcome } from "../types.ts";
 import { claimSql, jobClaim } from "./claim.ts";
 import { claimedJob } from "./codec.ts";
@@ -8,6 +9,8 @@ import type { PgContext } from "./context.ts";
 import { insertOutcomes, insertSql } from "./insert.ts";
 import { RUN_DETAIL_COLUMNS, bindRunDetails, settleUnadvanced } from "./settle.ts";
 import type { Scope } from "./tables.ts";
+import { waitSql } from "./finalize-wait.ts";
+import { claimableQueues, endedParents, notifyQueues, wakeParentsSql } from "./wake.ts";
 
 /** The finalize's parts: its CTEs and the `SELECT` of its one result row, for {@link jobFinalize} or to embed. */
 export interface FinalizeParts {
@@ -17,21 +20,25 @@ export interface FinalizeParts {
 }
 
 /**
- * The finalize's CTEs (`items`, `fenced` when sweeping, `adv`, `kids`, `runs`, `woke`), binding into `s.ps`:
- * advance the jobs whose fence holds, insert the follow-ups of those (and only those), record their runs, and
- * notify for work that became runnable now. Items that did not advance are left to {@link settleUnadvanced}.
+ * The finalize's CTEs (`items`, `fenced` when sweeping, `kid_ends`, `adv`, `waits`, `kids`, `parents`, `runs`,
+ * `woke`), binding into `s.ps`: advance the jobs whose fence holds, insert the follow-ups of those (and only
+ * those), record their runs, tell the parents of jobs that ended, and notify for work that became runnable now.
+ * Items that did not advance are left to {@link settleUnadvanced}. `alsoUpdated` lists subqueries of the ids of
+ * jobs the enclosing statement updates elsewhere (a claim's picks): a row changes once per statement.
  */
-function finalizeSql(s: Scope, items: FinalizeItem[], at: Date): FinalizeParts {
+function finalizeSql(s: Scope, items: FinalizeItem[], at: Date, alsoUpdated: string[] = []): FinalizeParts {
   const { t, ps } = s;
   const now = `${ps.add(at)}::timestamptz`;
   const arr = (values: unknown[], type: string) => `${ps.add(values)}::${type}[]`;
+  const waits = items.map((i) => i.job.wait ?? null);
   const itemRows = `unnest(
       ${arr(items.map((i) => i.jobId), "text")}, ${arr(items.map((i) => i.leaseToken), "text")},
       ${arr(items.map((i) => i.expiredBefore?.toISOString() ?? null), "timestamptz")},
       ${arr(items.map((i) => i.job.state), "text")}, ${arr(items.map((i) => i.job.scheduledAt?.toISOString() ?? null), "timestamptz")},
-      ${arr(items.map((i) => i.job.maxAttemptsDelta), "int")}, ${arr(items.map((i) => i.runId), "text")},
-      ${arr(items.map((i) => i.run.outcome), "text")}, ${bindRunDetails(ps, items).join(", ")}
-    ) WITH ORDINALITY AS i(job_id, token, expired_before, state, scheduled_at, delta, run_id, outcome, ${RUN_DETAIL_COLUMNS}, ord)`;
+      ${arr(items.map((i) => i.job.maxAttemptsDelta), "int")}, ${arr(waits.map((w) => w?.reason ?? null), "text")},
+      ${arr(waits.map((w) => w?.wakeAt?.toISOString() ?? null), "timestamptz")}, ${arr(waits.map((w) => w?.seenWakeSeq ?? null), "int")},
+      ${arr(items.map((i) => i.runId), "text")}, ${arr(items.map((i) => i.run.outcome), "text")}, ${bindRunDetails(ps, items).join(", ")}
+    ) WITH ORDINALITY AS i(job_id, token, expired_before, state, scheduled_at, delta, wait_reason, wake_at, seen_seq, run_id, outcome, ${RUN_DETAIL_COLUMNS}, ord)`;
   const followUps = items.flatMap((i) => i.followUps.map((row) => ({ row, owner: i.runId })));
   let kids = "";
   let childCount = "0";
@@ -60,19 +67,34 @@ function finalizeSql(s: Scope, items: FinalizeItem[], at: Date): FinalizeParts {
       ),`
     : "";
   const fence = `j.lease_token = items.token${sweeping ? " AND (items.expired_before IS NULL OR j.id IN (SELECT id FROM fenced))" : ""}`;
-  const channel = `${ps.add(s.channel)}::text`;
+  const ending = items.some((i) => isTerminal(i.job.state));
+  const wait = waitSql(s, items, { ending, now });
+  // The parents of jobs that ended learn of it here, an index probe per parent; none for jobs without one.
+  // Parents this statement advances itself are left out: a suspending parent sees a child of its batch end
+  // through `kid_ends` instead.
+  const parents = ending
+    ? `parents AS (${wakeParentsSql(s, { parentIds: endedParents("adv"), exclude: ["SELECT id FROM adv", ...alsoUpdated], now })}),`
+    : "";
+  const runnable = [
+    claimableQueues("adv", now),
+    ...(followUps.length > 0 ? ["SELECT queue FROM kids WHERE state = 'available'"] : []),
+    ...(ending ? [claimableQueues("parents", now)] : []),
+  ];
   // Every join here is an index probe per item or a hashed `IN`: joining these CTEs to each other (row estimates
   // of 10 whatever the batch) planned nested loops, quadratic in the batch (110 items took 30 ms).
   const ctes = `items AS (SELECT * FROM ${itemRows}),
     ${fenced}
+    ${wait.kidEnds}
     adv AS (
-      UPDATE ${t.jobs} j SET state = items.state, scheduled_at = coalesce(items.scheduled_at, j.scheduled_at),
+      UPDATE ${t.jobs} j SET ${wait.assignments},
         max_attempts = j.max_attempts + items.delta, leased_until = NULL, lease_token = NULL, updated_at = ${now},
         finalized_at = CASE WHEN items.state IN (${TERMINAL_SQL}) THEN ${now} ELSE NULL END
       FROM items WHERE j.id = items.job_id AND ${fence}
-      RETURNING j.id, j.queue, j.state, j.scheduled_at
+      RETURNING j.id, j.queue, j.state, j.scheduled_at, j.parent_job_id, j.attempt
     ),
+    ${wait.waits}
     ${kids}
+    ${parents}
     runs AS (
       UPDATE ${t.runs} r SET outcome = items.outcome,
         error_class = items.error_class, error_message = items.error_message, output = items.output::jsonb,
@@ -80,12 +102,7 @@ function finalizeSql(s: Scope, items: FinalizeItem[], at: Date): FinalizeParts {
         enqueued_children = ${childCount}
       FROM items WHERE r.id = items.run_id AND items.job_id IN (SELECT id FROM adv)
     ),
-    woke AS (
-      SELECT count(pg_notify(${channel}, d.queue)) AS n FROM (
-        SELECT queue FROM adv WHERE state IN (${CLAIMABLE_SQL}) AND scheduled_at <= ${now}
-        ${followUps.length > 0 ? "UNION SELECT queue FROM kids WHERE state = 'available'" : ""}
-      ) d
-    )`;
+    woke AS (${notifyQueues(s, runnable.join(" UNION ALL "))})`;
   const select = `SELECT (SELECT coalesce(array_agg(id), '{}') FROM adv) AS applied,
       ${followUps.length > 0 ? "(SELECT coalesce(array_agg(id), '{}') FROM kids)" : "'{}'::text[]"} AS kids,
       (SELECT n FROM woke) AS woke`;
@@ -119,12 +136,13 @@ export async function jobFinalizeAndClaim(
   if (p.items.length === 0) return { outcomes: [], jobs: await jobClaim(ctx, p.claim) };
   if (p.claim.limit <= 0) return { outcomes: await jobFinalize(ctx, { items: p.items, now: p.claim.now }), jobs: [] };
   const s = ctx.scope();
-  const fin = finalizeSql(s, p.items, p.claim.now);
   const claim = claimSql(s, p.claim);
+  // A parent the claim picks is not told of its children's ends: the attempt it starts reads them, committed.
+  const fin = finalizeSql(s, p.items, p.claim.now, ["SELECT id FROM picked"]);
   // One row per claimed job, or one row of NULLs when none was; the finalize's result rides on the first.
   const first = (column: string) => `CASE WHEN coalesce(c.rn, 1) = 1 THEN f.${column} END AS ${column}`;
   const rows = await ctx.query(
-    `${claim.with} ${fin.ctes}, ${claim.ctes}
+    `${claim.with} ${claim.ctes}, ${fin.ctes}
      SELECT ${["applied", "kids"].map(first).join(", ")}, c.*
      FROM (${fin.select}) f LEFT JOIN (${claim.select}) c ON true ORDER BY c.rn`,
     s.ps.values,

@@ -1,10 +1,12 @@
 import type postgres from "postgres";
 import { FlywheelError } from "../../core/errors.ts";
-import type { FailureRecord, JobRecord, JobState, PeriodicRecord, RunRecord } from "../../core/types.ts";
+import type { EventRecord, FailureRecord, JobRecord, JobState, PeriodicRecord, RunRecord, StepRecord } from "../../core/types.ts";
 import type {
   ClaimParams,
   ClaimedJob,
   Driver,
+  EventEmitParams,
+  EventEmitResult,
   ExpiredLease,
   FinalizeItem,
   FinalizeOutcome,
@@ -15,6 +17,7 @@ import type {
   PeriodicFireParams,
   PeriodicSaveRow,
   QueueStats,
+  StepWrite,
 } from "../types.ts";
 import * as admin from "./admin.ts";
 import * as claim from "./claim.ts";
@@ -27,6 +30,7 @@ import { WakeListener } from "./listen.ts";
 import * as migrate from "./migrate.ts";
 import * as periodic from "./periodic.ts";
 import * as read from "./read.ts";
+import * as workflow from "./workflow.ts";
 import { DEFAULT_SCHEMA, assertSchemaName, openPool } from "./url.ts";
 
 export type { PostgresExecutor } from "./context.ts";
@@ -173,7 +177,7 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
     return this.#call("jobListFailures", (c) => read.jobListFailures(c, p));
   }
 
-  jobCancel(p: { id: string; now: Date }): Promise<JobRecord | null> {
+  jobCancel(p: { id: string; now: Date; cascade?: boolean }): Promise<{ before: JobRecord; descendants: string[] } | null> {
     return this.#call("jobCancel", (c) => admin.jobCancel(c, p));
   }
   jobRetry(p: { id: string; now: Date }): Promise<{ before: JobRecord; heldBy: string | null } | null> {
@@ -197,6 +201,15 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   }
   periodicFire(p: PeriodicFireParams): Promise<{ fired: boolean; inserted: InsertOutcome[] }> {
     return this.#call("periodicFire", (c) => periodic.periodicFire(c, p));
+  }
+  workflowLoad(p: { jobId: string }): Promise<{ steps: StepRecord[]; events: EventRecord[] }> {
+    return this.#call("workflowLoad", (c) => workflow.workflowLoad(c, p));
+  }
+  stepSave(p: { jobId: string; leaseToken: string; step: StepWrite }): Promise<boolean> {
+    return this.#call("stepSave", (c) => workflow.stepSave(c, p));
+  }
+  eventEmit(p: EventEmitParams<PostgresExecutor>): Promise<EventEmitResult> {
+    return this.#call("eventEmit", (c) => workflow.eventEmit(c, p));
   }
   periodicRecordError(p: { id: string; error: string; now: Date }): Promise<boolean> {
     return this.#call("periodicRecordError", (c) => periodic.periodicRecordError(c, p));

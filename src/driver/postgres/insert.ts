@@ -33,6 +33,7 @@ function insertColumns(unstorable: Unstorable): InsertColumn[] {
     { name: "unique_key", type: "text", value: (j) => j.uniqueKey },
     { name: "unique_active_key", type: "text", value: (j) => j.uniqueActiveKey },
     { name: "parent_job_id", type: "text", value: (j) => j.parentJobId },
+    { name: "root_job_id", type: "text", value: (j) => j.rootJobId },
     { name: "executor_class", type: "text", value: (j) => j.executorClass },
     { name: "tags", type: "text", value: (j) => json(j.tags, j, "tags") },
     { name: "metadata", type: "text", value: (j) => json(j.metadata, j, "metadata") },
@@ -44,9 +45,9 @@ function insertColumns(unstorable: Unstorable): InsertColumn[] {
 const INSERT_COLUMNS = { refuse: insertColumns("refuse"), replace: insertColumns("replace") } as const;
 
 const INSERT_COLUMN_NAMES =
-  "id, kind, queue, args, priority, state, max_attempts, timeout_ms, scheduled_at, unique_key, unique_active_key, parent_job_id, executor_class, tags, metadata, created_at, updated_at";
+  "id, kind, queue, args, priority, state, max_attempts, timeout_ms, scheduled_at, unique_key, unique_active_key, parent_job_id, root_job_id, executor_class, tags, metadata, created_at, updated_at";
 const INSERT_SELECT_LIST =
-  "id, kind, queue, args::jsonb, priority, state, max_attempts, timeout_ms, scheduled_at, unique_key, unique_active_key, parent_job_id, executor_class, tags::jsonb, metadata::jsonb, created_at, created_at";
+  "id, kind, queue, args::jsonb, priority, state, max_attempts, timeout_ms, scheduled_at, unique_key, unique_active_key, parent_job_id, root_job_id, executor_class, tags::jsonb, metadata::jsonb, created_at, created_at";
 
 /** An insert's text and the placeholders of the id, key and owner arrays, so a caller's statement can reuse them. */
 export interface InsertSql {
@@ -173,7 +174,7 @@ async function findHolders(ctx: PgContext, db: PostgresExecutor, jobs: JobInsert
 }
 
 /** The caller's `tx`, checked at run time: it arrives from untyped application code. */
-function asExecutor(tx: unknown): PostgresExecutor {
+export function asExecutor(tx: unknown): PostgresExecutor {
   if (typeof tx === "function" && typeof (tx as { unsafe?: unknown }).unsafe === "function") return tx as PostgresExecutor;
   throw new FlywheelError("validation", "flywheel: with PostgreSQL, `tx` must be a postgres.js transaction (the `tx` of sql.begin) or Sql");
 }

@@ -49,12 +49,13 @@ export async function jobCountByKind(ctx: PgContext, p: { kind?: string }): Prom
 
 /** Counts by state, plus ready/scheduled-ahead and the oldest ready `scheduled_at`. */
 export async function queueStatsGet(ctx: PgContext, p: { now: Date; queues?: string[] }): Promise<QueueStats> {
-  // One statement, so the counts and the ready figures come from one snapshot.
+  // One statement, so the counts and the ready figures come from one snapshot. A waiting job is not scheduled
+  // ahead: it waits for something, often with no deadline; it is ready once its wake time is due.
   const rows = await ctx.query(
     `SELECT state, count(*)::int AS n,
        count(*) FILTER (WHERE ${READY_PREDICATE} AND scheduled_at <= $1)::int AS ready,
        min(scheduled_at) FILTER (WHERE ${READY_PREDICATE} AND scheduled_at <= $1) AS oldest,
-       count(*) FILTER (WHERE ${READY_PREDICATE} AND scheduled_at > $1)::int AS ahead
+       count(*) FILTER (WHERE ${READY_PREDICATE} AND scheduled_at > $1 AND state <> 'waiting')::int AS ahead
      FROM ${ctx.t.jobs} WHERE deleted_at IS NULL${p.queues ? " AND queue = ANY($2::text[])" : ""} GROUP BY state`,
     p.queues ? [p.now, p.queues] : [p.now],
   );

@@ -31,11 +31,16 @@ export function jsonColumn(value: unknown, unstorable: Unstorable, what: string)
 
 /** JSON text PostgreSQL can store: NUL and unpaired surrogates are refused, or replaced with U+FFFD. */
 export function storableJsonText(json: string, unstorable: Unstorable, what: string): string {
-  if (!json.includes("\\u")) return json;
-  if (unstorable === "replace") return storableJson(json);
-  UNSTORABLE_JSON.lastIndex = 0;
-  if (UNSTORABLE_JSON.test(json)) {
+  if (unstorable === "replace") return json.includes("\\u") ? storableJson(json) : json;
+  if (!canStoreJson(json)) {
     throw new ValidationError(`flywheel: ${what} contain a NUL character or an unpaired surrogate, which PostgreSQL cannot store`, what.split(" ").at(-1));
   }
   return json;
+}
+
+/** Whether PostgreSQL can store this JSON text as it is (no escaped NUL, no escaped unpaired surrogate). */
+export function canStoreJson(json: string): boolean {
+  if (!json.includes("\\u")) return true;
+  UNSTORABLE_JSON.lastIndex = 0;
+  return !UNSTORABLE_JSON.test(json);
 }

@@ -7,6 +7,12 @@ export interface Tables {
   runs: string;
   periodics: string;
   migrations: string;
+  /** A workflow's memoized steps. */
+  steps: string;
+  /** The event names a waiting workflow waits for, per attempt. */
+  waits: string;
+  /** Events emitted to jobs (one latch per job and name). */
+  events: string;
 }
 
 /** Where a driver's statements point: its schema, its tables, and the `LISTEN`/`NOTIFY` channel `<schema>_jobs`. */
@@ -30,7 +36,15 @@ export function schemaNames(schema: string): SchemaNames {
   const q = quoteIdent(schema);
   return {
     schema,
-    t: { jobs: `${q}.jobs`, runs: `${q}.job_runs`, periodics: `${q}.job_periodics`, migrations: `${q}.flywheel_migrations` },
+    t: {
+      jobs: `${q}.jobs`,
+      runs: `${q}.job_runs`,
+      periodics: `${q}.job_periodics`,
+      migrations: `${q}.flywheel_migrations`,
+      steps: `${q}.job_steps`,
+      waits: `${q}.job_waits`,
+      events: `${q}.job_events`,
+    },
     channel: `${schema}_jobs`,
   };
 }
