@@ -132,6 +132,7 @@ function effectiveSettings(config: FlywheelConfig) {
       retry_backoff: { base: d(r.retryBackoff.baseMs), cap: d(r.retryBackoff.capMs) },
       job_timeout: d(r.jobTimeoutMs),
       kill_grace: d(r.killGraceMs),
+      instance: r.instance,
     },
     log: config.log,
     schedules: config.schedules.map((s) => s.slug),
