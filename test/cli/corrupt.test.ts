@@ -81,7 +81,7 @@ test.todo("a running node whose file is garbled answers /readyz with 503", async
     await daemon.stop("SIGKILL");
     await box.remove();
   }
-});
+}, 30_000);
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

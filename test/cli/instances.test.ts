@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { cli, cliJson, openDb, sandbox, serve, type Sandbox, type Serve } from "./helpers.ts";
 
 // SPEC §21: two daemons with different configs share one SQLite file. Each reconciles only the schedules its
-// own config (`runtime.instance`) saved, never the other's, and says so when the other's are active.
+// own config (`runtime.instance`) saved, never the other's, and says so when the other's are active. The tests
+// start several daemons one after another, hence their timeouts above Bun's 5 s default.
 
 let box: Sandbox;
 let dbPath: string;
@@ -93,7 +94,7 @@ test("two daemons with different configs on one database never deactivate each o
 
   expect(await again.daemon.stop("SIGTERM")).toBe(0);
   expect(await a.daemon.stop("SIGTERM")).toBe(0);
-});
+}, 60_000);
 
 test("a config that defines another instance's slug takes it over and says so", async () => {
   const configD = writeConfig("d", ", instance: d-node", ["shared-slug"], "takeover.db");
@@ -106,7 +107,7 @@ test("a config that defines another instance's slug takes it over and says so", 
   ]);
   expect(await e.daemon.stop("SIGTERM")).toBe(0);
   expect((await schedulesBySlug(configE))["shared-slug"]).toMatchObject({ config_instance: "e-node", active: true });
-});
+}, 30_000);
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

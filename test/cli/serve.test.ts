@@ -48,7 +48,8 @@ log: { format: json }
   daemon = serve(box, [], { env: { FLYWHEEL_SECRET: "hunter2" } });
   base = await daemon.url();
   fw = await openDb(dbPath);
-});
+  // Bun's 5 s default (bunfig's `timeout` is not a Bun setting) is too short for a daemon's start on a busy machine.
+}, 30_000);
 
 afterAll(async () => {
   await daemon?.stop("SIGKILL");
