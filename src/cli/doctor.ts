@@ -21,7 +21,7 @@ const DB_TIMEOUT_MS = 5_000;
 
 /**
  * Runs every check without changing anything: the config is parsed, the database is opened only if it exists
- * (a missing SQLite file is reported, not created) and never migrated.
+ * (a missing SQLite file is reported, not created), checked for damage (SQLite `quick_check`) and never migrated.
  */
 async function diagnose(args: { config?: unknown }): Promise<{ checks: Check[]; config: FlywheelConfig | null }> {
   const checks: Check[] = [];
@@ -74,7 +74,10 @@ async function databaseChecks(config: FlywheelConfig): Promise<Check[]> {
       timeout,
     ]);
   } catch (error) {
-    return [{ name: "database", status: "fail", detail: `${where}: ${(error as Error).message.split("\n")[0]}` }];
+    const message = ((error as Error).message.split("\n")[0] ?? "").replace(/^(flywheel|jobs): /, "");
+    // A damaged SQLite file's message names the file itself (`the SQLite file … is damaged`); say it once.
+    const named = db.kind === "sqlite" && message.includes(db.path);
+    return [{ name: "database", status: "fail", detail: named ? message : `${where}: ${message}` }];
   } finally {
     clearTimeout(timer);
   }
@@ -129,6 +132,7 @@ function effectiveSettings(config: FlywheelConfig) {
       retry_backoff: { base: d(r.retryBackoff.baseMs), cap: d(r.retryBackoff.capMs) },
       job_timeout: d(r.jobTimeoutMs),
       kill_grace: d(r.killGraceMs),
+      instance: r.instance,
     },
     log: config.log,
     schedules: config.schedules.map((s) => s.slug),

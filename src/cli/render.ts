@@ -1,5 +1,6 @@
 import { formatDuration } from "../core/duration.ts";
 import type { FailureRecord, JobRecord, PeriodicRecord, QueueHealth, RunRecord, StepRecord } from "../core/types.ts";
+import { parseSource } from "../daemon/periodic-source.ts";
 
 // Everything the CLI prints goes through here: human tables and times, and the stable `--json` shapes. JSON keys
 // are snake_case, like the database columns and the audit trail, and dates are ISO-8601 UTC strings; scripts
@@ -165,7 +166,8 @@ export function periodicJson(p: PeriodicRecord) {
     max_attempts: p.maxAttempts,
     priority: p.priority,
     timeout_ms: p.timeoutMs,
-    source: p.source,
+    // `source` keeps its meaning (api, config, cli); which config a schedule came from is a field of its own.
+    ...sourceJson(p.source),
     active: p.isActive,
     next_run_at: iso(p.nextRunAt),
     last_enqueued_at: iso(p.lastEnqueuedAt),
@@ -173,6 +175,18 @@ export function periodicJson(p: PeriodicRecord) {
     last_skipped_at: iso(p.lastSkippedAt),
     last_skip_reason: p.lastSkipReason,
   };
+}
+
+/** A periodic's source as `--json` prints it: `source` (api, config, cli) and `config_instance` (null unless known). */
+function sourceJson(source: string): { source: string; config_instance: string | null } {
+  const { origin, instance } = parseSource(source);
+  return { source: origin, config_instance: instance };
+}
+
+/** A periodic's source for people: `cli`, `api`, `config`, or `config (<instance>)` when its config is known. */
+export function sourceText(source: string): string {
+  const { origin, instance } = parseSource(source);
+  return instance === null ? origin : `${origin} (${instance})`;
 }
 
 /** Queue health as `--json` prints it. */

@@ -3,7 +3,7 @@ import { AlreadyEnqueuedError, FlywheelError, ValidationError } from "../core/er
 import type { PeriodicRecord } from "../core/types.ts";
 import { CONFIG_ARG, JSON_ARG, commandArgsFromCli, durationFlag, intFlag, jsonObjectArg, withFlywheel } from "./context.ts";
 import { UsageError } from "./usage-error.ts";
-import { formatInZone, formatRelative, periodicJson, printJson, scheduleText, table } from "./render.ts";
+import { formatInZone, formatRelative, periodicJson, printJson, scheduleText, sourceText, table } from "./render.ts";
 
 const slugArg = { slug: { type: "positional", description: "Schedule slug", required: true } } as const;
 
@@ -31,7 +31,7 @@ export function renderSchedules(periodics: PeriodicRecord[], now: Date): string 
       p.isActive ? `${formatInZone(p.nextRunAt, p.timezone)} (${formatRelative(p.nextRunAt, now)})` : "-",
       p.isActive ? "yes" : "no",
       String(p.skippedCount),
-      p.source,
+      sourceText(p.source),
     ]),
   );
 }

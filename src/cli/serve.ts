@@ -16,9 +16,10 @@ function httpAddrFlag(value: unknown, configured: HttpAddress | null): HttpAddre
 }
 
 /**
- * `flywheel serve`: run the daemon (`runDaemon`: migrate, register the command workers, reconcile `schedules:`,
- * then runners, scheduler and the HTTP server) until SIGINT/SIGTERM. The first signal drains (in-flight jobs get
- * `runtime.drain_timeout` to finish and their outcomes are recorded) and exits 0; a second signal exits 1 at once.
+ * `flywheel serve`: run the daemon (`runDaemon`: check the database for damage, migrate, register the command
+ * workers, reconcile `schedules:`, then runners, scheduler and the HTTP server) until SIGINT/SIGTERM. The first
+ * signal drains (in-flight jobs get `runtime.drain_timeout` to finish and their outcomes are recorded) and exits 0;
+ * a second signal exits 1 at once. SIGHUP is logged and ignored. A damaged database exits 1 with one line.
  */
 export default defineCommand({
   meta: { name: "serve", description: "Run the daemon: workers, scheduler and /healthz /readyz /metrics" },
@@ -45,13 +46,19 @@ export default defineCommand({
       logger.warn("flywheel: second signal, exiting without draining", { signal });
       process.exit(1);
     };
+    // SIGHUP's default action ends the process without a drain, leaving jobs unfinished (SPEC §20: no signal may).
+    // Until config reload exists it is acknowledged and ignored; `kill -HUP` (the usual reload gesture) and a closed
+    // terminal send it.
+    const onHangup = () => logger.info("flywheel: SIGHUP received; reload is not supported yet, ignoring");
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    process.on("SIGHUP", onHangup);
     try {
       await runDaemon({ config, signal: stop.signal, logger, http });
     } finally {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
+      process.off("SIGHUP", onHangup);
     }
   },
 });

@@ -4,5 +4,6 @@
 export * from "./config/index.ts";
 export { nodeOptions } from "./node-options.ts";
 export { openFlywheel, type OpenOptions } from "./open.ts";
+export { configSource, isConfigSource, parseSource } from "./periodic-source.ts";
 export { reconcileSchedules } from "./reconcile.ts";
 export { runDaemon, type RunDaemonOptions } from "./run.ts";

@@ -1,4 +1,6 @@
+import { FlywheelError } from "../core/errors.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
+import type { Flywheel } from "../flywheel.ts";
 import { VERSION } from "../core/version.ts";
 import type { FlywheelConfig, HttpAddress } from "./config/index.ts";
 import { nodeOptions } from "./node-options.ts";
@@ -18,9 +20,10 @@ export interface RunDaemonOptions {
 }
 
 /**
- * What `flywheel serve` does once it has a config: open the database, migrate it, reconcile `schedules:`,
- * run the node (runners, scheduler, HTTP) until `signal` aborts, then close. Resolves after a clean drain;
- * rejects if the database cannot be opened or migrated. Signal handling is the caller's.
+ * What `flywheel serve` does once it has a config: open the database, check its storage for damage, migrate
+ * it, reconcile `schedules:`, run the node (runners, scheduler, HTTP) until `signal` aborts, then close.
+ * Resolves after a clean drain; rejects if the database cannot be opened, is damaged (FlywheelError `corrupt`,
+ * naming the file) or cannot be migrated. Signal handling is the caller's.
  * @example
  * const stop = new AbortController();
  * process.once("SIGTERM", () => stop.abort());
@@ -32,6 +35,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<void> {
   const http = options.http === undefined ? config.runtime.httpAddr : options.http;
   const fw = await openFlywheel(config, { logger, logJobs: true, migrate: "never" });
   try {
+    await refuseDamaged(fw);
     const { applied } = await fw.migrate();
     logger.info("flywheel: starting", {
       version: VERSION,
@@ -43,5 +47,19 @@ export async function runDaemon(options: RunDaemonOptions): Promise<void> {
     if (!signal.aborted) await fw.node(nodeOptions(config, http)).run(signal);
   } finally {
     await fw.close();
+  }
+}
+
+/**
+ * Throws `corrupt` when the database's storage is damaged. A damaged SQLite file would otherwise migrate, then
+ * fail every claim forever; quick_check costs one pass over the file, once per start, and runs before migrating
+ * so nothing writes to a damaged file. Only damage stops the start here: any other failure of the check (an
+ * unmigrated PostgreSQL schema has no tables to read) is left to the migration, which repairs or reports it.
+ */
+async function refuseDamaged(fw: Flywheel): Promise<void> {
+  try {
+    await fw.driver.dbCheck({ integrity: true });
+  } catch (error) {
+    if (error instanceof FlywheelError && error.code === "corrupt") throw error;
   }
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig, locate, parseConfig } from "../../src/daemon/config/index.ts";
 import { cli, sandbox, type Sandbox } from "./helpers.ts";
@@ -321,6 +322,15 @@ schedules:
     expect(locate(text, ["schedules", 1, "http", "method"])).toBe(8);
     expect(locate(text, ["schedules", 2])).toBe(4);
     expect(locate(text, ["runtime"])).toBeUndefined();
+  });
+
+  test("runtime.instance: the host and config file by default, `<host>:defaults` without a file, or as given", () => {
+    expect(parseConfig("db: { sqlite: ./fw.db }\n", { file }).runtime.instance).toBe(`${hostname()}:${file}`);
+    const empty = box.env.HOME!;
+    expect(loadConfig({ env: { HOME: empty, XDG_CONFIG_HOME: join(empty, ".config") }, cwd: empty }).runtime.instance).toBe(`${hostname()}:defaults`);
+    expect(parseConfig("runtime: { instance: backup-box }\n", { file }).runtime.instance).toBe("backup-box");
+    expect(issuesOf('runtime:\n  instance: ""\n')).toEqual([{ path: "runtime.instance", line: 2, message: "expected a non-empty string" }]);
+    expect(issuesOf('runtime: { instance: "a\\tb" }\n')[0]).toMatchObject({ path: "runtime.instance", message: "expected a name without control characters" });
   });
 
   test("YAML syntax errors and several documents are config errors", () => {

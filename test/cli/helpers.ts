@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { randomFillSync } from "node:crypto";
+import { closeSync, mkdirSync, openSync, readSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { connect, type Flywheel } from "../../src/index.ts";
@@ -141,4 +142,42 @@ export function serve(box: Sandbox, args: string[], options: { env?: Record<stri
 /** Opens the sandbox's SQLite file directly, to check what the CLI wrote. */
 export function openDb(path: string): Promise<Flywheel> {
   return connect(`sqlite:${path}`);
+}
+
+/** Creates the SQLite file at `path` (migrated) holding `count` shell jobs on queue `parked`, then closes it. */
+export async function databaseWithJobs(path: string, count: number): Promise<void> {
+  const fw = await openDb(path);
+  try {
+    await fw.migrate();
+    const items = Array.from({ length: count }, (_, i) => ({ kind: "shell", args: { inline: `echo job ${i} ${"x".repeat(100)}` }, options: { queue: "parked" } }));
+    await fw.insertMany(items);
+  } finally {
+    await fw.close();
+  }
+}
+
+/**
+ * Overwrites the pages between fractions `from` and `to` of a closed or open SQLite file with random bytes,
+ * as a failing disk or a stray write would. Page 1 (the 100-byte header and the schema's root) is always kept,
+ * so the file still opens as a database. Returns the 1-based page numbers garbled.
+ */
+export function garblePages(path: string, from: number, to: number): { first: number; last: number } {
+  const fd = openSync(path, "r+");
+  try {
+    const header = Buffer.alloc(2);
+    readSync(fd, header, 0, 2, 16);
+    // The header stores the page size big-endian at offset 16; the value 1 means 65,536.
+    const pageSize = header.readUInt16BE(0) === 1 ? 65_536 : header.readUInt16BE(0);
+    const pages = Math.floor(statSync(path).size / pageSize);
+    const first = Math.max(1, Math.floor(pages * from));
+    const last = Math.min(pages, Math.ceil(pages * to));
+    const noise = Buffer.alloc(pageSize);
+    for (let page = first; page < last; page++) {
+      randomFillSync(noise);
+      writeSync(fd, noise, 0, pageSize, page * pageSize);
+    }
+    return { first: first + 1, last };
+  } finally {
+    closeSync(fd);
+  }
 }

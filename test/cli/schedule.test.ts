@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { cli, cliJson, openDb, sandbox, serve, type Sandbox } from "./helpers.ts";
 
@@ -89,7 +90,7 @@ describe("flywheel schedule", () => {
     const first = await run("--http-addr", "127.0.0.1:0");
     expect(first.started.http).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*\/$/);
     let all = await slugsOf();
-    expect(all.alpha).toMatchObject({ source: "config", active: true, interval_seconds: 3600, args: { inline: "echo alpha" } });
+    expect(all.alpha).toMatchObject({ source: "config", config_instance: `${hostname()}:${config}`, active: true, interval_seconds: 3600, args: { inline: "echo alpha" } });
     expect(all.beta).toMatchObject({ source: "config", active: true });
 
     box.write("flywheel.yaml", `db: { sqlite: ./fw.db }\nruntime: { http_addr: off }\nlog: { format: json }\nschedules:\n${schedule("alpha")}`);
@@ -99,6 +100,6 @@ describe("flywheel schedule", () => {
     all = await slugsOf();
     expect(all.alpha.active).toBe(true);
     expect(all.beta).toMatchObject({ source: "config", active: false });
-    expect(all.often).toMatchObject({ source: "cli", active: true });
+    expect(all.often).toMatchObject({ source: "cli", config_instance: null, active: true });
   });
 });

@@ -7,7 +7,7 @@ import { eventually, processGone } from "../support/helpers.ts";
 import { cli, cliJson, openDb, sandbox, serve, type Sandbox, type Serve } from "./helpers.ts";
 
 // One daemon for the whole file: each test enqueues through the CLI, waits on the database, and asserts on
-// what the CLI prints. The last test stops the daemon with SIGTERM while a job runs.
+// what the CLI prints. The last two signal it while a job runs: SIGHUP, which it survives, then SIGTERM.
 
 let box: Sandbox;
 let daemon: Serve;
@@ -48,7 +48,8 @@ log: { format: json }
   daemon = serve(box, [], { env: { FLYWHEEL_SECRET: "hunter2" } });
   base = await daemon.url();
   fw = await openDb(dbPath);
-});
+  // Bun's 5 s default (bunfig's `timeout` is not a Bun setting) is too short for a daemon's start on a busy machine.
+}, 30_000);
 
 afterAll(async () => {
   await daemon?.stop("SIGKILL");
@@ -205,6 +206,24 @@ echo "problem $n" >&2
     const finished = families.get("flywheel_jobs_finished_total")!.samples;
     expect(finished.some((s) => s.labels.kind === "shell" && s.labels.outcome === "success" && s.value >= 1)).toBe(true);
     expect(finished.some((s) => s.labels.kind === "http" && s.labels.outcome === "error")).toBe(true);
+  });
+
+  test("SIGHUP while a job runs is logged and ignored: the daemon keeps serving and the job completes", async () => {
+    const dir = join(box.dir, "hangup");
+    box.write("hangup/.keep", "");
+    // The job holds its slot until the test releases it, so the signal certainly arrives mid-job.
+    const id = await enqueue("shell", { inline: "touch started; while [ ! -e release ]; do sleep 0.02; done; echo finished", dir });
+    await eventually("the job to start", () => existsSync(join(dir, "started")));
+    daemon.proc.kill("SIGHUP");
+    await daemon.waitForLog("the SIGHUP line", (l) => l.level === "info" && l.msg === "flywheel: SIGHUP received; reload is not supported yet, ignoring");
+    box.write("hangup/release", "");
+    await settled(id, "succeeded");
+    const [run] = await fw.listRuns(id);
+    expect(run).toMatchObject({ outcome: "success" });
+    expect((run!.output as any).stdout).toBe("finished\n");
+    expect(daemon.proc.exitCode).toBeNull();
+    expect(daemon.logs.some((l) => l.msg === "flywheel: draining")).toBe(false);
+    expect((await fetch(`${base}readyz`)).status).toBe(200);
   });
 
   test("SIGTERM while a job runs: the daemon drains, records the outcome and exits 0", async () => {

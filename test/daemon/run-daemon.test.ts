@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { existsSync, statSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 // Imported by package name, as a library user would: this also proves the "./daemon" export.
 import { connect, silentLogger, type Flywheel } from "flywheel";
@@ -47,7 +48,8 @@ test("a library user runs the daemon: the config's schedule fires, its shell job
     expect(run?.outcome).toBe("success");
     expect(run?.output).toMatchObject({ exit_code: 0, stdout: "hello from the daemon\n" });
     const [periodic] = await watcher!.listPeriodics();
-    expect(periodic).toMatchObject({ slug: "hello", kind: "shell", source: "config", isActive: true });
+    // Saved as this config's: the default instance is the host name and the config file.
+    expect(periodic).toMatchObject({ slug: "hello", kind: "shell", source: `config:${hostname()}:${file}`, isActive: true });
     // The directory the daemon created for the database is private.
     expect(statSync(join(dir.path, "state")).mode & 0o777).toBe(0o700);
   } finally {

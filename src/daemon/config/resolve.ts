@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { resolve } from "node:path";
 import * as v from "valibot";
 import {
@@ -50,7 +51,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
   const issues: ConfigIssue[] = [];
   const at = (path: (string | number)[], message: string) => issues.push({ path: dotPath(path), line: locate(ctx.text, path), message });
 
-  const runtime = resolveRuntime(c.runtime ?? {});
+  const runtime = resolveRuntime(c.runtime ?? {}, ctx.file);
   const schedules: ScheduleConfig[] = [];
   const seen = new Map<string, number>();
   (c.schedules ?? []).forEach((s: Record<string, any>, i: number) => {
@@ -114,8 +115,12 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
   };
 }
 
-/** `runtime:` with defaults; retention and the health sample stay off unless set (SPEC §7.4). */
-function resolveRuntime(r: NonNullable<RawConfig["runtime"]>): RuntimeConfig {
+/**
+ * `runtime:` with defaults; retention and the health sample stay off unless set (SPEC §7.4). The instance
+ * defaults to this host and config file, so two daemons on one database never mistake each other's schedules
+ * for their own (SPEC §21), while a restart of the same daemon finds its own again.
+ */
+function resolveRuntime(r: NonNullable<RawConfig["runtime"]>, file: string | null): RuntimeConfig {
   return {
     queues: r.queues ?? [...NODE_DEFAULTS.queues],
     concurrency: r.concurrency ?? RUNNER_DEFAULTS.concurrency,
@@ -131,5 +136,6 @@ function resolveRuntime(r: NonNullable<RawConfig["runtime"]>): RuntimeConfig {
     retryBackoff: { baseMs: r.retry_backoff?.base ?? BACKOFF_DEFAULTS.baseMs, capMs: r.retry_backoff?.cap ?? BACKOFF_DEFAULTS.capMs },
     jobTimeoutMs: r.job_timeout === undefined ? RUNNER_DEFAULTS.jobTimeoutMs : r.job_timeout,
     killGraceMs: r.kill_grace ?? COMMAND_WORKER_DEFAULTS.killGraceMs,
+    instance: r.instance ?? `${hostname()}:${file ?? "defaults"}`,
   };
 }

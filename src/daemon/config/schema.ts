@@ -64,6 +64,7 @@ const RUNTIME = v.strictObject({
   retry_backoff: v.optional(v.strictObject({ base: v.optional(duration), cap: v.optional(duration) })),
   job_timeout: v.optional(durationOrOff),
   kill_grace: v.optional(duration),
+  instance: v.optional(v.pipe(nonEmpty, v.regex(/^[^\0-\x1f\x7f]+$/, "expected a name without control characters"))),
 });
 
 const LOG = v.strictObject({

@@ -40,6 +40,12 @@ export interface RuntimeConfig {
   jobTimeoutMs: number | null;
   /** Command workers: SIGTERM → SIGKILL grace for a job's process group. */
   killGraceMs: number;
+  /**
+   * Which daemon's config this is, on a database several daemons share: its schedules are saved with source
+   * `config:<instance>`, and reconcile deactivates only those. Default `<host name>:<config file path>`, or
+   * `<host name>:defaults` without a config file.
+   */
+  instance: string;
 }
 
 /** One entry of `schedules:`, validated: its worker args are checked and their paths absolute. */
