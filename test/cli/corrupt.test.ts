@@ -56,7 +56,7 @@ describe("a SQLite file garbled in the middle", () => {
 // cache, which still holds the healthy pages, so the probe keeps answering 200 from memory. The fix belongs in
 // src/driver/sqlite/check.ts (drop the cache before the probe's reads, e.g. `PRAGMA shrink_memory`); make this a
 // `test` when it lands.
-test.todo("a running node whose file is garbled answers /readyz with 503", async () => {
+test("a running node whose file is garbled answers /readyz with 503", async () => {
   const box = await sandbox();
   const config = box.write("flywheel.yaml", "db: { sqlite: ./fw.db }\nruntime: { http_addr: off }\nlog: { format: json }\n");
   const dbPath = join(box.dir, "fw.db");

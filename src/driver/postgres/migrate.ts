@@ -49,5 +49,8 @@ export async function schemaVersion(ctx: PgContext): Promise<{ current: number; 
  * counterpart to SQLite's `quick_check`, and a damaged page surfaces as an error of the statement that reads it.
  */
 export async function dbCheck(ctx: PgContext): Promise<void> {
-  await ctx.query(`SELECT version FROM ${ctx.t.migrations} LIMIT 1`);
+  // A real read of flywheel's tables when they exist; a schema not migrated yet answers too (as on SQLite), so
+  // `doctor` can report version 0 rather than a failure.
+  const [row] = await ctx.query(`SELECT to_regclass($1) IS NOT NULL AS migrated`, [ctx.t.migrations]);
+  if (row!.migrated) await ctx.query(`SELECT version FROM ${ctx.t.migrations} LIMIT 1`);
 }

@@ -3,7 +3,7 @@ import { FlywheelError } from "../../core/errors.ts";
 import { databaseFile } from "./connection.ts";
 
 /** flywheel's tables; a probe reads each one that exists. */
-const TABLES = ["flywheel_migrations", "jobs", "job_runs", "job_periodics"];
+const TABLES = ["flywheel_migrations", "jobs", "job_runs", "job_periodics", "job_steps", "job_events"];
 
 /**
  * Proves the database answers with a real read: the schema, then the first page of each of flywheel's tables
@@ -12,6 +12,8 @@ const TABLES = ["flywheel_migrations", "jobs", "job_runs", "job_periodics"];
  * `doctor`, not for every probe) and throws `corrupt` naming the file and the first problem it found.
  */
 export function checkDatabase(db: Database, p: { integrity?: boolean }): void {
+  // Read from the file, not from pages this connection cached while they were still healthy.
+  db.run("PRAGMA shrink_memory");
   const present = new Set(
     (db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name),
   );
