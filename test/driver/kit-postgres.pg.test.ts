@@ -11,12 +11,6 @@ class Rollback extends Error {
   }
 }
 
-// Findings of the kit on this driver, to fix in src/driver/postgres (see the report on branch `kit`).
-const knownFailures = {
-  // insert.ts: a row with a unique key is inserted `ON CONFLICT DO NOTHING`, which also swallows a primary-key
-  // clash; resolveCollisions finds no key holder, retries twice, then throws `database` instead of `conflict`.
-  "a row carrying a unique key whose id is taken is a conflict too": "a primary-key clash on a keyed row is reported as database",
-};
 
 // Each test owns a throwaway schema, opened through the public URL path (`?schema=`) and dropped afterwards.
 // Peers are further pools on the same schema; the application's transactions run on a pool of its own.
@@ -54,5 +48,5 @@ if (await pgAvailable()) {
         await schema.drop();
       },
     };
-  }, { knownFailures });
+  });
 }

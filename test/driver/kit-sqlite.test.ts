@@ -8,16 +8,6 @@ import { tempDir } from "../support/helpers.ts";
 /** Thrown inside the application's transaction to roll it back. */
 class Rollback extends Error {}
 
-// Findings of the kit on this driver, to fix in src/driver/sqlite (see the report on branch `kit`).
-const knownFailures = {
-  // insert.ts findHolder: `ON CONFLICT DO NOTHING` also swallows a primary-key clash; the row is then reported
-  // as `database` ("no unique key holder was found") instead of `conflict`.
-  "a row whose id is taken is a unique violation: conflict": "a primary-key clash is reported as database",
-  "a row carrying a unique key whose id is taken is a conflict too": "a primary-key clash is reported as database",
-  // index.ts jobInsert runs a batch of up to INSERT_CHUNK rows without a transaction: the INSERT commits before
-  // the holder lookup throws, so the caller gets an error for a batch that was partly stored.
-  "a batch refused for a taken id stores none of its rows": "the batch's other rows are committed before the error",
-};
 
 // Each test owns a real file in its own temp directory (WAL needs a file, not :memory:). Peers and the
 // application's handle are further connections on the same file, as other processes would have.
@@ -60,4 +50,4 @@ runDriverKit("sqlite", async ({ migrate }) => {
       await dir.remove();
     },
   };
-}, { knownFailures });
+});

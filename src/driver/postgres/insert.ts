@@ -138,7 +138,7 @@ async function resolveCollisions(ctx: PgContext, db: PostgresExecutor, collided:
   const orphans = collided.filter((j) => !holders.has(j));
   if (orphans.length === 0) return holders;
   if (depth >= INSERT_TRIES) {
-    throw new FlywheelError("database", `flywheel: job ${orphans[0]!.id} was not inserted and no unique key holder was found`);
+    throw new FlywheelError("conflict", `flywheel: job ${orphans[0]!.id} was not inserted: its id is taken (and no unique key holder was found)`);
   }
   const retried = await insertJobs(ctx, db, orphans, depth + 1);
   orphans.forEach((job, i) => holders.set(job, retried[i]!));

@@ -146,7 +146,8 @@ export class SqliteDriver implements Driver<Database> {
   async jobInsert(p: { jobs: JobInsertRow[]; tx?: Database }): Promise<InsertOutcome[]> {
     // With `tx` the rows are written before this returns its promise, inside the caller's db.transaction().
     if (p.tx !== undefined) return this.jobInsertSync({ jobs: p.jobs, tx: p.tx });
-    return this.#run("jobInsert", (db) => insertJobBatch(db, p.jobs));
+    // One transaction: a batch the database refuses leaves none of its rows behind.
+    return this.#write("jobInsert", (db) => insertJobBatch(db, p.jobs));
   }
 
   jobInsertSync(p: { jobs: JobInsertRow[]; tx: Database }): InsertOutcome[] {

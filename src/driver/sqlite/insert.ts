@@ -74,5 +74,5 @@ function findHolder(db: Database, job: JobInsertRow): InsertOutcome {
       .get(job.uniqueActiveKey) as Row | null;
     if (row) return { inserted: false, id: row.id, key: "unique_active_key", value: job.uniqueActiveKey };
   }
-  throw new FlywheelError("database", `flywheel: job ${job.id} was not inserted and no unique key holder was found`);
+  throw new FlywheelError("conflict", `flywheel: job ${job.id} was not inserted: its id is taken (and no unique key holder was found)`);
 }
