@@ -31,6 +31,10 @@ import { eventPayload } from "./workflow/events.ts";
 import { assertSignalStep, flowStepKey, isFlow, signalEvent } from "./workflow/flow.ts";
 import { awaitResult } from "./workflow/result.ts";
 
+// The facade: one public method per operation of SPEC §5–§19, each a few lines that validate and delegate to the
+// part that does the work (runtime, jobs, maintenance, periodic, workflow, driver). Its length is mostly the TSDoc
+// every public method carries; the logic lives in those parts.
+
 /** A client's own options (see `ConnectOptions` for the database ones). `{}` means: system clock, silent logger, no observers. */
 export interface FlywheelOptions extends RuntimeOptions {
   /** Observer hooks fed by {@link Flywheel.events}. */
