@@ -235,6 +235,20 @@ export class Flywheel<Tx = unknown> {
     return job;
   }
 
+  /**
+   * The full id of the job whose id starts with `prefix` (at least 8 characters, as people copy them from
+   * tables); a full id is returned as it is.
+   * @throws JobNotFoundError when none matches; FlywheelError `validation` when several do or the prefix is short.
+   */
+  async resolveJobId(prefix: string): Promise<string> {
+    if (prefix.length >= 36) return prefix;
+    if (prefix.length < 8) throw new ValidationError(`flywheel: job id ${JSON.stringify(prefix)} is too short: give at least 8 characters`, "id");
+    const ids = await this.driver.jobIdsByPrefix({ prefix, limit: 2 });
+    if (ids.length === 0) throw new JobNotFoundError(prefix);
+    if (ids.length > 1) throw new ValidationError(`flywheel: job id prefix ${JSON.stringify(prefix)} matches several jobs (${ids.join(", ")}, …); give more of it`, "id");
+    return ids[0]!;
+  }
+
   /** Jobs newest first. `{}` means the 50 newest of any state; `before` pages by id. */
   listJobs(filter: { state?: JobState; kind?: string; queue?: string; limit?: number; before?: string } = {}): Promise<JobRecord[]> {
     return this.driver.jobList({ ...filter, limit: filter.limit ?? READ_DEFAULTS.listLimit });

@@ -66,7 +66,11 @@ export const NODE_DEFAULTS = {
 /** The HTTP server when `http: {}`: loopback only. */
 export const HTTP_DEFAULTS = {
   hostname: "127.0.0.1",
-  port: 9090,
+  /**
+   * Not 9090 (Prometheus's own) nor any port of Prometheus's default port allocations (9100–9999), where
+   * exporters already sit on the hosts flywheel runs on.
+   */
+  port: 7741,
   /** How long `/readyz` and `/metrics` wait for the database. */
   readyTimeoutMs: 2_000,
 } as const;

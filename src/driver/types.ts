@@ -68,6 +68,8 @@ export interface Driver<Tx = unknown> {
   leaseListExpired(p: { now: Date; limit: number }): Promise<ExpiredLease[]>;
 
   jobGet(p: { id: string }): Promise<JobRecord | null>;
+  /** Up to `limit` ids that start with `prefix` (for ids given abbreviated, as `git` accepts short hashes). */
+  jobIdsByPrefix(p: { prefix: string; limit: number }): Promise<string[]>;
   /** Newest first; `before` is an id cursor. */
   jobList(p: JobListParams): Promise<JobRecord[]>;
   /** Every run of a job, oldest attempt first. */

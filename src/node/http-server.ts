@@ -3,7 +3,7 @@ import { sampleQueueHealth } from "../maintenance/health.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
 
-/** HTTP server settings. `{}` means 127.0.0.1 on port 9090 ({@link HTTP_DEFAULTS}). `port: 0` picks a free port. */
+/** HTTP server settings. `{}` means 127.0.0.1 on port 7741 ({@link HTTP_DEFAULTS}). `port: 0` picks a free port. */
 export interface HttpOptions {
   hostname?: string;
   port?: number;

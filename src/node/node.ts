@@ -23,7 +23,7 @@ export interface NodeOptions {
 /**
  * One process's runtime: runners, the scheduler (maintenance) and the HTTP server under one lifecycle.
  * @example
- * const node = fw.node({ runners: [{ queues: ["default"], concurrency: 8 }], scheduler: {}, http: { port: 9090 } });
+ * const node = fw.node({ runners: [{ queues: ["default"], concurrency: 8 }], scheduler: {}, http: { port: 7741 } });
  * const stop = new AbortController();
  * process.on("SIGTERM", () => stop.abort());
  * await node.run(stop.signal); // resolves after a clean drain

@@ -199,7 +199,7 @@ schedules:
     expect(json.ok).toBe(true);
     expect(json.checks.find((c: any) => c.name === "database").status).toBe("ok");
     expect(json.checks.find((c: any) => c.name === "schema")).toEqual({ name: "schema", status: "ok", detail: `version ${MIGRATIONS.length} (latest)` });
-    expect(json.settings.runtime).toMatchObject({ concurrency: 3, retention: "7d", http_addr: "127.0.0.1:9090", lease: "30s" });
+    expect(json.settings.runtime).toMatchObject({ concurrency: 3, retention: "7d", http_addr: "127.0.0.1:7741", lease: "30s" });
   });
 
   test("a bad config: every problem listed with file:line and key, exit 1", async () => {

@@ -161,6 +161,9 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   jobGet(p: { id: string }): Promise<JobRecord | null> {
     return this.#call("jobGet", (c) => read.jobGet(c, p));
   }
+  jobIdsByPrefix(p: { prefix: string; limit: number }): Promise<string[]> {
+    return this.#call("jobIdsByPrefix", (c) => read.jobIdsByPrefix(c, p));
+  }
   jobList(p: JobListParams): Promise<JobRecord[]> {
     return this.#call("jobList", (c) => read.jobList(c, p));
   }

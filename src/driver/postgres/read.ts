@@ -11,6 +11,15 @@ export async function jobGet(ctx: PgContext, p: { id: string }): Promise<JobReco
   return row ? decode.job(row) : null;
 }
 
+/**
+ * Ids starting with `prefix`. `starts_with` cannot use the primary key under a linguistic collation (which may
+ * order `-` anywhere), so this reads the table: fine for what it serves, people typing abbreviated ids.
+ */
+export async function jobIdsByPrefix(ctx: PgContext, p: { prefix: string; limit: number }): Promise<string[]> {
+  const rows = await ctx.query(`SELECT id FROM ${ctx.t.jobs} WHERE starts_with(id, $1) ORDER BY id LIMIT $2`, [p.prefix, p.limit]);
+  return rows.map((r) => r.id as string);
+}
+
 /** Jobs newest first, filtered; `before` is an id cursor. */
 export async function jobList(ctx: PgContext, p: JobListParams): Promise<JobRecord[]> {
   const where: string[] = ["deleted_at IS NULL"];

@@ -50,7 +50,7 @@ import {
   recordPeriodicError,
   setPeriodicActive,
 } from "./periodic.ts";
-import { countJobsByKind, getJob, getQueueStats, listFailures, listJobs, listRuns } from "./read.ts";
+import { countJobsByKind, getJob, getQueueStats, jobIdsByPrefix, listFailures, listJobs, listRuns } from "./read.ts";
 import { emitEvent, loadWorkflow, saveStep } from "./workflow.ts";
 
 /** Options for {@link SqliteDriver}. `{}` means {@link SQLITE_DEFAULTS}: WAL, `synchronous=NORMAL`, 5 s busy timeout, 10 ms wake poll. */
@@ -177,6 +177,10 @@ export class SqliteDriver implements Driver<Database> {
 
   async jobGet(p: { id: string }): Promise<JobRecord | null> {
     return this.#run("jobGet", (db) => getJob(db, p));
+  }
+
+  async jobIdsByPrefix(p: { prefix: string; limit: number }): Promise<string[]> {
+    return this.#run("jobIdsByPrefix", (db) => jobIdsByPrefix(db, p));
   }
 
   async jobList(p: JobListParams): Promise<JobRecord[]> {

@@ -11,6 +11,14 @@ export function getJob(db: Database, p: { id: string }): JobRecord | null {
   return row ? decode.job(row) : null;
 }
 
+/** Ids starting with `prefix`: a GLOB prefix is a range over the primary key (ids are lowercase hex and dashes). */
+export function jobIdsByPrefix(db: Database, p: { prefix: string; limit: number }): string[] {
+  // GLOB's own characters in the prefix match themselves: each goes in a one-character class.
+  const pattern = `${p.prefix.replace(/[*?[]/g, (c) => `[${c}]`)}*`;
+  const rows = db.query("SELECT id FROM jobs WHERE id GLOB ? ORDER BY id LIMIT ?").all(pattern, p.limit) as Row[];
+  return rows.map((r) => r.id as string);
+}
+
 /** Jobs newest first (ids are UUIDv7), filtered and paged by `before`. */
 export function listJobs(db: Database, p: JobListParams): JobRecord[] {
   const { sql, params } = jobListStatement(p);

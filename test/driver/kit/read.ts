@@ -4,12 +4,26 @@ import type { JobState } from "../../../src/core/types.ts";
 import { T0, at, claimJob, discardItem, jobFixture, retryItem, row } from "./factory.ts";
 import type { Kit } from "./harness.ts";
 
-/** Reads: jobGet, jobList, runList, jobCountByKind, queueStatsGet, jobListFailures. */
+/** Reads: jobGet, jobIdsByPrefix, jobList, runList, jobCountByKind, queueStatsGet, jobListFailures. */
 export function readArea(kit: Kit): void {
   describe("reads", () => {
     kit.test("jobGet: null for an unknown id", async () => {
       const { driver } = await kit.open();
       expect(await driver.jobGet({ id: newId() })).toBeNull();
+    });
+
+    kit.test("jobIdsByPrefix: ids starting with a prefix, in order, up to the limit; pattern characters match nothing", async () => {
+      const { driver } = await kit.open();
+      const ids = (await driver.jobInsert({ jobs: [row(), row(), row()] })).map((o) => o.id).sort();
+      expect(await driver.jobIdsByPrefix({ prefix: ids[0]!, limit: 2 })).toEqual([ids[0]!]);
+      // UUIDv7 ids made in one millisecond share their first 12 characters.
+      const shared = ids[0]!.slice(0, 8);
+      const matching = ids.filter((id) => id.startsWith(shared));
+      expect(await driver.jobIdsByPrefix({ prefix: shared, limit: 10 })).toEqual(matching);
+      expect(await driver.jobIdsByPrefix({ prefix: shared, limit: 1 })).toEqual(matching.slice(0, 1));
+      expect(await driver.jobIdsByPrefix({ prefix: "zzzzzzzz", limit: 10 })).toEqual([]);
+      expect(await driver.jobIdsByPrefix({ prefix: "%", limit: 10 })).toEqual([]);
+      expect(await driver.jobIdsByPrefix({ prefix: "*", limit: 10 })).toEqual([]);
     });
 
     kit.test("jobList: newest first, filtered by state, kind and queue, up to the limit", async () => {
