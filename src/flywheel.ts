@@ -20,6 +20,7 @@ import type { RunnerOptions } from "./jobs/settings.ts";
 import { sampleQueueHealth } from "./maintenance/health.ts";
 import { deleteFinishedJobs as pruneFinished } from "./maintenance/retention.ts";
 import { Scheduler, type SchedulerOptions } from "./maintenance/scheduler.ts";
+import { trackScheduleRuns } from "./maintenance/schedule-state.ts";
 import { Node, type NodeOptions } from "./node/node.ts";
 import { Metrics } from "./observe/metrics.ts";
 import { attachObserver, type Observer } from "./observe/observer.ts";
@@ -72,6 +73,7 @@ export class Flywheel<Tx = unknown> {
     this.driver = driver;
     this.runtime = createRuntime(driver, options);
     for (const observer of [this.metrics, ...(options.observers ?? [])]) attachObserver(this.runtime.events, observer);
+    trackScheduleRuns(this.runtime);
     this.#maintenance = new Scheduler(this.runtime);
   }
 
@@ -405,15 +407,18 @@ export class Flywheel<Tx = unknown> {
     return periodic;
   }
 
-  /** Pauses or resumes a periodic. Resuming does not backfill fires missed while paused. @throws PeriodicNotFoundError */
-  async setPeriodicActive(slug: string, active: boolean): Promise<void> {
+  /**
+   * Pauses or resumes a periodic. Resuming does not backfill fires missed while paused. A pause is recorded as the
+   * operator's (`pausedBy`, default `operator`): the daemon's config reconcile leaves such a schedule paused.
+   * @throws PeriodicNotFoundError
+   */
+  async setPeriodicActive(slug: string, active: boolean, options: { pausedBy?: string } = {}): Promise<void> {
     const periodic = await this.findPeriodic(slug);
     const now = this.clock.now();
     if (active && !periodic.isActive) {
       await this.driver.periodicSave({ ...periodic, isActive: true, nextRunAt: nextFire(specOf(periodic), now), now });
-      return;
     }
-    await this.driver.periodicSetActive({ slug, active, now });
+    await this.driver.periodicSetActive({ slug, active, now, pausedBy: options.pausedBy ?? "operator" });
   }
 
   /** @throws PeriodicNotFoundError */

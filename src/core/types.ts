@@ -227,6 +227,18 @@ export interface PeriodicRecord {
   skippedCount: number;
   lastSkippedAt: Date | null;
   lastSkipReason: string | null;
+  /** The job of the last run that ended, and how it ended (`succeeded`, `discarded`, `cancelled`). */
+  lastJobId: string | null;
+  lastOutcome: string | null;
+  /** A command job's exit code in its last run; null otherwise. */
+  lastExitCode: number | null;
+  lastDurationMs: number | null;
+  lastFinishedAt: Date | null;
+  lastSuccessAt: Date | null;
+  /** Runs in a row that ended without success; 0 after a success. */
+  consecutiveFailures: number;
+  /** Who paused it: `operator` (the CLI or API), which a config reconcile leaves paused; null when active. */
+  pausedBy: string | null;
   /** Why the periodic last failed to fire, until it next fires; null when it fires fine. */
   lastError: string | null;
   lastErrorAt: Date | null;

@@ -14,7 +14,8 @@ const UNKNOWN_INSTANCE = "(unknown: saved before runtime.instance)";
  * (source `cli`) or the library (`api`). A legacy bare-`config` periodic whose slug this config defines becomes
  * this instance's. Logs one `info` line through `logger` (default: the client's), and one `warn` line each when
  * another config's schedules are active on this database, or when this config took over a slug another
- * instance defined.
+ * instance defined. A schedule an operator paused stays paused (logged as `paused_by_operator`) until an operator
+ * resumes it.
  * @example const { upserted, deactivated } = await reconcileSchedules(fw, loadConfig());
  */
 export async function reconcileSchedules(
@@ -25,8 +26,13 @@ export async function reconcileSchedules(
   const instance = config.runtime.instance;
   const source = configSource(instance);
   const before = await fw.listPeriodics();
+  // An operator's pause (CLI or API) survives the config: the schedule stays paused until an operator resumes it.
+  const operatorPaused = new Set(before.filter((p) => !p.isActive && p.pausedBy === "operator").map((p) => p.slug));
   const upserted: string[] = [];
+  const keptPaused: string[] = [];
   for (const s of config.schedules) {
+    const paused = operatorPaused.has(s.slug);
+    if (paused && s.active) keptPaused.push(s.slug);
     await fw.upsertPeriodic({
       slug: s.slug,
       kind: s.kind,
@@ -40,13 +46,18 @@ export async function reconcileSchedules(
       maxAttempts: s.maxAttempts,
       priority: s.priority,
       timeout: s.timeoutMs,
-      active: s.active,
+      active: s.active && !paused,
       source,
     });
     upserted.push(s.slug);
   }
   const deactivated = await fw.deactivateMissingPeriodics(source, upserted);
-  logger.info("flywheel: schedules reconciled", { instance, upserted: upserted.length, deactivated: deactivated.length > 0 ? deactivated : undefined });
+  logger.info("flywheel: schedules reconciled", {
+    instance,
+    upserted: upserted.length,
+    deactivated: deactivated.length > 0 ? deactivated : undefined,
+    paused_by_operator: keptPaused.length > 0 ? keptPaused : undefined,
+  });
 
   const ours = new Set(upserted);
   const others = before.filter((p) => isConfigSource(p.source) && p.source !== source);

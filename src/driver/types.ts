@@ -130,7 +130,16 @@ export interface Driver<Tx = unknown> {
 
   /** Records why a periodic could not fire (its next successful fire clears it); false when it is gone. */
   periodicRecordError(p: { id: string; error: string; now: Date }): Promise<boolean>;
-  periodicSetActive(p: { slug: string; active: boolean; now: Date }): Promise<boolean>;
+  /**
+   * Pauses or resumes a periodic; `pausedBy` (e.g. `operator`) is recorded with a pause and cleared by a resume.
+   * False when no periodic has the slug.
+   */
+  periodicSetActive(p: { slug: string; active: boolean; now: Date; pausedBy?: string }): Promise<boolean>;
+  /**
+   * Records how a run of periodic `slug` ended: its job, outcome, exit code, duration, and the failure streak
+   * (reset by a success). Returns the streak before and after, or null when the periodic is gone.
+   */
+  periodicRecordRun(p: PeriodicRunParams): Promise<{ failuresBefore: number; failuresAfter: number } | null>;
   periodicDelete(p: { slug: string }): Promise<boolean>;
   /** Deactivates active periodics of `source` whose slug is not in `keep`; returns their slugs. */
   periodicDeactivateMissing(p: { source: string; keep: string[]; now: Date }): Promise<string[]>;
@@ -327,6 +336,18 @@ export type PeriodicSaveRow = Pick<
   | "isActive"
   | "nextRunAt"
 > & { now: Date };
+
+/** Parameters of {@link Driver.periodicRecordRun}. */
+export interface PeriodicRunParams {
+  slug: string;
+  jobId: string;
+  /** The job's final state, or the run outcome for a run that will be retried. */
+  outcome: string;
+  succeeded: boolean;
+  exitCode: number | null;
+  durationMs: number | null;
+  finishedAt: Date;
+}
 
 /** Parameters of {@link Driver.periodicFire}. */
 export interface PeriodicFireParams {

@@ -27,7 +27,10 @@ class TimeoutReason extends Error {
 
 /** A job's identity in events. */
 export function refOf(job: ClaimedJob): JobRef {
-  return { id: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt, runId: job.runId };
+  const ref: JobRef = { id: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt, runId: job.runId };
+  const periodic = job.metadata.periodic;
+  if (typeof periodic === "string") ref.periodic = periodic;
+  return ref;
 }
 
 /**

@@ -8,6 +8,8 @@ export interface JobRef {
   queue: string;
   attempt: number;
   runId: string;
+  /** The slug of the periodic (schedule) that fired the job, if one did. */
+  periodic?: string;
 }
 
 /**
@@ -41,6 +43,21 @@ export interface FlywheelEvents {
   "job:cancelled": { jobId: string };
   /** A due periodic fired: `enqueued` jobs written, `skipped` fires dropped (catch-up policy or overlap). */
   "periodic:fired": { slug: string; enqueued: number; skipped: number; reason: string | null };
+  /**
+   * A job a periodic fired has ended (succeeded, discarded or cancelled) and the schedule's state records it:
+   * `failuresBefore`/`failuresAfter` is its failure streak, so a failure after successes, or a success after
+   * failures (a recovery), shows as the streak's change.
+   */
+  "schedule:finished": {
+    slug: string;
+    jobId: string;
+    state: JobState;
+    succeeded: boolean;
+    exitCode: number | null;
+    durationMs: number;
+    failuresBefore: number;
+    failuresAfter: number;
+  };
   /** A periodic could not fire; the others carry on. */
   "periodic:failed": { slug: string; error: string };
   /** The sweep returned jobs whose lease expired. */

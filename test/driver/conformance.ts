@@ -1050,6 +1050,34 @@ export function runConformance(name: string, open: OpenConformance): void {
         expect(await fw.listPeriodics()).toEqual([]);
       });
 
+      test("a schedule records how its runs ended: last outcome, exit code, duration, the failure streak", async () => {
+        const fw = await setup();
+        let fail = true;
+        fw.register(defineWorker({ kind: "flaky-report", work: () => (fail ? Promise.reject(new PermanentError("disk full")) : { output: { exit_code: 0 } }) }));
+        await fw.upsertPeriodic({ slug: "report", kind: "flaky-report", every: "1m", overlap: "allow", maxAttempts: 1 });
+        const finished: Array<{ succeeded: boolean; failuresBefore: number; failuresAfter: number }> = [];
+        fw.events.on("schedule:finished", (e) => finished.push({ succeeded: e.succeeded, failuresBefore: e.failuresBefore, failuresAfter: e.failuresAfter }));
+        for (const outcome of [false, false, true]) {
+          fail = !outcome;
+          clock.advance("1m");
+          await fw.tick();
+          const recorded = fw.events.once("schedule:finished");
+          await fw.runUntilIdle();
+          await recorded;
+        }
+        expect(finished).toEqual([
+          { succeeded: false, failuresBefore: 0, failuresAfter: 1 },
+          { succeeded: false, failuresBefore: 1, failuresAfter: 2 },
+          { succeeded: true, failuresBefore: 2, failuresAfter: 0 },
+        ]);
+        const p = await fw.findPeriodic("report");
+        expect(p).toMatchObject({ lastOutcome: "succeeded", lastExitCode: 0, consecutiveFailures: 0 });
+        expect(p.lastSuccessAt).toEqual(clock.now());
+        expect((await fw.findJob(p.lastJobId!)).metadata).toMatchObject({ periodic: "report" });
+        await fw.setPeriodicActive("report", false);
+        expect(await fw.findPeriodic("report")).toMatchObject({ isActive: false, pausedBy: "operator" });
+      });
+
       test("one periodic that cannot fire records its error and never stops the others", async () => {
         const fw = await setup();
         const typed = defineWorker({ kind: "typed", args: v.object({ n: v.number() }), work: () => undefined });

@@ -15,6 +15,7 @@ import type {
   JobListParams,
   LeaseRef,
   PeriodicFireParams,
+  PeriodicRunParams,
   PeriodicSaveRow,
   QueueStats,
   StepWrite,
@@ -218,8 +219,12 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
     return this.#call("periodicRecordError", (c) => periodic.periodicRecordError(c, p));
   }
 
-  periodicSetActive(p: { slug: string; active: boolean; now: Date }): Promise<boolean> {
+  periodicSetActive(p: { slug: string; active: boolean; now: Date; pausedBy?: string }): Promise<boolean> {
     return this.#call("periodicSetActive", (c) => periodic.periodicSetActive(c, p));
+  }
+
+  periodicRecordRun(p: PeriodicRunParams): Promise<{ failuresBefore: number; failuresAfter: number } | null> {
+    return this.#call("periodicRecordRun", (c) => periodic.periodicRecordRun(c, p));
   }
   periodicDelete(p: { slug: string }): Promise<boolean> {
     return this.#call("periodicDelete", (c) => periodic.periodicDelete(c, p));

@@ -1,6 +1,6 @@
 import { newId } from "../../core/id.ts";
 import type { PeriodicRecord } from "../../core/types.ts";
-import type { InsertOutcome, PeriodicFireParams, PeriodicSaveRow } from "../types.ts";
+import type { InsertOutcome, PeriodicFireParams, PeriodicRunParams, PeriodicSaveRow } from "../types.ts";
 import { decode } from "./codec.ts";
 import type { PgContext } from "./context.ts";
 import { insertOutcomes, insertSql, notifyInserted } from "./insert.ts";
@@ -116,13 +116,32 @@ export async function periodicRecordError(ctx: PgContext, p: { id: string; error
   return rows.length > 0;
 }
 
-export async function periodicSetActive(ctx: PgContext, p: { slug: string; active: boolean; now: Date }): Promise<boolean> {
-  const rows = await ctx.query(`UPDATE ${ctx.t.periodics} SET is_active = $1, updated_at = $2 WHERE slug = $3 RETURNING id`, [
+export async function periodicSetActive(ctx: PgContext, p: { slug: string; active: boolean; now: Date; pausedBy?: string }): Promise<boolean> {
+  const rows = await ctx.query(`UPDATE ${ctx.t.periodics} SET is_active = $1, paused_by = $2, updated_at = $3 WHERE slug = $4 RETURNING id`, [
     p.active,
+    p.active ? null : (p.pausedBy ?? null),
     p.now,
     p.slug,
   ]);
   return rows.length > 0;
+}
+
+/** Records how a run of a periodic ended, in one statement; the failure streak before and after. */
+export async function periodicRecordRun(ctx: PgContext, p: PeriodicRunParams): Promise<{ failuresBefore: number; failuresAfter: number } | null> {
+  // `before` locks the row and reads the streak this update moves, so two nodes recording at once both count.
+  const [row] = await ctx.query(
+    `WITH before AS (SELECT id, consecutive_failures AS n FROM ${ctx.t.periodics} WHERE slug = $1 FOR UPDATE),
+     upd AS (
+       UPDATE ${ctx.t.periodics} pe SET last_job_id = $2, last_outcome = $3, last_exit_code = $4, last_duration_ms = $5,
+         last_finished_at = $6, last_success_at = CASE WHEN $7 THEN $6 ELSE pe.last_success_at END,
+         consecutive_failures = CASE WHEN $7 THEN 0 ELSE b.n + 1 END
+       FROM before b WHERE pe.id = b.id
+       RETURNING pe.consecutive_failures AS after
+     )
+     SELECT b.n AS before, (SELECT after FROM upd) AS after FROM before b`,
+    [p.slug, p.jobId, p.outcome, p.exitCode, p.durationMs === null ? null : Math.round(p.durationMs), p.finishedAt, p.succeeded],
+  );
+  return row ? { failuresBefore: row.before as number, failuresAfter: row.after as number } : null;
 }
 
 /** Deletes the periodic with this slug; false when there is none. */

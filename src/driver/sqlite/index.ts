@@ -16,6 +16,7 @@ import type {
   JobListParams,
   LeaseRef,
   PeriodicFireParams,
+  PeriodicRunParams,
   PeriodicSaveRow,
   QueueStats,
   StepWrite,
@@ -48,6 +49,7 @@ import {
   listPeriodics,
   savePeriodic,
   recordPeriodicError,
+  recordPeriodicRun,
   setPeriodicActive,
 } from "./periodic.ts";
 import { countJobsByKind, getJob, getQueueStats, jobIdsByPrefix, listFailures, listJobs, listRuns } from "./read.ts";
@@ -257,8 +259,12 @@ export class SqliteDriver implements Driver<Database> {
     return this.#run("periodicRecordError", (db) => recordPeriodicError(db, p));
   }
 
-  async periodicSetActive(p: { slug: string; active: boolean; now: Date }): Promise<boolean> {
+  async periodicSetActive(p: { slug: string; active: boolean; now: Date; pausedBy?: string }): Promise<boolean> {
     return this.#run("periodicSetActive", (db) => setPeriodicActive(db, p));
+  }
+
+  async periodicRecordRun(p: PeriodicRunParams): Promise<{ failuresBefore: number; failuresAfter: number } | null> {
+    return this.#write("periodicRecordRun", (db) => recordPeriodicRun(db, p));
   }
 
   async periodicDelete(p: { slug: string }): Promise<boolean> {

@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import { newId } from "../../core/id.ts";
 import type { PeriodicRecord } from "../../core/types.ts";
 import type { Row } from "../decode.ts";
-import type { InsertOutcome, PeriodicFireParams, PeriodicSaveRow } from "../types.ts";
+import type { InsertOutcome, PeriodicFireParams, PeriodicRunParams, PeriodicSaveRow } from "../types.ts";
 import { decode, placeholders } from "./codec.ts";
 import { insertJobs } from "./insert.ts";
 
@@ -95,9 +95,26 @@ export function recordPeriodicError(db: Database, p: { id: string; error: string
   return db.query("UPDATE job_periodics SET last_error = ?, last_error_at = ? WHERE id = ?").run(p.error, p.now.getTime(), p.id).changes > 0;
 }
 
-/** Sets a periodic's `is_active`; false when no periodic has the slug. */
-export function setPeriodicActive(db: Database, p: { slug: string; active: boolean; now: Date }): boolean {
-  return db.query("UPDATE job_periodics SET is_active = ?, updated_at = ? WHERE slug = ?").run(p.active ? 1 : 0, p.now.getTime(), p.slug).changes > 0;
+/** Sets a periodic's `is_active` (and who paused it); false when no periodic has the slug. */
+export function setPeriodicActive(db: Database, p: { slug: string; active: boolean; now: Date; pausedBy?: string }): boolean {
+  return (
+    db
+      .query("UPDATE job_periodics SET is_active = ?, paused_by = ?, updated_at = ? WHERE slug = ?")
+      .run(p.active ? 1 : 0, p.active ? null : (p.pausedBy ?? null), p.now.getTime(), p.slug).changes > 0
+  );
+}
+
+/** Records how a run of a periodic ended; the failure streak before and after, or null when it is gone. */
+export function recordPeriodicRun(db: Database, p: PeriodicRunParams): { failuresBefore: number; failuresAfter: number } | null {
+  const before = db.query("SELECT consecutive_failures AS n FROM job_periodics WHERE slug = ?").get(p.slug) as Row | null;
+  if (!before) return null;
+  const after = p.succeeded ? 0 : (before.n as number) + 1;
+  const at = p.finishedAt.getTime();
+  db.query(
+    `UPDATE job_periodics SET last_job_id = ?1, last_outcome = ?2, last_exit_code = ?3, last_duration_ms = ?4, last_finished_at = ?5,
+       last_success_at = CASE WHEN ?6 THEN ?5 ELSE last_success_at END, consecutive_failures = ?7 WHERE slug = ?8`,
+  ).run(p.jobId, p.outcome, p.exitCode, p.durationMs, at, p.succeeded ? 1 : 0, after, p.slug);
+  return { failuresBefore: before.n as number, failuresAfter: after };
 }
 
 /** Deletes a periodic; false when no periodic has the slug. */

@@ -29,6 +29,23 @@ async function get(driver: AnyDriver, slug: string): Promise<PeriodicRecord> {
 /** Periodics: save, get, list, listDue, fire, recordError, setActive, delete, deactivateMissing. */
 export function periodicArea(kit: Kit): void {
   describe("periodics", () => {
+    kit.test("periodicRecordRun keeps the last run and the failure streak; periodicSetActive records who paused", async () => {
+      const { driver } = await kit.open();
+      await driver.periodicSave(periodicRow("backup"));
+      const run = (succeeded: boolean, n: number) =>
+        driver.periodicRecordRun({ slug: "backup", jobId: `job-${n}`, outcome: succeeded ? "succeeded" : "discarded", succeeded, exitCode: succeeded ? 0 : 3, durationMs: n * 10, finishedAt: at(n * 1_000) });
+      expect(await run(false, 1)).toEqual({ failuresBefore: 0, failuresAfter: 1 });
+      expect(await run(false, 2)).toEqual({ failuresBefore: 1, failuresAfter: 2 });
+      expectFields(await get(driver, "backup"), { lastJobId: "job-2", lastOutcome: "discarded", lastExitCode: 3, lastDurationMs: 20, lastFinishedAt: at(2_000), lastSuccessAt: null, consecutiveFailures: 2 });
+      expect(await run(true, 3)).toEqual({ failuresBefore: 2, failuresAfter: 0 });
+      expectFields(await get(driver, "backup"), { lastOutcome: "succeeded", lastExitCode: 0, lastSuccessAt: at(3_000), consecutiveFailures: 0 });
+      expect(await driver.periodicRecordRun({ slug: "gone", jobId: "x", outcome: "succeeded", succeeded: true, exitCode: null, durationMs: null, finishedAt: T0 })).toBeNull();
+      expect(await driver.periodicSetActive({ slug: "backup", active: false, now: at(4_000), pausedBy: "operator" })).toBe(true);
+      expectFields(await get(driver, "backup"), { isActive: false, pausedBy: "operator" });
+      await driver.periodicSetActive({ slug: "backup", active: true, now: at(5_000) });
+      expectFields(await get(driver, "backup"), { isActive: true, pausedBy: null });
+    });
+
     kit.test("periodicSave inserts a new schedule with clean counters; periodicGet reads it, null for an unknown slug", async () => {
       const { driver } = await kit.open();
       const saved = await driver.periodicSave(periodicRow("nightly", { cron: "0 3 * * *", intervalSeconds: null, timezone: "Europe/Berlin", maxAttempts: 2, priority: 5, timeoutMs: 9_000, source: "config:a", catchUp: "latest", overlap: "allow", backfill: 3 }));
@@ -51,6 +68,14 @@ export function periodicArea(kit: Kit): void {
         skippedCount: 0,
         lastSkippedAt: null,
         lastSkipReason: null,
+        lastJobId: null,
+        lastOutcome: null,
+        lastExitCode: null,
+        lastDurationMs: null,
+        lastFinishedAt: null,
+        lastSuccessAt: null,
+        consecutiveFailures: 0,
+        pausedBy: null,
         lastError: null,
         lastErrorAt: null,
         nextRunAt: at(60_000),

@@ -1,0 +1,12 @@
+-- flywheel schema v5: what a schedule's runs came to (SPEC §20): the last run's job, outcome, exit code and
+-- duration, when it last succeeded, how many runs in a row failed (alerts fire on the change), and who paused
+-- it (an operator's pause survives the config reconcile at the next start).
+ALTER TABLE job_periodics
+  ADD COLUMN last_job_id text,
+  ADD COLUMN last_outcome text,
+  ADD COLUMN last_exit_code integer,
+  ADD COLUMN last_duration_ms bigint,
+  ADD COLUMN last_finished_at timestamptz,
+  ADD COLUMN last_success_at timestamptz,
+  ADD COLUMN consecutive_failures integer NOT NULL DEFAULT 0,
+  ADD COLUMN paused_by text;
