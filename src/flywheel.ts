@@ -128,7 +128,7 @@ export class Flywheel<Tx = unknown> {
     if (options.tx !== undefined && this.driver.jobInsertSync) {
       const row = this.runtime.builder.build(kind, args, options, this.clock.now());
       const id = inserted(this.driver.jobInsertSync({ jobs: [row], tx: options.tx })[0]!);
-      this.runtime.wake.wake();
+      this.#wakeFor([row]);
       return Promise.resolve(id);
     }
     return this.#insert(kind, args, options);
@@ -137,7 +137,7 @@ export class Flywheel<Tx = unknown> {
   async #insert(kind: string | WorkerDefinition<any, any>, args: unknown, options: InsertOptions<Tx>): Promise<string> {
     const row = this.runtime.builder.build(kind, args, options, this.clock.now());
     const id = inserted((await this.driver.jobInsert({ jobs: [row], tx: options.tx }))[0]!);
-    this.runtime.wake.wake();
+    this.#wakeFor([row]);
     return id;
   }
 
@@ -149,14 +149,24 @@ export class Flywheel<Tx = unknown> {
   insertMany(items: InsertManyItem[], options: { tx?: Tx } = {}): Promise<InsertManyResult> {
     if (options.tx !== undefined && this.driver.jobInsertSync) {
       const rows = this.#rows(items);
-      return Promise.resolve(this.#inserted(rows.length === 0 ? [] : this.driver.jobInsertSync({ jobs: rows, tx: options.tx })));
+      return Promise.resolve(this.#inserted(rows, rows.length === 0 ? [] : this.driver.jobInsertSync({ jobs: rows, tx: options.tx })));
     }
     return this.#insertMany(items, options.tx);
   }
 
   async #insertMany(items: InsertManyItem[], tx: Tx | undefined): Promise<InsertManyResult> {
     const rows = this.#rows(items);
-    return this.#inserted(rows.length === 0 ? [] : await this.driver.jobInsert({ jobs: rows, tx }));
+    return this.#inserted(rows, rows.length === 0 ? [] : await this.driver.jobInsert({ jobs: rows, tx }));
+  }
+
+  /** Wakes this process's runners for `rows`: at once for the runnable, at their time for the earliest scheduled. */
+  #wakeFor(rows: JobInsertRow[]): void {
+    let later: Date | null = null;
+    for (const row of rows) {
+      if (row.state === "available") this.runtime.wake.wake();
+      else if (later === null || row.scheduledAt < later) later = row.scheduledAt;
+    }
+    if (later) this.runtime.wake.at(later);
   }
 
   #rows(items: InsertManyItem[]): JobInsertRow[] {
@@ -171,13 +181,13 @@ export class Flywheel<Tx = unknown> {
     });
   }
 
-  #inserted(outcomes: InsertOutcome[]): InsertManyResult {
+  #inserted(rows: JobInsertRow[], outcomes: InsertOutcome[]): InsertManyResult {
     const result = outcomes.map((o) => o.id) as InsertManyResult;
     result.skipped = [];
     outcomes.forEach((o, index) => {
       if (!o.inserted) result.skipped.push({ index, existingId: o.id, key: o.key });
     });
-    if (result.skipped.length < outcomes.length) this.runtime.wake.wake();
+    if (result.skipped.length < outcomes.length) this.#wakeFor(rows.filter((_, i) => outcomes[i]!.inserted));
     return result;
   }
 
@@ -392,7 +402,10 @@ export class Flywheel<Tx = unknown> {
     const now = this.clock.now();
     const row = periodicRow(spec, this.runtime.registry, this.runtime.builder, now);
     const existing = await this.driver.periodicGet({ slug: spec.slug });
-    return this.driver.periodicSave({ ...row, nextRunAt: nextRunAtFor(row, existing, now), now });
+    const saved = await this.driver.periodicSave({ ...row, nextRunAt: nextRunAtFor(row, existing, now), now });
+    // A scheduler here sleeping until its next known fire looks again.
+    this.runtime.wake.wake();
+    return saved;
   }
 
   /** Every periodic, by slug. */

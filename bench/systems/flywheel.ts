@@ -93,7 +93,7 @@ function system(params: Params): BenchSystem {
       version: `flywheel ${VERSION}`,
       runtime: runtimeName(),
       durability,
-      config: "defaults: runner concurrency as given, 250 ms idle poll, 30 s lease; audit trail (job_runs) on; scheduler off",
+      config: "defaults: runner concurrency as given, 250 ms idle poll (backing off to 2 s), 30 s lease; audit trail (job_runs) on; scheduler off",
     }),
     async setup(): Promise<Location> {
       if (dialect === "sqlite") {

@@ -26,7 +26,10 @@ export const RUNNER_DEFAULTS = {
   queues: ["default"],
   concurrency: 10,
   leaseMs: 30_000,
+  /** Idle poll at first: wake-ups (an insert here, another process's commit) claim at once; the poll is the fallback. */
   pollIntervalMs: 250,
+  /** The idle poll doubles while claims come back empty, up to this; any claim that finds work resets it. */
+  idlePollMaxMs: 2_000,
   /** Timeout for jobs whose row and worker set none. */
   jobTimeoutMs: 30 * 60_000,
   /** Jobs claimed ahead of free slots (opt-in batching). */
@@ -55,6 +58,8 @@ export const MAINTENANCE_DEFAULTS = {
   retentionBatch: 1_000,
   /** Due periodics read per tick. */
   dueBatch: 500,
+  /** The longest the periodic tick sleeps waiting for the next fire (it wakes at the fire, or on a change). */
+  idleTickMaxMs: 60_000,
 } as const;
 
 /** A node's parts when its options are `{}` (SPEC §8). */
@@ -79,8 +84,10 @@ export const HTTP_DEFAULTS = {
 export const SQLITE_DEFAULTS = {
   synchronous: "normal",
   busyTimeoutMs: 5_000,
-  /** How often a subscribed driver looks at `PRAGMA data_version` for other processes' commits. */
+  /** How often a subscribed driver looks at `PRAGMA data_version` for other processes' commits when the file system cannot notify it. */
   wakePollMs: 10,
+  /** With file notifications, the slow look that catches an event the file system missed. */
+  wakeFallbackMs: 1_000,
 } as const;
 
 /** PostgreSQL pools flywheel opens (SPEC §3). */

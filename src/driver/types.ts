@@ -104,6 +104,8 @@ export interface Driver<Tx = unknown> {
   periodicSave(p: PeriodicSaveRow): Promise<PeriodicRecord>;
   /** Active periodics with `next_run_at <= now`, earliest first. */
   periodicListDue(p: { now: Date; limit: number }): Promise<PeriodicRecord[]>;
+  /** The earliest `next_run_at` of the active periodics (one index probe), or null when none is active. */
+  periodicNextRunAt(p: Record<string, never>): Promise<Date | null>;
   /**
    * Fires a periodic in one transaction, guarded by compare-and-set on `next_run_at`: when another scheduler
    * advanced it first nothing happens (`fired: false`). Otherwise inserts `jobs` (collisions skipped), advances

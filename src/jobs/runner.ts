@@ -2,7 +2,7 @@ import { NODE_DEFAULTS, RUNNER_DEFAULTS } from "../core/defaults.ts";
 import { FlywheelError, isDataRefusal } from "../core/errors.ts";
 import { newId } from "../core/id.ts";
 import { RetryLadder, sleep } from "../core/retry-ladder.ts";
-import type { ClaimParams, ClaimedJob, FinalizeOutcome } from "../driver/types.ts";
+import { FAR_FUTURE, type ClaimParams, type ClaimedJob, type FinalizeOutcome } from "../driver/types.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
 import { refOf, runAttempt, type AttemptSettings } from "./attempt.ts";
 import { LeaseKeeper, type HeldLease } from "./lease-keeper.ts";
@@ -47,7 +47,9 @@ export class Runner {
   readonly #ladder: RetryLadder;
   #kicked = false;
   #wake: (() => void) | null = null;
-  /** Clock timers that kick the loop when a workflow this runner suspended is due to wake. */
+  /** Claims in a row that found nothing while nothing ran: the idle poll backs off with it. */
+  #idleStreak = 0;
+  /** Clock timers that kick the loop when work this runner scheduled (a retry, a snooze, a sleep) comes due. */
   readonly #wakeTimers = new Set<() => void>();
   #worked = 0;
 
@@ -115,10 +117,12 @@ export class Runner {
           this.#outbox.flush();
         }
         const idle = claimed < free;
+        const empty = claimed === 0 && this.#held.size === 0;
         if (idle && this.#held.size === 0) this.#ctx.events.emit("runner:idle", { runner: this.id });
-        if (mode.untilIdle && claimed === 0 && this.#held.size === 0) break;
+        if (mode.untilIdle && empty) break;
+        this.#idleStreak = empty ? this.#idleStreak + 1 : 0;
         // Full, or working through what it has: a finishing job kicks. Idle: a wake-up or the poll does.
-        await this.#waitForKick(signal, idle && !mode.untilIdle ? this.#settings.pollMs : null);
+        await this.#waitForKick(signal, idle && !mode.untilIdle ? this.#idlePollMs() : null);
       }
       this.#outbox.claiming = false;
       this.#outbox.flush();
@@ -213,8 +217,9 @@ export class Runner {
       if (persisted.applied && result.retryDelayMs !== null) {
         this.#ctx.events.emit("job:retry", { job: ref, nextAttempt: job.attempt + 1, delayMs: result.retryDelayMs });
       }
-      const wakeAt = persisted.applied ? result.item.job.wait?.wakeAt : null;
-      if (wakeAt) this.#kickAt(wakeAt);
+      // A retry, a snooze or a sleep this runner scheduled: claim it at its time rather than at an idle poll.
+      const due = persisted.applied ? result.item.job.scheduledAt : null;
+      if (due && due < FAR_FUTURE) this.#kickAt(due);
     } catch (error) {
       this.#ctx.logger.error("jobs: committing an outcome failed", { job_id: job.id, error: (error as Error).message });
     } finally {
@@ -264,7 +269,17 @@ export class Runner {
     while (this.#held.size > 0 && Date.now() < grace) await this.#waitForKick(undefined, grace - Date.now());
   }
 
-  /** Kicks the loop at `when` of clock time, so a sleep this runner suspended ends on time rather than at a poll. */
+  /**
+   * The idle poll: `pollInterval`, doubling with each empty claim in a row up to `idlePollMax`. Wake-ups claim at
+   * once whatever the poll, so an idle node costs little; the poll only catches work nothing announced (a job
+   * another process scheduled for later).
+   */
+  #idlePollMs(): number {
+    const { pollMs, idlePollMaxMs } = this.#settings;
+    return Math.min(idlePollMaxMs, pollMs * 2 ** Math.min(this.#idleStreak, 16));
+  }
+
+  /** Kicks the loop at `when` of clock time, so work this runner scheduled starts on time rather than at a poll. */
   #kickAt(when: Date): void {
     const cancel = this.#ctx.clock.setTimer(Math.max(0, when.getTime() - this.#ctx.clock.now().getTime()), () => {
       this.#wakeTimers.delete(cancel);

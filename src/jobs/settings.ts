@@ -4,7 +4,8 @@ import { ValidationError } from "../core/errors.ts";
 
 /**
  * One runner's settings. `{}` means ({@link RUNNER_DEFAULTS}): queue `default`, 10 concurrent jobs, executor
- * class `""` (plus unclassed jobs), 30 s lease renewed every 10 s, 250 ms idle poll, retry backoff 1 s … 1 min,
+ * class `""` (plus unclassed jobs), 30 s lease renewed every 10 s, an idle poll of 250 ms doubling to 2 s while
+ * nothing is found (wake-ups claim at once), retry backoff 1 s … 1 min,
  * 30 min default job timeout, no prefetch.
  */
 export interface RunnerOptions {
@@ -15,7 +16,10 @@ export interface RunnerOptions {
   /** Serve every executor class. */
   anyClass?: boolean;
   lease?: Duration;
+  /** Idle poll interval at first; it doubles while claims find nothing, up to `idlePollMax`. */
   pollInterval?: Duration;
+  /** The longest idle poll (default 2 s, never below `pollInterval`). */
+  idlePollMax?: Duration;
   backoff?: { base?: Duration; cap?: Duration };
   /** Timeout for jobs whose kind and row set none; `null` for none. */
   jobTimeout?: Duration | null;
@@ -38,6 +42,7 @@ export interface RunnerSettings {
   prefetch: number;
   leaseMs: number;
   pollMs: number;
+  idlePollMaxMs: number;
   jobTimeoutMs: number | null;
   backoff: { baseMs: number; capMs: number };
 }
@@ -60,6 +65,10 @@ export function resolveRunnerSettings(options: RunnerOptions, scope: { allQueues
     prefetch: count(options.prefetch, RUNNER_DEFAULTS.prefetch, 0, "prefetch"),
     leaseMs: positive(options.lease, RUNNER_DEFAULTS.leaseMs, "lease"),
     pollMs: positive(options.pollInterval, RUNNER_DEFAULTS.pollIntervalMs, "pollInterval"),
+    idlePollMaxMs: Math.max(
+      positive(options.idlePollMax, RUNNER_DEFAULTS.idlePollMaxMs, "idlePollMax"),
+      positive(options.pollInterval, RUNNER_DEFAULTS.pollIntervalMs, "pollInterval"),
+    ),
     jobTimeoutMs: timeout === null ? null : positive(timeout, RUNNER_DEFAULTS.jobTimeoutMs, "jobTimeout"),
     backoff: {
       baseMs: positive(options.backoff?.base, BACKOFF_DEFAULTS.baseMs, "backoff.base"),

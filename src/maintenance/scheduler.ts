@@ -67,6 +67,25 @@ export class Scheduler {
     return sweepExpiredLeases(this.#ctx, this.#retry, this.#sweepBatch);
   }
 
+  /**
+   * Waits for the next tick: until the earliest active periodic's next fire (at most a minute, so clock changes and
+   * missed wake-ups heal), or sooner when a wake-up says periodics may have changed (an upsert here, another
+   * process's commit) — then at most once per tick interval, so a burst of inserts cannot turn into a burst of
+   * ticks. An idle daemon with one daily schedule wakes about once a minute instead of every second.
+   */
+  async #untilNextFire(signal: AbortSignal): Promise<void> {
+    const lastTick = Date.now();
+    for (;;) {
+      const next = await this.#ctx.driver.periodicNextRunAt({});
+      const now = this.#ctx.clock.now().getTime();
+      // A due periodic that did not fire (it failed, and keeps its place) is tried again a tick later, not at once.
+      if (next !== null && next.getTime() <= now) return sleep(this.#tickMs, signal);
+      const wait = next === null ? MAINTENANCE_DEFAULTS.idleTickMaxMs : next.getTime() - now;
+      if (!(await wakeOrTimeout(this.#ctx, wait, signal)) || signal.aborted) return;
+      await sleep(Math.max(0, lastTick + this.#tickMs - Date.now()), signal);
+    }
+  }
+
   /** Applies retention once; returns how many jobs it deleted (0 when retention is off). */
   prune(): Promise<number> {
     return this.#retentionMs === null ? Promise.resolve(0) : deleteFinishedJobs(this.#ctx, this.#retentionMs);
@@ -74,7 +93,7 @@ export class Scheduler {
 
   /** Runs every part on its cadence until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    const loops = [every(this.#ctx, signal, this.#tickMs, "flywheel: periodic tick failed", () => this.tick())];
+    const loops = [every(this.#ctx, signal, this.#tickMs, "flywheel: periodic tick failed", () => this.tick(), (s) => this.#untilNextFire(s))];
     loops.push(every(this.#ctx, signal, this.#sweepMs, "jobs: sweep failed", () => this.sweep()));
     if (this.#retentionMs !== null) {
       const cadence = Math.min(Math.max(this.#retentionMs / 10, 60_000), 3_600_000);
@@ -87,20 +106,55 @@ export class Scheduler {
   }
 }
 
-/** Runs `fn` every `intervalMs` until `signal` aborts; failures back off on a ladder instead of ending the loop. */
-async function every(ctx: RuntimeContext, signal: AbortSignal, intervalMs: number, message: string, fn: () => Promise<unknown>): Promise<void> {
+/**
+ * Runs `fn` every `intervalMs` (or, with `pause`, whenever `pause` resolves) until `signal` aborts; failures back off
+ * on a ladder instead of ending the loop.
+ */
+async function every(
+  ctx: RuntimeContext,
+  signal: AbortSignal,
+  intervalMs: number,
+  message: string,
+  fn: () => Promise<unknown>,
+  pause: (signal: AbortSignal) => Promise<void> = (s) => sleep(intervalMs, s),
+): Promise<void> {
   const ladder = new RetryLadder(ctx.logger, message);
   while (!signal.aborted) {
     try {
       await fn();
       ladder.succeeded();
-      await sleep(intervalMs, signal);
+      await pause(signal);
     } catch (error) {
       // A damaged database does not heal by waiting: stop, and let the node report it.
       if (error instanceof FlywheelError && error.code === "corrupt") throw error;
       await ladder.failed(error, signal);
     }
   }
+}
+
+/**
+ * Resolves true on a wake-up, false once `ms` of clock time pass (so a test clock's `advance` ends the wait), at most
+ * a real minute later either way, or at once when `signal` aborts.
+ */
+async function wakeOrTimeout(ctx: RuntimeContext, ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  let woken = false;
+  const stop = new AbortController();
+  const off = ctx.wake.subscribe(() => {
+    woken = true;
+    stop.abort();
+  });
+  const cancelTimer = ctx.clock.setTimer(ms, () => stop.abort());
+  const onAbort = () => stop.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await sleep(MAINTENANCE_DEFAULTS.idleTickMaxMs, stop.signal);
+  } finally {
+    off();
+    cancelTimer();
+    signal.removeEventListener("abort", onAbort);
+  }
+  return woken;
 }
 
 function ms(value: Duration | undefined, fallback: number, key: string): number {

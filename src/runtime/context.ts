@@ -57,7 +57,7 @@ export function createRuntime(driver: Driver, options: RuntimeOptions = {}): Run
     builder: new JobBuilder(registry),
     executorId: options.executorId ?? `${hostname()}:${process.pid}:${newId().slice(-6)}`,
     inflight: new InflightAttempts(),
-    wake: new WakeHub(driver),
+    wake: new WakeHub(driver, clock),
     finalizer: new Finalizer(driver, clock, logger, events),
   };
 }

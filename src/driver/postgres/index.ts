@@ -203,6 +203,10 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   periodicListDue(p: { now: Date; limit: number }): Promise<PeriodicRecord[]> {
     return this.#call("periodicListDue", (c) => periodic.periodicListDue(c, p));
   }
+
+  periodicNextRunAt(_: Record<string, never>): Promise<Date | null> {
+    return this.#call("periodicNextRunAt", (c) => periodic.periodicNextRunAt(c));
+  }
   periodicFire(p: PeriodicFireParams): Promise<{ fired: boolean; inserted: InsertOutcome[] }> {
     return this.#call("periodicFire", (c) => periodic.periodicFire(c, p));
   }

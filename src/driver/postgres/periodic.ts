@@ -55,6 +55,12 @@ export async function periodicSave(ctx: PgContext, p: PeriodicSaveRow): Promise<
 }
 
 /** Active periodics with `next_run_at <= now`, earliest first (a walk of `job_periodics_due`). */
+/** The earliest `next_run_at` of the active periodics, read from `job_periodics_due`; null when none is active. */
+export async function periodicNextRunAt(ctx: PgContext): Promise<Date | null> {
+  const [row] = await ctx.query(`SELECT min(next_run_at) AS next FROM ${ctx.t.periodics} WHERE is_active`);
+  return (row?.next as Date | null | undefined) ?? null;
+}
+
 export async function periodicListDue(ctx: PgContext, p: { now: Date; limit: number }): Promise<PeriodicRecord[]> {
   const rows = await ctx.query(
     `SELECT * FROM ${ctx.t.periodics} WHERE is_active AND next_run_at <= $1 ORDER BY next_run_at LIMIT $2`,

@@ -46,6 +46,7 @@ import {
   firePeriodic,
   getPeriodic,
   listDuePeriodics,
+  nextPeriodicRunAt,
   listPeriodics,
   savePeriodic,
   recordPeriodicError,
@@ -103,7 +104,7 @@ export class SqliteDriver implements Driver<Database> {
       throw normaliseSqliteError(error, { operation: "open", file });
     }
     this.file = file;
-    this.#watch = new DataVersionWatch(this.db, options.wakePollMs ?? SQLITE_DEFAULTS.wakePollMs);
+    this.#watch = new DataVersionWatch(this.db, file === IN_MEMORY ? null : file, options.wakePollMs ?? SQLITE_DEFAULTS.wakePollMs);
   }
 
   /**
@@ -231,6 +232,10 @@ export class SqliteDriver implements Driver<Database> {
 
   async periodicListDue(p: { now: Date; limit: number }): Promise<PeriodicRecord[]> {
     return this.#run("periodicListDue", (db) => listDuePeriodics(db, p));
+  }
+
+  async periodicNextRunAt(_: Record<string, never>): Promise<Date | null> {
+    return this.#run("periodicNextRunAt", nextPeriodicRunAt);
   }
 
   async periodicFire(p: PeriodicFireParams): Promise<{ fired: boolean; inserted: InsertOutcome[] }> {

@@ -1,51 +1,92 @@
 import type { Database } from "bun:sqlite";
+import { existsSync, watch, type FSWatcher } from "node:fs";
+import { SQLITE_DEFAULTS } from "../../core/defaults.ts";
 import type { Row } from "../decode.ts";
 
 /**
- * Wakes listeners when another connection or process commits to the database. `PRAGMA data_version` moves
- * only when another connection commits, so one pragma per tick sees other processes' inserts; this
- * connection's own commits are signalled in-process by the runtime. One timer serves every listener and runs
- * only while there is one.
+ * Wakes listeners when another connection or process commits to the database. `PRAGMA data_version` moves only
+ * when another connection commits (this connection's own commits are signalled in-process by the runtime), so
+ * a look at it tells whether anything happened. When to look: whenever the file system says the `-wal` file
+ * changed (inotify on Linux, kqueue on macOS: no cost while nothing happens, and no delay when something does),
+ * plus a slow poll in case an event is missed (a file system without notifications, a watcher that failed).
+ * Without file notifications it falls back to looking every `pollMs`. Runs only while someone listens.
  */
 export class DataVersionWatch {
   readonly #db: Database;
+  readonly #file: string | null;
   readonly #pollMs: number;
   readonly #listeners = new Set<() => void>();
   #timer: ReturnType<typeof setInterval> | null = null;
+  #watcher: FSWatcher | null = null;
   #version = 0;
 
-  constructor(db: Database, pollMs: number) {
+  /** `file` is the database file (null in memory, where no other process can commit); `pollMs` the look interval without notifications. */
+  constructor(db: Database, file: string | null, pollMs: number) {
     this.#db = db;
+    this.#file = file;
     this.#pollMs = pollMs;
   }
 
   /** Adds `listener`; returns the function that removes it. */
   subscribe(listener: () => void): () => void {
     this.#listeners.add(listener);
-    if (!this.#timer) {
-      this.#version = readDataVersion(this.#db);
-      this.#timer = setInterval(() => this.#poll(), this.#pollMs);
-      this.#timer.unref?.();
-    }
+    if (this.#listeners.size === 1) this.#start();
     return () => {
       this.#listeners.delete(listener);
       if (this.#listeners.size === 0) this.#stop();
     };
   }
 
-  /** Removes every listener and stops the timer. */
+  /** Removes every listener and stops watching. */
   close(): void {
     this.#listeners.clear();
     this.#stop();
   }
 
-  #poll(): void {
+  #start(): void {
+    if (this.#file === null) return;
+    this.#version = readDataVersion(this.#db);
+    this.#watchOrPoll(this.#file);
+  }
+
+  /**
+   * Watches the database's `-wal` file, which every commit writes (SQLite resets it in place rather than replacing
+   * it while a connection is open), with a slow poll behind it; until that file exists (no connection has written
+   * yet), or when watching fails, looks every `pollMs` instead, switching to the watch once the file is there.
+   * The file, not its directory: in a busy directory such as /tmp a directory watch was seen to lag by a second.
+   */
+  #watchOrPoll(file: string): void {
+    this.#stop();
+    const wal = `${file}-wal`;
+    if (existsSync(wal)) {
+      try {
+        this.#watcher = watch(wal, { persistent: false }, () => this.#look());
+        // A watcher that breaks (the file went away with the last connection) hands back to the poll.
+        this.#watcher.on("error", () => this.#watchOrPoll(file));
+        this.#every(SQLITE_DEFAULTS.wakeFallbackMs, () => this.#look());
+        return;
+      } catch {
+        // No notifications here (some network file systems): poll.
+      }
+    }
+    this.#every(this.#pollMs, () => {
+      this.#look();
+      if (existsSync(wal)) this.#watchOrPoll(file);
+    });
+  }
+
+  #every(ms: number, fn: () => void): void {
+    this.#timer = setInterval(fn, ms);
+    this.#timer.unref?.();
+  }
+
+  #look(): void {
     let version: number;
     try {
       version = readDataVersion(this.#db);
     } catch {
-      // A timer callback that throws is an uncaught exception; a missed tick only delays a wake-up, and the
-      // runners' idle poll still finds the work.
+      // A timer or watcher callback that throws is an uncaught exception; a missed look only delays a wake-up,
+      // and the runners' idle poll still finds the work.
       return;
     }
     if (version === this.#version) return;
@@ -54,6 +95,8 @@ export class DataVersionWatch {
   }
 
   #stop(): void {
+    this.#watcher?.close();
+    this.#watcher = null;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
   }

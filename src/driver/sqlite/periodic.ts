@@ -3,7 +3,7 @@ import { newId } from "../../core/id.ts";
 import type { PeriodicRecord } from "../../core/types.ts";
 import type { Row } from "../decode.ts";
 import type { InsertOutcome, PeriodicFireParams, PeriodicRunParams, PeriodicSaveRow } from "../types.ts";
-import { decode, placeholders } from "./codec.ts";
+import { decode, placeholders, toDate } from "./codec.ts";
 import { insertJobs } from "./insert.ts";
 
 /** The periodic with this slug, or null. */
@@ -102,6 +102,12 @@ export function setPeriodicActive(db: Database, p: { slug: string; active: boole
       .query("UPDATE job_periodics SET is_active = ?, paused_by = ?, updated_at = ? WHERE slug = ?")
       .run(p.active ? 1 : 0, p.active ? null : (p.pausedBy ?? null), p.now.getTime(), p.slug).changes > 0
   );
+}
+
+/** The earliest `next_run_at` of the active periodics, read from `job_periodics_due`; null when none is active. */
+export function nextPeriodicRunAt(db: Database): Date | null {
+  const row = db.query("SELECT min(next_run_at) AS next FROM job_periodics WHERE is_active = 1").get() as Row | null;
+  return toDate(row?.next);
 }
 
 /** Records how a run of a periodic ended; the failure streak before and after, or null when it is gone. */

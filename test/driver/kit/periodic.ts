@@ -29,6 +29,15 @@ async function get(driver: AnyDriver, slug: string): Promise<PeriodicRecord> {
 /** Periodics: save, get, list, listDue, fire, recordError, setActive, delete, deactivateMissing. */
 export function periodicArea(kit: Kit): void {
   describe("periodics", () => {
+    kit.test("periodicNextRunAt: the earliest next fire of the active periodics, null when none is active", async () => {
+      const { driver } = await kit.open();
+      expect(await driver.periodicNextRunAt({})).toBeNull();
+      await driver.periodicSave(periodicRow("later", { nextRunAt: at(120_000) }));
+      await driver.periodicSave(periodicRow("sooner", { nextRunAt: at(60_000) }));
+      await driver.periodicSave(periodicRow("paused", { nextRunAt: at(1_000), isActive: false }));
+      expect(await driver.periodicNextRunAt({})).toEqual(at(60_000));
+    });
+
     kit.test("periodicRecordRun keeps the last run and the failure streak; periodicSetActive records who paused", async () => {
       const { driver } = await kit.open();
       await driver.periodicSave(periodicRow("backup"));
