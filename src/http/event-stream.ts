@@ -11,8 +11,16 @@ export interface EventStreamOptions {
   clientBufferBytes?: number;
 }
 
+/**
+ * One open stream. Events wait in `queue` until the response asks for more (`pull`), so what a client has not
+ * read is counted here, where it can be bounded, rather than inside the stream.
+ */
 interface Client {
   controller: ReadableStreamDefaultController<Uint8Array>;
+  queue: Uint8Array[];
+  queuedBytes: number;
+  /** The response asked for data while the queue was empty: the next chunk goes straight through. */
+  wanting: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -59,15 +67,24 @@ export class EventStream {
     const stream = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          client = { controller };
+          client = { controller, queue: [], queuedBytes: 0, wanting: false };
           this.#clients.add(client);
-          controller.enqueue(encoder.encode(`retry: ${this.#retryMs}\n\nevent: hello\ndata: {}\n\n`));
+          this.#send(client, encoder.encode(`retry: ${this.#retryMs}\n\nevent: hello\ndata: {}\n\n`));
           this.#keepAlive ??= setInterval(() => this.#broadcast(encoder.encode(": keep-alive\n\n")), this.#keepAliveMs);
+        },
+        pull: () => {
+          if (client.queue.length === 0) {
+            client.wanting = true;
+            return;
+          }
+          client.controller.enqueue(Buffer.concat(client.queue));
+          client.queue = [];
+          client.queuedBytes = 0;
         },
         cancel: () => this.#forget(client),
       },
-      // A high-water mark of 0 makes desiredSize the negated count of bytes queued for the client.
-      new ByteLengthQueuingStrategy({ highWaterMark: 0 }),
+      // Nothing is read ahead: Bun pulls when the socket takes more, so a client that does not read stops the pulls.
+      { highWaterMark: 0 },
     );
     return new Response(stream, {
       headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
@@ -79,28 +96,28 @@ export class EventStream {
     for (const off of this.#unsubscribe) off();
     for (const client of [...this.#clients]) {
       this.#forget(client);
-      try {
-        client.controller.close();
-      } catch {
-        // Already errored or closed by its client.
-      }
+      client.controller.close();
     }
   }
 
   #broadcast(bytes: Uint8Array): void {
-    for (const client of this.#clients) {
-      try {
-        client.controller.enqueue(bytes);
-      } catch {
-        this.#forget(client);
-        continue;
-      }
-      if ((client.controller.desiredSize ?? 0) < -this.#bufferBytes) {
-        this.#forget(client);
-        // error() drops what is queued at once; close() would keep it until the client read it.
-        client.controller.error(new Error("flywheel: event stream client too slow"));
-      }
+    for (const client of this.#clients) this.#send(client, bytes);
+  }
+
+  #send(client: Client, bytes: Uint8Array): void {
+    if (client.wanting) {
+      client.wanting = false;
+      client.controller.enqueue(bytes);
+      return;
     }
+    client.queue.push(bytes);
+    client.queuedBytes += bytes.byteLength;
+    if (client.queuedBytes <= this.#bufferBytes) return;
+    // Too far behind: drop what waits and end the stream; the client reconnects and reloads.
+    client.queue = [];
+    client.queuedBytes = 0;
+    this.#forget(client);
+    client.controller.close();
   }
 
   #forget(client: Client): void {

@@ -21,7 +21,7 @@ export const HTTP_API_DEFAULTS = {
    * Bytes an event stream may hold for a client that does not read. Past it the stream is closed: the client
    * reconnects and reloads, and the node's memory stays bounded whatever the client does.
    */
-  sseClientBufferBytes: 262_144,
+  sseClientBufferBytes: 1_048_576,
   /** The throughput sparkline: finished attempts counted per bucket, over this many buckets. */
   throughputBucketMs: 60_000,
   throughputBuckets: 60,

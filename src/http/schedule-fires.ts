@@ -21,10 +21,11 @@ export function firedBy(job: Pick<JobRecord, "uniqueKey">): string | null {
 
 /** Each fired schedule's last fire (its job and latest attempt), by slug. */
 export async function lastFires(control: ControlPlane, periodics: PeriodicRecord[]): Promise<Map<string, ReturnType<typeof lastFireJson>>> {
-  const wanted = new Set(periodics.filter((p) => p.lastEnqueuedAt !== null).map((p) => p.slug));
+  // Every schedule, not only those with a last_enqueued_at: a manual trigger enqueues without setting it.
+  const wanted = new Set(periodics.map((p) => p.slug));
   const newest = new Map<string, JobRecord>();
   const places = new Map<string, { kind: string; queue: string }>();
-  for (const p of periodics) if (wanted.has(p.slug)) places.set(JSON.stringify([p.kind, p.queue]), { kind: p.kind, queue: p.queue });
+  for (const p of periodics) places.set(JSON.stringify([p.kind, p.queue]), { kind: p.kind, queue: p.queue });
   await Promise.all(
     [...places.values()].map(async (place) => {
       const jobs = await control.listJobs({ ...place, limit: HTTP_API_DEFAULTS.scheduleScanJobs });
