@@ -1,6 +1,7 @@
 import type { Clock } from "../core/clock.ts";
 import type { EventBus } from "../runtime/events.ts";
 import { HTTP_API_DEFAULTS } from "./limits.ts";
+import type { ThroughputJson } from "./wire.ts";
 
 /** Outcomes counted as failed attempts; the rest that are not `success` (snooze, suspended, cancelled…) are not counted. */
 const FAILED = new Set(["error", "timeout", "crashed"]);
@@ -32,7 +33,7 @@ export class Throughput {
   }
 
   /** The last hour, oldest bucket first, the current (partial) minute last; empty minutes are zeros. */
-  snapshot() {
+  snapshot(): ThroughputJson {
     const last = this.#bucketOf(this.#clock.now());
     const count = HTTP_API_DEFAULTS.throughputBuckets;
     const buckets = Array.from({ length: count }, (_, i) => {

@@ -3,14 +3,14 @@ import { parseDuration } from "../core/duration.ts";
 import type { JobRecord, PeriodicRecord, RunRecord, WorkerDefinition } from "../core/types.ts";
 import { VERSION } from "../core/version.ts";
 import type { FlywheelEventName, FlywheelEvents, JobRef } from "../runtime/events.ts";
-import { commandOutputOf, periodicJson } from "../cli/render.ts";
+import { commandOutputOf, failureJson, healthJson, jobJson, periodicJson, runJson, stepJson } from "../cli/render.ts";
 import type { NodeInfo } from "./control.ts";
 
 // The JSON the API answers with. Jobs, runs, steps, periodics, health and failures have the shapes `--json`
 // prints (src/cli/render.ts), so a script can move between the CLI and the API; what only the API shows is
 // shaped here, snake_case with ISO-8601 UTC times like the rest.
 
-export { failureJson, healthJson, jobJson, runJson, stepJson } from "../cli/render.ts";
+export { failureJson, healthJson, jobJson, runJson, stepJson };
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -88,3 +88,54 @@ export const EVENT_JSON = {
 
 /** An event the stream forwards. */
 export type StreamedEvent = keyof typeof EVENT_JSON;
+
+// The responses, as types the dashboard shares with the routes that build them.
+
+/** A job. */
+export type JobJson = ReturnType<typeof jobJson>;
+/** One attempt of a job. */
+export type RunJson = ReturnType<typeof runJson>;
+/** One workflow step. */
+export type StepJson = ReturnType<typeof stepJson>;
+/** A schedule with its last fire. */
+export type ScheduleJson = ReturnType<typeof scheduleJson>;
+/** A discarded job and its last error. */
+export type FailureJson = ReturnType<typeof failureJson>;
+/** Queue health. */
+export type HealthJson = ReturnType<typeof healthJson>;
+
+/** Attempts finished per bucket, oldest first. */
+export interface ThroughputJson {
+  bucket_seconds: number;
+  buckets: Array<{ start: string; succeeded: number; failed: number }>;
+}
+
+/** `GET /api/v1/overview`. */
+export interface OverviewResponse {
+  node: ReturnType<typeof nodeJson>;
+  kinds: Array<ReturnType<typeof kindJson>>;
+  health: HealthJson;
+  queues: Array<{ name: string } & HealthJson>;
+  counts: Array<{ kind: string; state: JobJson["state"]; count: number }>;
+  schedules: ScheduleJson[];
+  failures: FailureJson[];
+  throughput: ThroughputJson;
+}
+
+/** `GET /api/v1/jobs`: a page, and the cursor of the next (older) one. */
+export interface JobListResponse {
+  jobs: JobJson[];
+  next_before: string | null;
+}
+
+/** `GET /api/v1/jobs/:id`. */
+export interface JobDetailResponse {
+  job: JobJson;
+  runs: RunJson[];
+  steps: StepJson[];
+}
+
+/** Every error answer. */
+export interface ErrorResponse {
+  error: { code: string; message: string; field?: string; existing_id?: string };
+}

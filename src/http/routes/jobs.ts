@@ -5,7 +5,7 @@ import { jsonResponse } from "../errors.ts";
 import { HTTP_API_DEFAULTS } from "../limits.ts";
 import type { ApiRequest, Route } from "../router.ts";
 import { JOB_CANCEL, JOB_INSERT, JOB_LIST_QUERY } from "../schemas.ts";
-import { jobJson, runJson, stepJson } from "../wire.ts";
+import { jobJson, runJson, stepJson, type JobDetailResponse, type JobListResponse } from "../wire.ts";
 
 const EVENT_NAME = v.pipe(v.string(), v.minLength(1), v.maxLength(200, "expected at most 200 characters"));
 
@@ -23,7 +23,7 @@ export function jobRoutes(control: ControlPlane): Route[] {
         // One more than asked tells whether an older page exists without a second read.
         const jobs = await control.listJobs({ ...query, limit: limit + 1 });
         const page = jobs.slice(0, limit);
-        return jsonResponse({ jobs: page.map(jobJson), next_before: jobs.length > limit ? page.at(-1)!.id : null });
+        return jsonResponse({ jobs: page.map(jobJson), next_before: jobs.length > limit ? page.at(-1)!.id : null } satisfies JobListResponse);
       },
     },
     {
@@ -32,7 +32,7 @@ export function jobRoutes(control: ControlPlane): Route[] {
       async handler(req) {
         const id = await jobId(req);
         const [job, runs, steps] = await Promise.all([control.findJob(id), control.listRuns(id), control.listSteps(id)]);
-        return jsonResponse({ job: jobJson(job), runs: runs.map(runJson), steps: steps.map(stepJson) });
+        return jsonResponse({ job: jobJson(job), runs: runs.map(runJson), steps: steps.map(stepJson) } satisfies JobDetailResponse);
       },
     },
     {

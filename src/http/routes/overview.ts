@@ -3,7 +3,7 @@ import type { ControlPlane, NodeInfo } from "../control.ts";
 import { jsonResponse } from "../errors.ts";
 import type { Route } from "../router.ts";
 import type { Throughput } from "../throughput.ts";
-import { failureJson, healthJson, kindJson, nodeJson } from "../wire.ts";
+import { failureJson, healthJson, kindJson, nodeJson, type OverviewResponse } from "../wire.ts";
 import { schedulesJson } from "./schedules.ts";
 
 /** What the overview and node routes read besides the facade. */
@@ -44,7 +44,7 @@ export function overviewRoutes(control: ControlPlane, sources: OverviewSources):
           schedules,
           failures: failures.map(failureJson),
           throughput: sources.throughput.snapshot(),
-        });
+        } satisfies OverviewResponse);
       },
     },
     {
