@@ -19,6 +19,7 @@ export function useLive(): { live: boolean; tick: number } {
   const [tick, setTick] = useState(0);
   useEffect(() => {
     let stopped = false;
+    let restart = false;
     let controller = new AbortController();
     let settle: ReturnType<typeof setTimeout> | undefined;
     const bump = () => {
@@ -41,13 +42,15 @@ export function useLive(): { live: boolean; tick: number } {
         setLive(false);
         if (stopped) return;
         bump();
-        await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+        if (restart) restart = false;
+        else await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
       }
     };
     void follow();
     const refresh = setInterval(() => setTick((t) => t + 1), REFRESH_MS);
     // A token given later may open a stream a 401 closed: start over with it.
     const offToken = onTokenChange(() => {
+      restart = true;
       controller.abort();
       controller = new AbortController();
     });
