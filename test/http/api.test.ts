@@ -1,8 +1,8 @@
 // One black-box test per endpoint of SPEC §19: a real node over a real SQLite file, called over real HTTP.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { defineWorker, defineWorkflow } from "../../src/index.ts";
-import { deferred } from "../support/helpers.ts";
-import { settled, startNode, type TestNode } from "./helpers.ts";
+import { deferred, eventually } from "../support/helpers.ts";
+import { reaches, settled, startNode, type TestNode } from "./helpers.ts";
 
 let node: TestNode;
 const held = deferred();
@@ -81,7 +81,7 @@ describe("jobs", () => {
 
   test("GET /api/v1/jobs/:id has the job, every run with its output, and the workflow's steps; a prefix finds it too", async () => {
     const id = await enqueue("approval");
-    await node.fw.events.once("job:finished", (e) => e.job.id === id && e.outcome === "suspended", { timeoutMs: 10_000 });
+    await reaches(node.fw, id, ["waiting"]);
     const { status, body } = await node.json(`/api/v1/jobs/${id.slice(0, 13)}`);
     expect(status).toBe(200);
     expect(body.job).toMatchObject({ id, kind: "approval", state: "waiting", wait_reason: "event" });
@@ -93,7 +93,7 @@ describe("jobs", () => {
 
   test("POST /api/v1/jobs/:id/events/:name emits to a waiting workflow, which ends with the payload", async () => {
     const id = await enqueue("approval");
-    await node.fw.events.once("job:finished", (e) => e.job.id === id && e.outcome === "suspended", { timeoutMs: 10_000 });
+    await reaches(node.fw, id, ["waiting"]);
     const { status, body } = await node.json(`/api/v1/jobs/${id}/events/approve`, { body: { by: "ann" } });
     expect(status).toBe(202);
     expect(body).toEqual({ job_id: id, name: "approve", emitted: true });
@@ -118,15 +118,15 @@ describe("jobs", () => {
   test("POST /api/v1/jobs/:id/retry makes a discarded job available again; a running job is 409", async () => {
     const failed = await enqueue("broken");
     expect(await settled(node.fw, failed)).toBe("discarded");
-    const started = node.fw.events.once("job:finished", (e) => e.job.id === failed, { timeoutMs: 10_000 });
     const { status, body } = await node.json(`/api/v1/jobs/${failed}/retry`, { method: "POST" });
     expect(status).toBe(200);
     expect(body.job.id).toBe(failed);
     expect(["available", "running", "discarded"]).toContain(body.job.state);
-    await started;
+    await eventually("the retried job's second attempt", async () => (await node.fw.listRuns(failed)).length === 2);
+    expect(await settled(node.fw, failed)).toBe("discarded");
 
     const running = await enqueue("hold");
-    await node.fw.events.once("job:started", (e) => e.job.id === running, { timeoutMs: 10_000 });
+    await reaches(node.fw, running, ["running"]);
     const refused = await node.json(`/api/v1/jobs/${running}/retry`, { method: "POST" });
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe("invalid_state");

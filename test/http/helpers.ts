@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import * as v from "valibot";
-import { connect, defineWorker, Node, PermanentError, type Flywheel, type HttpOptions } from "../../src/index.ts";
+import { connect, defineWorker, Node, PermanentError, TERMINAL_STATES, type Flywheel, type HttpOptions, type JobState } from "../../src/index.ts";
 import { commandWorkers } from "../../src/workers/index.ts";
-import { tempDir } from "../support/helpers.ts";
+import { eventually, tempDir } from "../support/helpers.ts";
 
 /** The token test nodes accept. */
 export const TOKEN = "test-token-0123456789abcdef";
@@ -80,10 +80,15 @@ export async function startNode(options: { http?: HttpOptions; runners?: boolean
   };
 }
 
-/** Waits for the job to end (the node's runners work it) and returns its final state. */
-export async function settled(fw: Flywheel, id: string): Promise<string> {
-  const job = await fw.findJob(id);
-  if (["succeeded", "cancelled", "discarded"].includes(job.state)) return job.state;
-  const finished = await fw.events.once("job:finished", (e) => e.job.id === id && e.state !== null && ["succeeded", "cancelled", "discarded"].includes(e.state), { timeoutMs: 10_000 });
-  return finished.state!;
+/** Waits until the job is in one of `states` (the node's runners move it) and returns that state. */
+export function reaches(fw: Flywheel, id: string, states: JobState[]): Promise<JobState> {
+  return eventually(`job ${id} to be ${states.join(" or ")}`, async () => {
+    const { state } = await fw.findJob(id);
+    return states.includes(state) ? state : null;
+  });
+}
+
+/** Waits for the job to end and returns its final state. */
+export function settled(fw: Flywheel, id: string): Promise<JobState> {
+  return reaches(fw, id, [...TERMINAL_STATES]);
 }
