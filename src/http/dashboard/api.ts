@@ -12,6 +12,16 @@ export class ApiError extends Error {
   }
 }
 
+let serverWritable = true;
+
+/**
+ * Records whether the server takes writes at all (the overview's `node.writable`): a read-only server is told
+ * so by its refusal, without first asking the operator for a token that cannot help.
+ */
+export function noteServerWritable(writable: boolean): void {
+  serverWritable = writable;
+}
+
 /** Headers for a request to the API: the stored token when there is one. */
 export function authHeaders(): Record<string, string> {
   const token = storedToken();
@@ -25,7 +35,7 @@ export function authHeaders(): Record<string, string> {
  */
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
   const method = init.method ?? "GET";
-  if (method !== "GET" && !storedToken()) await askToken("Changes need the API token (http.api_token or FLYWHEEL_API_TOKEN).");
+  if (method !== "GET" && serverWritable && !storedToken()) await askToken("Changes need the API token (http.api_token or FLYWHEEL_API_TOKEN).");
   for (let attempt = 0; ; attempt++) {
     const headers: Record<string, string> = { accept: "application/json", ...authHeaders() };
     if (init.body !== undefined) headers["content-type"] = "application/json";

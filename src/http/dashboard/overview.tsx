@@ -1,6 +1,6 @@
 import { JOB_DEFAULTS } from "../../core/defaults.ts";
 import type { OverviewResponse } from "../wire.ts";
-import { api } from "./api.ts";
+import { api, noteServerWritable } from "./api.ts";
 import { duration, shortId } from "./format.ts";
 import { ScheduleTable } from "./schedules.tsx";
 import { Loading, Section, Sparkline, useLoad, When } from "./ui.tsx";
@@ -9,7 +9,11 @@ const QUEUE_STATES = ["available", "scheduled", "running", "retryable", "waiting
 
 /** The first screen: queues, throughput, schedules, recent failures and kinds. */
 export function Overview({ tick, reload }: { tick: number; reload: () => void }) {
-  const loaded = useLoad(() => api<OverviewResponse>("/api/v1/overview"), [tick]);
+  const loaded = useLoad(async () => {
+    const overview = await api<OverviewResponse>("/api/v1/overview");
+    noteServerWritable(overview.node.writable);
+    return overview;
+  }, [tick]);
   return (
     <Loading loaded={loaded}>
       {(o) => (

@@ -7,7 +7,7 @@ import type { ApiRequest, Route } from "../router.ts";
 import { JOB_CANCEL, JOB_INSERT, JOB_LIST_QUERY } from "../schemas.ts";
 import { jobJson, runJson, stepJson, type JobDetailResponse, type JobListResponse } from "../wire.ts";
 
-const EVENT_NAME = v.pipe(v.string(), v.minLength(1), v.maxLength(200, "expected at most 200 characters"));
+const EVENT_NAME = v.pipe(v.string(), v.minLength(1, "expected an event name"), v.maxLength(200, "expected at most 200 characters"));
 
 /** `/api/v1/jobs…`: list, inspect, enqueue, cancel, retry, emit. A job id may be given in full or by a prefix of 8+ characters. */
 export function jobRoutes(control: ControlPlane): Route[] {
