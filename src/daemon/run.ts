@@ -2,6 +2,8 @@ import { FlywheelError } from "../core/errors.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
 import type { Flywheel } from "../flywheel.ts";
 import { VERSION } from "../core/version.ts";
+import { httpSettings } from "../node/http-server.ts";
+import { Node } from "../node/node.ts";
 import type { FlywheelConfig, HttpAddress } from "./config/index.ts";
 import { nodeOptions } from "./node-options.ts";
 import { openFlywheel } from "./open.ts";
@@ -21,9 +23,11 @@ export interface RunDaemonOptions {
 
 /**
  * What `flywheel serve` does once it has a config: open the database, check its storage for damage, migrate
- * it, reconcile `schedules:`, run the node (runners, scheduler, HTTP) until `signal` aborts, then close.
- * Resolves after a clean drain; rejects if the database cannot be opened, is damaged (FlywheelError `corrupt`,
- * naming the file) or cannot be migrated. Signal handling is the caller's.
+ * it, reconcile `schedules:`, run the node (runners, scheduler, HTTP with the API and dashboard) until `signal`
+ * aborts, then close. Resolves after a clean drain; rejects before opening anything if the HTTP address may not
+ * be served as configured (FlywheelError `config_invalid`: a non-loopback address without `http.api_token`), and
+ * rejects if the database cannot be opened, is damaged (FlywheelError `corrupt`, naming the file) or cannot be
+ * migrated. Signal handling is the caller's.
  * @example
  * const stop = new AbortController();
  * process.once("SIGTERM", () => stop.abort());
@@ -33,6 +37,8 @@ export async function runDaemon(options: RunDaemonOptions): Promise<void> {
   const { config, signal } = options;
   const logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format });
   const http = options.http === undefined ? config.runtime.httpAddr : options.http;
+  const node = nodeOptions(config, http);
+  if (node.http) httpSettings(node.http);
   const fw = await openFlywheel(config, { logger, logJobs: true, migrate: "never" });
   try {
     await refuseDamaged(fw);
@@ -44,7 +50,9 @@ export async function runDaemon(options: RunDaemonOptions): Promise<void> {
       migrated: applied.length > 0 ? applied : undefined,
     });
     await reconcileSchedules(fw, config, logger);
-    if (!signal.aborted) await fw.node(nodeOptions(config, http)).run(signal);
+    // Built here rather than by fw.node() so the HTTP API gets the client to act through; once fw.node() hands
+    // itself to the node, this is fw.node(node).
+    if (!signal.aborted) await new Node(fw.runtime, fw.metrics, node, fw).run(signal);
   } finally {
     await fw.close();
   }

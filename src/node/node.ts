@@ -1,15 +1,17 @@
-import { NODE_DEFAULTS } from "../core/defaults.ts";
+import { NODE_DEFAULTS, RUNNER_DEFAULTS } from "../core/defaults.ts";
 import { parseDuration, type Duration } from "../core/duration.ts";
 import { Runner } from "../jobs/runner.ts";
 import type { RunnerOptions } from "../jobs/settings.ts";
 import { Scheduler, type SchedulerOptions } from "../maintenance/scheduler.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
-import { startHttpServer, type HttpOptions } from "./http-server.ts";
+import type { ControlPlane } from "../http/control.ts";
+import { httpSettings, startHttpServer, type HttpOptions, type HttpServer } from "./http-server.ts";
 
 /**
  * A node's parts. `{}` means ({@link NODE_DEFAULTS}): one runner on queues `default` and `periodic` with default
- * settings, the scheduler on, no HTTP server, 30 s drain timeout. `scheduler: false` turns the scheduler off
+ * settings, the scheduler on, no HTTP server, 30 s drain timeout. With `http`, the server also carries the API and
+ * dashboard (SPEC §19) when the node has a control plane (`fw.node()` gives it one); see {@link HttpOptions}. `scheduler: false` turns the scheduler off
  * (run it on some nodes only if you like; several at once are safe).
  */
 export interface NodeOptions {
@@ -35,15 +37,24 @@ export class Node {
   readonly #scheduler: Scheduler | null;
   readonly #http: HttpOptions | false;
   readonly #drainTimeoutMs: number;
-  #server: ReturnType<typeof startHttpServer> | null = null;
+  readonly #control: ControlPlane | null;
+  readonly #queues: string[];
+  #server: HttpServer | null = null;
 
-  /** Validates every part's options now, so a bad option fails here rather than once the node runs. */
-  constructor(ctx: RuntimeContext, metrics: Metrics, options: NodeOptions = {}) {
+  /**
+   * Validates every part's options now, so a bad option fails here rather than once the node runs. `control` is
+   * what the HTTP API acts through (the client that made the node); without it the server has no API or dashboard.
+   */
+  constructor(ctx: RuntimeContext, metrics: Metrics, options: NodeOptions = {}, control: ControlPlane | null = null) {
     this.#ctx = ctx;
     this.#metrics = metrics;
-    this.#runners = (options.runners ?? [{ queues: [...NODE_DEFAULTS.queues] }]).map((o) => new Runner(ctx, o));
+    const runners = options.runners ?? [{ queues: [...NODE_DEFAULTS.queues] }];
+    this.#runners = runners.map((o) => new Runner(ctx, o));
+    this.#queues = [...new Set(runners.flatMap((o) => o.queues ?? RUNNER_DEFAULTS.queues))];
     this.#scheduler = options.scheduler === false ? null : new Scheduler(ctx, options.scheduler ?? {});
     this.#http = options.http ?? false;
+    if (this.#http) httpSettings(this.#http);
+    this.#control = control;
     this.#drainTimeoutMs = options.drainTimeout !== undefined ? parseDuration(options.drainTimeout) : NODE_DEFAULTS.drainTimeoutMs;
   }
 
@@ -72,7 +83,10 @@ export class Node {
   async #run(stop: AbortController): Promise<void> {
     const signal = stop.signal;
     const { logger, executorId, events } = this.#ctx;
-    if (this.#http) this.#server = startHttpServer(this.#ctx, this.#metrics, this.#http);
+    if (this.#http) {
+      const plane = this.#control && { control: this.#control, node: { queues: this.#queues, startedAt: this.#ctx.clock.now() } };
+      this.#server = startHttpServer(this.#ctx, this.#metrics, this.#http, plane);
+    }
     logger.info("flywheel: node started", {
       executor_id: executorId,
       runners: this.#runners.length,
@@ -93,7 +107,7 @@ export class Node {
       await Promise.allSettled(parts);
       if (failure !== null) throw failure;
     } finally {
-      await this.#server?.stop(true);
+      await this.#server?.stop();
       this.#server = null;
       logger.info("flywheel: node stopped", { executor_id: executorId });
       events.emit("node:stopped", { executorId });

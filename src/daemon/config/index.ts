@@ -15,7 +15,7 @@ export { dotPath, locate, splitDotPath } from "./locate.ts";
 export { commandJobTimeout, expandHome, pathProblem, resolveCommandPaths } from "./paths.ts";
 export { DEFAULT_HTTP_ADDR } from "./resolve.ts";
 export { parseHttpAddr } from "./schema.ts";
-export type { ConfigEnv, ConfigSource, DatabaseConfig, FlywheelConfig, HttpAddress, RuntimeConfig, ScheduleConfig } from "./types.ts";
+export type { ConfigEnv, ConfigSource, DatabaseConfig, FlywheelConfig, HttpAddress, HttpConfig, RuntimeConfig, ScheduleConfig } from "./types.ts";
 
 /**
  * Discovers, reads and validates the config (see {@link discoverConfig}); without one, returns the defaults

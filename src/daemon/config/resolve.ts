@@ -17,7 +17,7 @@ import { ConfigError, type ConfigIssue, configIssueOf, dedupeIssues, explainArgI
 import { dotPath, locate, splitDotPath } from "./locate.ts";
 import { commandJobTimeout, expandHome, pathProblem, resolveCommandPaths } from "./paths.ts";
 import { CONFIG_SCHEMA, type RawConfig } from "./schema.ts";
-import type { ConfigEnv, ConfigSource, DatabaseConfig, FlywheelConfig, HttpAddress, RuntimeConfig, ScheduleConfig } from "./types.ts";
+import type { ConfigEnv, ConfigSource, DatabaseConfig, FlywheelConfig, HttpAddress, HttpConfig, RuntimeConfig, ScheduleConfig } from "./types.ts";
 
 // Parsed YAML → FlywheelConfig: the schema, then the checks that span keys or touch the disk (duplicate slugs,
 // cron xor every, worker args, script paths), then every default applied. Defaults come from core/defaults.ts
@@ -52,6 +52,8 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
   const at = (path: (string | number)[], message: string) => issues.push({ path: dotPath(path), line: locate(ctx.text, path), message });
 
   const runtime = resolveRuntime(c.runtime ?? {}, ctx.file);
+  const http = resolveHttp(c.http ?? {}, ctx.env);
+  if (http.dashboard && !http.api) at(["http", "dashboard"], "the dashboard needs the API: set http.api: true, or http.dashboard: false");
   const schedules: ScheduleConfig[] = [];
   const seen = new Map<string, number>();
   (c.schedules ?? []).forEach((s: Record<string, any>, i: number) => {
@@ -109,10 +111,16 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
     baseDir: ctx.baseDir,
     db,
     runtime,
+    http,
     // The logger's own defaults (core/logger.ts).
     log: { level: c.log?.level ?? LOG_DEFAULTS.level, format: c.log?.format ?? LOG_DEFAULTS.format },
     schedules,
   };
+}
+
+/** `http:` with defaults: API and dashboard on; the token from the config, else the environment. */
+function resolveHttp(h: NonNullable<RawConfig["http"]>, env: ConfigEnv): HttpConfig {
+  return { api: h.api ?? true, dashboard: h.dashboard ?? true, apiToken: h.api_token ?? (env.FLYWHEEL_API_TOKEN || null) };
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { HTTP_DEFAULTS } from "../../core/defaults.ts";
+import { HTTP_API_DEFAULTS } from "../../http/limits.ts";
 import { parseDuration } from "../../core/duration.ts";
 import { assertFiresAfter, assertTimezone, parseCron } from "../../periodic/cron.ts";
 import { COMMAND_KINDS, type CommandKind, EXEC_ARGS, HTTP_ARGS, MAGE_ARGS, PYTHON_ARGS, SHELL_ARGS } from "../../workers/index.ts";
@@ -67,6 +68,19 @@ const RUNTIME = v.strictObject({
   instance: v.optional(v.pipe(nonEmpty, v.regex(/^[^\0-\x1f\x7f]+$/, "expected a name without control characters"))),
 });
 
+/** `http:`: the control plane on the runtime's HTTP address (SPEC §19). */
+const HTTP = v.strictObject({
+  api: v.optional(v.boolean("expected true or false")),
+  dashboard: v.optional(v.boolean("expected true or false")),
+  api_token: v.optional(
+    v.pipe(
+      v.string("expected a string"),
+      v.minLength(HTTP_API_DEFAULTS.minTokenLength, `expected at least ${HTTP_API_DEFAULTS.minTokenLength} characters (e.g. \`openssl rand -hex 24\`)`),
+      v.regex(/^[\x21-\x7e]+$/, "expected printable characters without spaces"),
+    ),
+  ),
+});
+
 const LOG = v.strictObject({
   level: v.optional(oneOf(["debug", "info", "warn", "error"])),
   format: v.optional(oneOf(["text", "json"])),
@@ -132,10 +146,11 @@ export const CONFIG_SCHEMA = v.strictObject(
   {
     db: v.optional(DB),
     runtime: v.optional(RUNTIME),
+    http: v.optional(HTTP),
     log: v.optional(LOG),
     schedules: v.optional(v.array(SCHEDULE, "expected a list of schedules")),
   },
-  "expected a mapping with db, runtime, log and schedules",
+  "expected a mapping with db, runtime, http, log and schedules",
 );
 
 /** A config as {@link CONFIG_SCHEMA} outputs it: durations in milliseconds, `off` as null, nothing defaulted yet. */

@@ -15,6 +15,14 @@ export interface HttpAddress {
   port: number;
 }
 
+/** `http:` with defaults applied: the API and dashboard on `runtime.http_addr`. */
+export interface HttpConfig {
+  api: boolean;
+  dashboard: boolean;
+  /** `http.api_token`, else `$FLYWHEEL_API_TOKEN`; null for none (the API is then read-only and loopback only). */
+  apiToken: string | null;
+}
+
 /** The database a config points at. A relative SQLite path is already resolved against the config's directory. */
 export type DatabaseConfig = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string; schema?: string };
 
@@ -82,6 +90,7 @@ export interface FlywheelConfig {
   baseDir: string;
   db: DatabaseConfig;
   runtime: RuntimeConfig;
+  http: HttpConfig;
   log: { level: LogLevel; format: "text" | "json" };
   schedules: ScheduleConfig[];
 }

@@ -1,0 +1,40 @@
+import type { Flywheel } from "../flywheel.ts";
+
+/**
+ * What the HTTP API calls: the public methods of a {@link Flywheel} and nothing else, so the API can do exactly
+ * what a library user can (SPEC §10, §17) and never reaches past the facade into drivers or runners.
+ */
+export type ControlPlane = Pick<
+  Flywheel<any>,
+  | "listJobs"
+  | "findJob"
+  | "resolveJobId"
+  | "listRuns"
+  | "listSteps"
+  | "insert"
+  | "cancelJob"
+  | "retryJob"
+  | "emit"
+  | "upsertPeriodic"
+  | "listPeriodics"
+  | "findPeriodic"
+  | "setPeriodicActive"
+  | "triggerPeriodic"
+  | "deletePeriodic"
+  | "queueHealth"
+  | "overview"
+  | "recentFailures"
+  | "kinds"
+  | "worker"
+  | "events"
+  | "clock"
+  | "logger"
+  | "executorId"
+>;
+
+/** This node as the API describes it (`GET /api/v1/nodes`, the overview), until the node registry (SPEC §18) lists every node. */
+export interface NodeInfo {
+  /** The queues this node's runners claim from. */
+  queues: string[];
+  startedAt: Date;
+}

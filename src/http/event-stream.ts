@@ -1,0 +1,130 @@
+import type { Server } from "bun";
+import type { EventBus } from "../runtime/events.ts";
+import { HTTP_API_DEFAULTS } from "./limits.ts";
+import { EVENT_JSON, type StreamedEvent } from "./wire.ts";
+
+/** Cadence and bounds of an {@link EventStream}. `{}` means {@link HTTP_API_DEFAULTS}. */
+export interface EventStreamOptions {
+  keepAliveMs?: number;
+  retryMs?: number;
+  /** Bytes held for a client that does not read before its stream is closed. */
+  clientBufferBytes?: number;
+}
+
+/**
+ * One open stream. Events wait in `queue` until the response asks for more (`pull`), so what a client has not
+ * read is counted here, where it can be bounded, rather than inside the stream.
+ */
+interface Client {
+  controller: ReadableStreamDefaultController<Uint8Array>;
+  queue: Uint8Array[];
+  queuedBytes: number;
+  /** The response asked for data while the queue was empty: the next chunk goes straight through. */
+  wanting: boolean;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * `GET /api/v1/events`: job and schedule changes as server-sent events, fed by the node's event bus. Each event
+ * is encoded once and handed to every open stream, so a client costs no database read. A stream's queue is
+ * bounded: a client that stops reading is dropped once `clientBufferBytes` wait for it (it reconnects and
+ * reloads), so no client can make the node's memory grow. Ids count up per server; missed events are not
+ * replayed, a reconnecting client reloads what it shows instead.
+ */
+export class EventStream {
+  readonly #clients = new Set<Client>();
+  readonly #unsubscribe: Array<() => void>;
+  readonly #keepAliveMs: number;
+  readonly #retryMs: number;
+  readonly #bufferBytes: number;
+  #keepAlive: ReturnType<typeof setInterval> | null = null;
+  #nextId = 1;
+
+  constructor(events: EventBus, options: EventStreamOptions = {}) {
+    this.#keepAliveMs = options.keepAliveMs ?? HTTP_API_DEFAULTS.sseKeepAliveMs;
+    this.#retryMs = options.retryMs ?? HTTP_API_DEFAULTS.sseRetryMs;
+    this.#bufferBytes = options.clientBufferBytes ?? HTTP_API_DEFAULTS.sseClientBufferBytes;
+    this.#unsubscribe = (Object.keys(EVENT_JSON) as StreamedEvent[]).map((name) =>
+      events.on(name, (payload) => {
+        if (this.#clients.size === 0) return;
+        const data = (EVENT_JSON[name] as (p: typeof payload) => unknown)(payload);
+        this.#broadcast(encoder.encode(`id: ${this.#nextId++}\nevent: ${name}\ndata: ${JSON.stringify(data)}\n\n`));
+      }),
+    );
+  }
+
+  /** Open streams. */
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  /** Opens a stream for `request`; it stays open until the client leaves, falls too far behind, or {@link close}. */
+  open(request: Request, server: Server<unknown>): Response {
+    // Bun closes a connection idle for 10 s by default; a quiet stream is idle between keep-alives.
+    server.timeout(request, 0);
+    let client: Client;
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          client = { controller, queue: [], queuedBytes: 0, wanting: false };
+          this.#clients.add(client);
+          this.#send(client, encoder.encode(`retry: ${this.#retryMs}\n\nevent: hello\ndata: {}\n\n`));
+          this.#keepAlive ??= setInterval(() => this.#broadcast(encoder.encode(": keep-alive\n\n")), this.#keepAliveMs);
+        },
+        pull: () => {
+          if (client.queue.length === 0) {
+            client.wanting = true;
+            return;
+          }
+          client.controller.enqueue(Buffer.concat(client.queue));
+          client.queue = [];
+          client.queuedBytes = 0;
+        },
+        cancel: () => this.#forget(client),
+      },
+      // Nothing is read ahead: Bun pulls when the socket takes more, so a client that does not read stops the pulls.
+      { highWaterMark: 0 },
+    );
+    return new Response(stream, {
+      headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
+    });
+  }
+
+  /** Ends every stream and stops listening to the bus. */
+  close(): void {
+    for (const off of this.#unsubscribe) off();
+    for (const client of [...this.#clients]) {
+      this.#forget(client);
+      client.controller.close();
+    }
+  }
+
+  #broadcast(bytes: Uint8Array): void {
+    for (const client of this.#clients) this.#send(client, bytes);
+  }
+
+  #send(client: Client, bytes: Uint8Array): void {
+    if (client.wanting) {
+      client.wanting = false;
+      client.controller.enqueue(bytes);
+      return;
+    }
+    client.queue.push(bytes);
+    client.queuedBytes += bytes.byteLength;
+    if (client.queuedBytes <= this.#bufferBytes) return;
+    // Too far behind: drop what waits and end the stream; the client reconnects and reloads.
+    client.queue = [];
+    client.queuedBytes = 0;
+    this.#forget(client);
+    client.controller.close();
+  }
+
+  #forget(client: Client): void {
+    this.#clients.delete(client);
+    if (this.#clients.size === 0 && this.#keepAlive !== null) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = null;
+    }
+  }
+}
