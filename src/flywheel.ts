@@ -193,7 +193,7 @@ export class Flywheel<Tx = unknown> {
 
   /** A node: runners, scheduler and HTTP server under one lifecycle. See {@link NodeOptions}. */
   node(options: NodeOptions = {}): Node {
-    return new Node(this.runtime, this.metrics, options);
+    return new Node(this.runtime, this.metrics, options, this);
   }
 
   /** A runner bound to this client; nodes make these, tests and scripts rarely need to. */

@@ -3,7 +3,6 @@ import { createLogger, type Logger } from "../core/logger.ts";
 import type { Flywheel } from "../flywheel.ts";
 import { VERSION } from "../core/version.ts";
 import { httpSettings } from "../node/http-server.ts";
-import { Node } from "../node/node.ts";
 import type { FlywheelConfig, HttpAddress } from "./config/index.ts";
 import { nodeOptions } from "./node-options.ts";
 import { openFlywheel } from "./open.ts";
@@ -50,9 +49,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<void> {
       migrated: applied.length > 0 ? applied : undefined,
     });
     await reconcileSchedules(fw, config, logger);
-    // Built here rather than by fw.node() so the HTTP API gets the client to act through; once fw.node() hands
-    // itself to the node, this is fw.node(node).
-    if (!signal.aborted) await new Node(fw.runtime, fw.metrics, node, fw).run(signal);
+    if (!signal.aborted) await fw.node(node).run(signal);
   } finally {
     await fw.close();
   }

@@ -5,7 +5,7 @@ import dashboard from "./dashboard/index.html";
 import { errorResponse } from "./errors.ts";
 import { EventStream, type EventStreamOptions } from "./event-stream.ts";
 import { RequestGuard } from "./guard.ts";
-import { HTTP_API_DEFAULTS } from "./limits.ts";
+import { HTTP_API_DEFAULTS } from "../core/defaults.ts";
 import type { ControlPlaneSettings } from "./options.ts";
 import { matchRoute, type Route } from "./router.ts";
 import { jobRoutes } from "./routes/jobs.ts";

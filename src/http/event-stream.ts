@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import type { EventBus } from "../runtime/events.ts";
-import { HTTP_API_DEFAULTS } from "./limits.ts";
+import { HTTP_API_DEFAULTS } from "../core/defaults.ts";
 import { EVENT_JSON, type StreamedEvent } from "./wire.ts";
 
 /** Cadence and bounds of an {@link EventStream}. `{}` means {@link HTTP_API_DEFAULTS}. */

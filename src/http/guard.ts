@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { HttpError } from "./errors.ts";
-import { isLoopbackAddress, isLoopbackHost } from "./options.ts";
+import { isLoopbackAddress, isLoopbackHost } from "../core/loopback.ts";
 
 // Who may do what (SPEC §19). Reads are open to this machine only; writes, and reads from anywhere else, need the
 // bearer token. A web page must not be able to drive the API from a visitor's browser: a foreign `Origin` is

@@ -1,5 +1,6 @@
 import { FlywheelError } from "../core/errors.ts";
-import { HTTP_API_DEFAULTS } from "./limits.ts";
+import { isLoopbackHost } from "../core/loopback.ts";
+import { HTTP_API_DEFAULTS } from "../core/defaults.ts";
 
 /**
  * The control plane's switches on a node's HTTP server (SPEC §19). `{}` means: API and dashboard on, no token
@@ -46,16 +47,4 @@ export function controlPlaneSettings(hostname: string, options: ControlPlaneOpti
     );
   }
   return { api, dashboard, apiToken };
-}
-
-/** Whether a bind address or a Host header's name is loopback only: `localhost`, 127.0.0.0/8 or ::1. */
-export function isLoopbackHost(hostname: string): boolean {
-  const name = hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1");
-  return name === "localhost" || name.endsWith(".localhost") || isLoopbackAddress(name);
-}
-
-/** Whether an IP address (a peer's, as `server.requestIP` gives it) is loopback: 127.0.0.0/8, ::1, or IPv4 127.x mapped into IPv6. */
-export function isLoopbackAddress(address: string): boolean {
-  const ip = address.toLowerCase().replace(/^::ffff:/, "");
-  return ip === "::1" || ip === "0:0:0:0:0:0:0:1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ip);
 }

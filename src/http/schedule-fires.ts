@@ -1,6 +1,6 @@
 import type { JobRecord, PeriodicRecord } from "../core/types.ts";
 import type { ControlPlane } from "./control.ts";
-import { HTTP_API_DEFAULTS } from "./limits.ts";
+import { HTTP_API_DEFAULTS } from "../core/defaults.ts";
 import { lastFireJson } from "./wire.ts";
 
 // Each schedule's last fire, found through the public reads: every fire's job carries the unique key

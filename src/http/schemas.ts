@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { JOB_STATES, type InsertOptions } from "../core/types.ts";
 import type { PeriodicSpec } from "../periodic/spec.ts";
-import { HTTP_API_DEFAULTS } from "./limits.ts";
+import { HTTP_API_DEFAULTS } from "../core/defaults.ts";
 
 // The shapes of what clients send, as valibot schemas: strict objects, so a misspelt key is a 422 naming it
 // rather than an option silently ignored. JSON keys are snake_case, like every response. Checks the library

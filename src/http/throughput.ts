@@ -1,6 +1,6 @@
 import type { Clock } from "../core/clock.ts";
 import type { EventBus } from "../runtime/events.ts";
-import { HTTP_API_DEFAULTS } from "./limits.ts";
+import { HTTP_API_DEFAULTS } from "../core/defaults.ts";
 import type { ThroughputJson } from "./wire.ts";
 
 /** Outcomes counted as failed attempts; the rest that are not `success` (snooze, suspended, cancelled…) are not counted. */

@@ -1,19 +1,8 @@
+import { isLoopbackHost } from "../core/loopback.ts";
 import { UpdateError } from "./update-error.ts";
 
 /** The rule {@link assertUpdateUrl} enforces, as its refusals state it. */
 export const UPDATE_URL_RULE = "update URLs must be https (plain http only to a loopback address: 127.0.0.0/8, ::1, localhost)";
-
-/**
- * Whether `hostname` (as `URL.hostname` spells it: lowercase, IPv6 in brackets, IPv4 already normalised from
- * forms like `127.1` or `0x7f.0.0.1`) names this machine. Only the literal loopback names count: a name that
- * merely resolves to 127.0.0.1 could resolve elsewhere tomorrow, and `localhost.` or `*.localhost` are left out
- * because being strict here only costs a test author a spelling.
- */
-export function isLoopbackHost(hostname: string): boolean {
-  if (hostname === "localhost" || hostname === "[::1]") return true;
-  const octets = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(hostname);
-  return octets !== null && octets[1] === "127" && octets.slice(2).every((o) => Number(o) <= 255);
-}
 
 /**
  * Returns `url` parsed when self-update may fetch it, else throws {@link UpdateError} `refused` naming the URL,

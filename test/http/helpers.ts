@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import * as v from "valibot";
-import { connect, defineWorker, Node, PermanentError, TERMINAL_STATES, type Flywheel, type HttpOptions, type JobState } from "../../src/index.ts";
+import { connect, defineWorker, PermanentError, TERMINAL_STATES, type Flywheel, type HttpOptions, type JobState } from "../../src/index.ts";
 import { commandWorkers } from "../../src/workers/index.ts";
 import { eventually, tempDir } from "../support/helpers.ts";
 
@@ -48,7 +48,7 @@ export async function startNode(options: { http?: HttpOptions; runners?: boolean
   fw.register(echo, broken, ...commandWorkers());
   // A node with no part running ends at once; `runners: false` keeps one runner on a queue no test fills.
   const runners = [{ queues: options.runners === false ? ["untouched"] : ["default", "periodic"], pollInterval: 20 }];
-  const node = new Node(fw.runtime, fw.metrics, { runners, scheduler: false, http: { port: 0, apiToken: TOKEN, ...options.http } }, fw);
+  const node = fw.node({ runners, scheduler: false, http: { port: 0, apiToken: TOKEN, ...options.http } });
   const stop = new AbortController();
   const running = node.run(stop.signal);
   const url = node.url!.href.replace(/\/$/, "");

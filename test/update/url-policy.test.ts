@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { downloadAsset, fetchRelease, findAsset, type FetchLike } from "../../src/update/release.ts";
 import { UpdateError } from "../../src/update/update-error.ts";
-import { assertUpdateUrl, isLoopbackHost, UPDATE_URL_RULE } from "../../src/update/url-policy.ts";
+import { assertUpdateUrl, UPDATE_URL_RULE } from "../../src/update/url-policy.ts";
+import { isLoopbackHost } from "../../src/core/loopback.ts";
 import { startReleaseServer, type FakeReleaseServer } from "./fake-release-server.ts";
 
 describe("assertUpdateUrl", () => {

@@ -1,6 +1,5 @@
 import * as v from "valibot";
-import { HTTP_DEFAULTS } from "../../core/defaults.ts";
-import { HTTP_API_DEFAULTS } from "../../http/limits.ts";
+import { HTTP_API_DEFAULTS, HTTP_DEFAULTS } from "../../core/defaults.ts";
 import { parseDuration } from "../../core/duration.ts";
 import { assertFiresAfter, assertTimezone, parseCron } from "../../periodic/cron.ts";
 import { COMMAND_KINDS, type CommandKind, EXEC_ARGS, HTTP_ARGS, MAGE_ARGS, PYTHON_ARGS, SHELL_ARGS } from "../../workers/index.ts";

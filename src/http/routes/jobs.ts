@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { validate } from "../body.ts";
 import type { ControlPlane } from "../control.ts";
 import { jsonResponse } from "../errors.ts";
-import { HTTP_API_DEFAULTS } from "../limits.ts";
+import { HTTP_API_DEFAULTS } from "../../core/defaults.ts";
 import type { ApiRequest, Route } from "../router.ts";
 import { JOB_CANCEL, JOB_INSERT, JOB_LIST_QUERY } from "../schemas.ts";
 import { jobJson, runJson, stepJson, type JobDetailResponse, type JobListResponse } from "../wire.ts";
