@@ -11,7 +11,9 @@ import {
   RUNNER_DEFAULTS,
   SQLITE_DEFAULTS,
 } from "../../core/defaults.ts";
+import { ALERT_DEFAULTS } from "../../alerts/defaults.ts";
 import { type CommandKind, validateCommandArgs } from "../../workers/index.ts";
+import { type RawAlert, resolveAlerts } from "./alerts.ts";
 import { defaultDatabasePath } from "./discover.ts";
 import { ConfigError, type ConfigIssue, configIssueOf, dedupeIssues, explainArgIssue } from "./issues.ts";
 import { dotPath, locate, splitDotPath } from "./locate.ts";
@@ -52,6 +54,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
   const at = (path: (string | number)[], message: string) => issues.push({ path: dotPath(path), line: locate(ctx.text, path), message });
 
   const runtime = resolveRuntime(c.runtime ?? {}, ctx.file);
+  const alerts = resolveAlerts(c.alerts as RawAlert | RawAlert[] | undefined, ["alerts"], ctx.baseDir, at);
   const schedules: ScheduleConfig[] = [];
   const seen = new Map<string, number>();
   (c.schedules ?? []).forEach((s: Record<string, any>, i: number) => {
@@ -94,6 +97,9 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
       priority: s.priority,
       timeoutMs: s.timeout ?? commandJobTimeout(args, runtime.killGraceMs),
       active: s.active ?? true,
+      alerts: s.alerts === undefined ? alerts : resolveAlerts(s.alerts, [...base, "alerts"], ctx.baseDir, at),
+      ping: s.ping ?? null,
+      graceMs: s.grace ?? ALERT_DEFAULTS.graceMs,
     });
   });
   if (issues.length > 0) throw new ConfigError(ctx.file, issues);
@@ -112,6 +118,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
     // The logger's own defaults (core/logger.ts).
     log: { level: c.log?.level ?? LOG_DEFAULTS.level, format: c.log?.format ?? LOG_DEFAULTS.format },
     schedules,
+    alerts,
   };
 }
 
