@@ -36,6 +36,8 @@ export const ALERT_DEFAULTS = {
   scanLimit: 200,
   /** How long an end ping waits before it looks again whether its start ping has gone out. */
   pingOrderSnoozeMs: 500,
+  /** How long stopping waits for the schedule state of jobs that ended during the drain (SQL round trips). */
+  stopWaitMs: 5_000,
   /** Added to an alert's own timeout for the runtime's deadline, so the alert's own fires first. */
   deadlineSlackMs: 5_000,
 } as const;

@@ -22,11 +22,13 @@ export class AlertPolicy {
   readonly #schedules: ReadonlyMap<string, ScheduleAlerts>;
   readonly #defaults: ScheduleAlerts | null;
   readonly #adopts: (source: string) => boolean;
+  readonly #events: ReadonlySet<AlertEvent>;
 
   constructor(options: AlertPolicyOptions) {
     this.#schedules = options.schedules;
     this.#defaults = options.defaults.length > 0 ? { rules: [...options.defaults], ping: null, graceMs: ALERT_DEFAULTS.graceMs } : null;
     this.#adopts = options.adopts ?? (() => true);
+    this.#events = new Set(this.#all().flatMap((a) => a.rules.flatMap((r) => r.on)));
   }
 
   /** The alerts of `periodic`, or null when it has no alert and no ping. */
@@ -48,7 +50,7 @@ export class AlertPolicy {
 
   /** Whether any periodic may have an alert on `event`. */
   watches(event: AlertEvent): boolean {
-    return this.#all().some((a) => a.rules.some((r) => r.on.includes(event)));
+    return this.#events.has(event);
   }
 
   /** The shortest grace of any alert on `missed`; null when none fires on it. */

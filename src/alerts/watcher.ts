@@ -2,9 +2,10 @@ import { hostname } from "node:os";
 import { COMMAND_WORKER_DEFAULTS } from "../core/defaults.ts";
 import { PeriodicNotFoundError } from "../core/errors.ts";
 import { sleep } from "../core/retry-ladder.ts";
-import type { PeriodicRecord } from "../core/types.ts";
+import { isTerminal, type PeriodicRecord } from "../core/types.ts";
 import type { Flywheel, InsertManyItem } from "../flywheel.ts";
 import type { FlywheelEvents } from "../runtime/events.ts";
+import { AlertQueue } from "./alert-queue.ts";
 import { ALERT_DEFAULTS } from "./defaults.ts";
 import { alertJobs, firesOn, pingJob } from "./deliveries.ts";
 import { findMissedFires, lateStart, type MissedFire } from "./missed.ts";
@@ -24,8 +25,8 @@ export interface AlertWatcherOptions {
   killGraceMs?: number;
 }
 
-/** Start pings kept for their end pings; beyond this the oldest are forgotten (their end pings go unordered). */
-const STARTS_KEPT = 1_000;
+/** Jobs remembered per kind of bookkeeping (start pings, runs being recorded); beyond this the oldest are forgotten. */
+const KEPT = 1_000;
 
 /**
  * Raises a node's alerts and pings (SPEC §20) as durable jobs on queue `alerts`:
@@ -49,13 +50,20 @@ export class AlertWatcher {
   readonly #baseUrl: () => URL | null;
   readonly #host: string;
   readonly #killGraceMs: number;
-  readonly #pending = new Set<Promise<unknown>>();
+  readonly #queue: AlertQueue;
   /** Each schedule job's start ping (its job id), until its end ping takes it. */
   readonly #starts = new Map<string, Promise<string | null>>();
+  /**
+   * Schedule jobs this node ended whose schedule state is still being recorded: `schedule:finished` follows
+   * `job:finished` asynchronously, and {@link stop} waits for it so a job ended during the drain still alerts.
+   */
+  readonly #recording = new Set<string>();
+  #recorded: (() => void) | null = null;
   #unsubscribe: Array<() => void> = [];
 
   constructor(fw: Flywheel<any>, options: AlertWatcherOptions) {
     this.#fw = fw;
+    this.#queue = new AlertQueue(fw);
     this.#policy = options.policy;
     this.#baseUrl = options.baseUrl ?? (() => null);
     this.#host = options.host ?? hostname();
@@ -68,16 +76,37 @@ export class AlertWatcher {
     const events = this.#fw.events;
     this.#unsubscribe = [
       events.on("job:started", (e) => this.#started(e)),
+      events.on("job:finished", (e) => {
+        if (!e.job.periodic || !e.applied || e.state === null || !isTerminal(e.state) || !this.#policy.mayAlert(e.job.periodic)) return;
+        this.#recording.add(e.job.id);
+        // A schedule deleted meanwhile never reports its run; keep the set from growing on such jobs.
+        if (this.#recording.size > KEPT) this.#recording.delete(this.#recording.values().next().value!);
+      }),
       events.on("schedule:finished", (e) => this.#finished(e)),
       events.on("periodic:fired", (e) => this.#fired(e)),
     ];
   }
 
-  /** Stops listening and waits until every alert already raised is enqueued (or has failed and been logged). */
+  /**
+   * Waits (at most {@link ALERT_DEFAULTS.stopWaitMs}) for the schedule state of jobs that already ended, stops
+   * listening, and waits until every alert already raised is enqueued (or has failed and been logged). Call it
+   * after the node has stopped and before the client closes.
+   */
   async stop(): Promise<void> {
+    if (this.#recording.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ALERT_DEFAULTS.stopWaitMs);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#recorded = done;
+      });
+      this.#recorded = null;
+    }
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    await this.#queue.drain();
   }
 
   /**
@@ -98,7 +127,7 @@ export class AlertWatcher {
     const now = this.#fw.clock.now();
     const items: InsertManyItem[] = [];
     for (const { missed, alerts } of await findMissedFires(this.#fw, this.#policy, now)) items.push(...this.#missedJobs(missed, alerts, now));
-    return this.#enqueue(items, "missed");
+    return (await this.#queue.enqueue(items, "missed")).added;
   }
 
   /** Runs {@link checkMissed} every {@link missedCheckMs} until `signal` aborts; a failed pass is logged, never fatal. */
@@ -107,7 +136,7 @@ export class AlertWatcher {
     while (!signal.aborted) {
       await sleep(this.missedCheckMs, signal);
       if (signal.aborted) return;
-      await this.checkMissed().catch((error) => this.#failed("missed", null, error));
+      await this.checkMissed().catch((error) => this.#queue.failed("missed", null, error));
     }
   }
 
@@ -115,35 +144,38 @@ export class AlertWatcher {
     const slug = e.job.periodic;
     // Only a job's first attempt starts its run; a retry is the same run going on.
     if (!slug || e.job.attempt !== 1 || !this.#policy.mayAlert(slug)) return;
+    if (!this.#policy.mayPing(slug) && !this.#policy.watches("missed")) return;
     const startedAt = this.#fw.clock.now();
     const jobId = e.job.id;
     // Kept before any await, so the end ping finds it however fast the job ends.
-    const ping = this.#track("ping", slug, async () => {
+    const ping = this.#queue.track("ping", slug, async () => {
       const found = await this.#alertsOf(slug);
       if (!found) return null;
       let pingId: string | null = null;
       if (found.alerts.ping) {
-        const [id] = await this.#fw.insertMany([pingJob({ schedule: slug, base: found.alerts.ping, phase: "start", jobId })]);
-        pingId = id ?? null;
+        const { ids } = await this.#queue.enqueue([pingJob({ schedule: slug, base: found.alerts.ping, phase: "start", jobId })], "ping");
+        pingId = ids[0] ?? null;
       }
       if (found.alerts.rules.some((r) => firesOn(r, "missed"))) {
         const job = await this.#fw.findJob(jobId);
         const missed = lateStart(job, found.alerts.graceMs, startedAt, startedAt);
-        if (missed) await this.#enqueue(this.#missedJobs(missed, found.alerts, startedAt), "missed");
+        if (missed) await this.#queue.enqueue(this.#missedJobs(missed, found.alerts, startedAt), "missed");
       }
       return pingId;
     });
     this.#starts.set(jobId, ping);
-    if (this.#starts.size > STARTS_KEPT) this.#starts.delete(this.#starts.keys().next().value!);
+    // A forgotten start ping leaves its end ping unordered, nothing worse.
+    if (this.#starts.size > KEPT) this.#starts.delete(this.#starts.keys().next().value!);
   }
 
   #finished(e: FlywheelEvents["schedule:finished"]): void {
+    if (this.#recording.delete(e.jobId) && this.#recording.size === 0) this.#recorded?.();
     if (!this.#policy.mayAlert(e.slug)) return;
     const start = this.#starts.get(e.jobId);
     this.#starts.delete(e.jobId);
     const event: AlertEvent | null = !e.succeeded ? "failure" : e.failuresBefore > 0 ? "recovery" : null;
     if (event === null && start === undefined && !this.#policy.mayPing(e.slug)) return;
-    void this.#track(event ?? "ping", e.slug, async () => {
+    void this.#queue.track(event ?? "ping", e.slug, async () => {
       const found = await this.#alertsOf(e.slug);
       if (!found) return;
       const rules = event ? found.alerts.rules.filter((r) => firesOn(r, event)) : [];
@@ -155,20 +187,20 @@ export class AlertWatcher {
         const phase = e.succeeded ? "success" : "fail";
         items.push(pingJob({ schedule: e.slug, base: ping, phase, jobId: e.jobId, body: e.succeeded ? undefined : payload?.text, after }));
       }
-      await this.#enqueue(items, event ?? "ping");
+      await this.#queue.enqueue(items, event ?? "ping");
     });
   }
 
   #fired(e: FlywheelEvents["periodic:fired"]): void {
-    if (e.skipped === 0 || !this.#policy.mayAlert(e.slug)) return;
-    void this.#track("skipped", e.slug, async () => {
+    if (e.skipped === 0 || !this.#policy.mayAlert(e.slug) || !this.#policy.watches("skipped")) return;
+    void this.#queue.track("skipped", e.slug, async () => {
       const found = await this.#alertsOf(e.slug);
       const rules = found?.alerts.rules.filter((r) => firesOn(r, "skipped")) ?? [];
       if (!found || rules.length === 0) return;
       const payload = this.#payload({ event: "skipped", schedule: e.slug, skipped: e.skipped, reason: e.reason });
       // Once per reason for the run the skips follow: a long run overlapped by many fires alerts once.
       const occurrence = `${e.reason ?? "unknown"}@${found.periodic.lastEnqueuedAt?.getTime() ?? 0}`;
-      await this.#enqueue(alertJobs(payload, rules, occurrence, this.#killGraceMs), "skipped");
+      await this.#queue.enqueue(alertJobs(payload, rules, occurrence, this.#killGraceMs), "skipped");
     });
   }
 
@@ -220,38 +252,5 @@ export class AlertWatcher {
       if (error instanceof PeriodicNotFoundError) return null;
       throw error;
     }
-  }
-
-  /** Inserts alert jobs; an occurrence already alerted collides on its unique key and is skipped. Returns how many were new. */
-  async #enqueue(items: InsertManyItem[], what: string): Promise<number> {
-    if (items.length === 0) return 0;
-    const ids = await this.#fw.insertMany(items);
-    const skipped = new Set(ids.skipped.map((s) => s.index));
-    // Pings go with every run of a pinged schedule: worth a line only when debugging.
-    const log = what === "ping" ? this.#fw.logger.debug : this.#fw.logger.info;
-    for (const [i, id] of ids.entries()) {
-      if (!skipped.has(i)) log.call(this.#fw.logger, "flywheel: alert enqueued", { key: items[i]!.options?.uniqueKey, job_id: id });
-    }
-    return ids.length - skipped.size;
-  }
-
-  /**
-   * Runs `fn` after the current event's listeners (the bus is synchronous; its listeners must not do I/O), keeps
-   * it until it settles so {@link stop} can wait for it, and logs its failure instead of throwing.
-   */
-  #track<T>(what: string, slug: string, fn: () => Promise<T>): Promise<T | null> {
-    const task: Promise<T | null> = Promise.resolve()
-      .then(fn)
-      .catch((error) => {
-        this.#failed(what, slug, error);
-        return null;
-      })
-      .finally(() => this.#pending.delete(task));
-    this.#pending.add(task);
-    return task;
-  }
-
-  #failed(what: string, slug: string | null, error: unknown): void {
-    this.#fw.logger.error("flywheel: alert could not be raised", { alert: what, schedule: slug ?? undefined, error: (error as Error)?.message ?? String(error) });
   }
 }

@@ -10,7 +10,16 @@ import { ALERT_KINDS } from "./deliveries.ts";
 // `exec`), so a delivery is classified, captured and audited exactly like any other job of that kind: 408, 429,
 // 5xx and network errors retry, other statuses are permanent; a command's exit code and output are recorded.
 
-const HTTP_URL = v.pipe(v.string(), v.url(), v.regex(/^https?:/i, "url must be http or https"));
+/** Whether `text` is an absolute http or https URL: what webhooks and pings may be sent to. */
+export function isHttpUrl(text: string): boolean {
+  try {
+    return /^https?:$/.test(new URL(text).protocol);
+  } catch {
+    return false;
+  }
+}
+
+const HTTP_URL = v.pipe(v.string(), v.check(isHttpUrl, "url must be an http or https URL"));
 const TIMEOUT = v.optional(v.pipe(v.number(), v.gtValue(0)));
 
 /** Args of `alert.webhook`: the body is written when the alert is raised, so the job shows exactly what is sent. */

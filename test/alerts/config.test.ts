@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import type { AlertRule } from "../../src/alerts/index.ts";
 import { ConfigError, loadConfig, parseConfig } from "../../src/daemon/config/index.ts";
 import { hasAlerts, nodeOptions } from "../../src/daemon/node-options.ts";
 
@@ -33,7 +34,7 @@ ${schedule("inherits", "    ping: https://hc-ping.com/abc\n    grace: 10m\n")}${
 `,
       )}`,
     );
-    const top = { on: ["failure"], target: { type: "webhook", url: "https://hooks.example.com/all", format: "json", headers: {} }, timeoutMs: 10_000 };
+    const top: AlertRule = { on: ["failure"], target: { type: "webhook", url: "https://hooks.example.com/all", format: "json", headers: {} }, timeoutMs: 10_000 };
     expect(config.alerts).toEqual([top]);
     const [inherits, silent, own] = config.schedules;
     expect(inherits).toMatchObject({ alerts: [top], ping: "https://hc-ping.com/abc", graceMs: 600_000 });

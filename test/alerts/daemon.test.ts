@@ -227,3 +227,27 @@ schedules:
   expect(runs.map((r) => r.outcome)).toEqual(["error", "success"]);
   expect(runs[0]).toMatchObject({ errorClass: "transient", errorMessage: expect.stringContaining("status 503"), output: { status: 503 } });
 });
+
+test("a schedule's job that fails while the daemon drains still has its failure alert enqueued before the database closes", async () => {
+  const d = await startDaemon(
+    (url) => `runtime: { http_addr: off, ${RUNTIME} }
+schedules:
+  - slug: draining
+    every: 1s
+    worker: shell
+    max_attempts: 1
+    shell: { inline: 'while [ ! -f release ]; do sleep 0.02; done; echo "stopped mid-way" >&2; exit 2' }
+    alerts: { on: failure, webhook: "${url}/hook" }
+`,
+  );
+  const fw = await d.client();
+  const job = await eventually("the schedule's job to run", async () => (await fw.listJobs({ kind: "shell", state: "running" }))[0]);
+  const stopping = d.stop();
+  writeFileSync(join(d.dir, "release"), "");
+  await stopping;
+
+  expect((await fw.findJob(job.id)).state).toBe("discarded");
+  const [alert] = (await fw.listJobs({ kind: "alert.webhook" })).filter((j) => j.uniqueKey?.startsWith(`alert:draining:failure@${job.id}:`));
+  expect(alert).toBeDefined();
+  expect(JSON.parse((alert!.args as { body: string }).body)).toMatchObject({ event: "failure", job_id: job.id, exit_code: 2, stderr_tail: "stopped mid-way" });
+});

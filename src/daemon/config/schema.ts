@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { ALERT_EVENTS, WEBHOOK_FORMATS } from "../../alerts/defaults.ts";
+import { isHttpUrl } from "../../alerts/workers.ts";
 import { HTTP_DEFAULTS } from "../../core/defaults.ts";
 import { parseDuration } from "../../core/duration.ts";
 import { assertFiresAfter, assertTimezone, parseCron } from "../../periodic/cron.ts";
@@ -76,16 +77,7 @@ const LOG = v.strictObject({
 const HTTP_URL_HINT = "expected an http(s) URL";
 
 /** An absolute http or https URL: what webhooks and pings are sent to. */
-const httpUrl = v.pipe(
-  v.string(HTTP_URL_HINT),
-  v.check((s) => {
-    try {
-      return /^https?:$/.test(new URL(s).protocol);
-    } catch {
-      return false;
-    }
-  }, HTTP_URL_HINT),
-);
+const httpUrl = v.pipe(v.string(HTTP_URL_HINT), v.check(isHttpUrl, HTTP_URL_HINT));
 
 /** A value given either alone or as a list: `on: failure` reads as `on: [failure]`. */
 const oneOrList = <T extends v.GenericSchema>(item: T, hint: string) =>
