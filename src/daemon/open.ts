@@ -20,9 +20,8 @@ export interface OpenOptions {
 /**
  * Opens the database a config names and registers the command workers with the config's settings, so args
  * given on the command line are validated at insert as they would be at run time, and the alert workers that
- * deliver alerts and pings (SPEC §20). A SQLite file's missing
- * directories are created mode 0700 (SPEC §3); an existing directory is left as it is. The caller closes the
- * returned client.
+ * deliver alerts and pings (SPEC §20). A SQLite file's missing directories are created mode 0700 (SPEC §3); an
+ * existing directory is left as it is. The caller closes the returned client.
  * @example
  * const fw = await openFlywheel(loadConfig(), { migrate: "never" });
  * try { console.log(await fw.queueHealth()); } finally { await fw.close(); }
