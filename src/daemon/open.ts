@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { alertWorkers } from "../alerts/workers.ts";
 import type { Logger } from "../core/logger.ts";
 import { connect } from "../connect.ts";
 import type { Flywheel } from "../flywheel.ts";
@@ -18,9 +19,9 @@ export interface OpenOptions {
 
 /**
  * Opens the database a config names and registers the command workers with the config's settings, so args
- * given on the command line are validated at insert as they would be at run time. A SQLite file's missing
- * directories are created mode 0700 (SPEC §3); an existing directory is left as it is. The caller closes the
- * returned client.
+ * given on the command line are validated at insert as they would be at run time, and the alert workers that
+ * deliver alerts and pings (SPEC §20). A SQLite file's missing directories are created mode 0700 (SPEC §3); an
+ * existing directory is left as it is. The caller closes the returned client.
  * @example
  * const fw = await openFlywheel(loadConfig(), { migrate: "never" });
  * try { console.log(await fw.queueHealth()); } finally { await fw.close(); }
@@ -40,9 +41,9 @@ export async function openFlywheel(config: FlywheelConfig, options: OpenOptions 
       const { current, latest } = await fw.driver.schemaVersion();
       if (current < latest) await fw.migrate();
     }
-    fw.register(
-      ...commandWorkers({ envAllowlist: config.runtime.envAllowlist, baseDir: config.baseDir, killGraceMs: config.runtime.killGraceMs }),
-    );
+    const workerOptions = { envAllowlist: config.runtime.envAllowlist, baseDir: config.baseDir, killGraceMs: config.runtime.killGraceMs };
+    const jobState = async (id: string) => (await fw.driver.jobGet({ id }))?.state ?? null;
+    fw.register(...commandWorkers(workerOptions), ...alertWorkers({ ...workerOptions, jobState }));
     return fw;
   } catch (error) {
     await fw.close();

@@ -1,11 +1,14 @@
+import { AlertPolicy } from "../alerts/policy.ts";
+import { AlertWatcher } from "../alerts/watcher.ts";
 import { FlywheelError } from "../core/errors.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
 import type { Flywheel } from "../flywheel.ts";
 import { VERSION } from "../core/version.ts";
 import { httpSettings } from "../node/http-server.ts";
 import type { FlywheelConfig, HttpAddress } from "./config/index.ts";
-import { nodeOptions } from "./node-options.ts";
+import { hasAlerts, nodeOptions } from "./node-options.ts";
 import { openFlywheel } from "./open.ts";
+import { isConfigSource } from "./periodic-source.ts";
 import { reconcileSchedules } from "./reconcile.ts";
 
 /** Options for {@link runDaemon}. */
@@ -22,11 +25,12 @@ export interface RunDaemonOptions {
 
 /**
  * What `flywheel serve` does once it has a config: open the database, check its storage for damage, migrate
- * it, reconcile `schedules:`, run the node (runners, scheduler, HTTP with the API and dashboard) until `signal`
- * aborts, then close. Resolves after a clean drain; rejects before opening anything if the HTTP address may not
- * be served as configured (FlywheelError `config_invalid`: a non-loopback address without `http.api_token`), and
- * rejects if the database cannot be opened, is damaged (FlywheelError `corrupt`, naming the file) or cannot be
- * migrated. Signal handling is the caller's.
+ * it, reconcile `schedules:`, look for fires missed while no node ran, run the node (runners, scheduler, HTTP with
+ * the API and dashboard) and the config's alerts until `signal` aborts, then close. Resolves after a clean drain;
+ * rejects before opening anything if the HTTP address may not be served as configured (FlywheelError
+ * `config_invalid`: a non-loopback address without `http.api_token`), and rejects if the database cannot be
+ * opened, is damaged (FlywheelError `corrupt`, naming the file) or cannot be migrated. Signal handling is the
+ * caller's.
  * @example
  * const stop = new AbortController();
  * process.once("SIGTERM", () => stop.abort());
@@ -49,7 +53,10 @@ export async function runDaemon(options: RunDaemonOptions): Promise<void> {
       migrated: applied.length > 0 ? applied : undefined,
     });
     await reconcileSchedules(fw, config, logger);
-    if (!signal.aborted) await fw.node(node).run(signal);
+    if (signal.aborted) return;
+    const running = fw.node(node);
+    if (!hasAlerts(config)) return await running.run(signal);
+    await withAlerts(fw, config, () => running.url, () => running.run(signal));
   } finally {
     await fw.close();
   }
@@ -66,5 +73,32 @@ async function refuseDamaged(fw: Flywheel): Promise<void> {
     await fw.driver.dbCheck({ integrity: true });
   } catch (error) {
     if (error instanceof FlywheelError && error.code === "corrupt") throw error;
+  }
+}
+
+/**
+ * Runs `node` with the config's alerts (SPEC §20): listening before the node starts, so no job or fire goes
+ * unheard; one look for missed fires before the scheduler can fire them, so fires missed while no node ran are
+ * reported; more looks while the node runs; and after it stops, every alert already raised is enqueued before
+ * the database closes. A failed look is logged, never fatal.
+ */
+async function withAlerts(fw: Flywheel, config: FlywheelConfig, baseUrl: () => URL | null, runNode: () => Promise<void>): Promise<void> {
+  const policy = new AlertPolicy({
+    schedules: new Map(config.schedules.map((s) => [s.slug, { rules: s.alerts, ping: s.ping, graceMs: s.graceMs }])),
+    defaults: config.alerts,
+    // Another config's schedules are that daemon's to alert on; the CLI's and the library's take the top-level alerts.
+    adopts: (source) => !isConfigSource(source),
+  });
+  const watcher = new AlertWatcher(fw, { policy, baseUrl, killGraceMs: config.runtime.killGraceMs });
+  watcher.start();
+  const nodeStopped = new AbortController();
+  const watching = watcher.watchMissed(nodeStopped.signal);
+  try {
+    await watcher.checkMissed().catch((error) => fw.logger.error("flywheel: looking for missed fires failed", { error: (error as Error).message }));
+    await runNode();
+  } finally {
+    nodeStopped.abort();
+    await watching;
+    await watcher.stop();
   }
 }

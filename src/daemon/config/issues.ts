@@ -93,7 +93,9 @@ function allowedKeys(schema: unknown, path: readonly (string | number)[], input:
   let s = schema as any;
   let value = input as any;
   const unwrap = () => {
-    while (s && (s.type === "optional" || s.pipe)) s = s.type === "optional" ? s.wrapped : s.pipe[0];
+    while (s && (s.type === "optional" || s.type === "lazy" || s.pipe)) {
+      s = s.type === "optional" ? s.wrapped : s.type === "lazy" ? s.getter(value) : s.pipe[0];
+    }
     if (s?.type === "variant") s = s.options.find((o: any) => o.entries[s.key]?.literal === value?.[s.key]) ?? s.options[0];
   };
   unwrap();

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import * as v from "valibot";
 import {
+  ALERT_DEFAULTS,
   BACKOFF_DEFAULTS,
   COMMAND_WORKER_DEFAULTS,
   HTTP_DEFAULTS,
@@ -12,6 +13,7 @@ import {
   SQLITE_DEFAULTS,
 } from "../../core/defaults.ts";
 import { type CommandKind, validateCommandArgs } from "../../workers/index.ts";
+import { type RawAlert, resolveAlerts } from "./alerts.ts";
 import { defaultDatabasePath } from "./discover.ts";
 import { ConfigError, type ConfigIssue, configIssueOf, dedupeIssues, explainArgIssue } from "./issues.ts";
 import { dotPath, locate, splitDotPath } from "./locate.ts";
@@ -54,6 +56,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
   const runtime = resolveRuntime(c.runtime ?? {}, ctx.file);
   const http = resolveHttp(c.http ?? {}, ctx.env);
   if (http.dashboard && !http.api) at(["http", "dashboard"], "the dashboard needs the API: set http.api: true, or http.dashboard: false");
+  const alerts = resolveAlerts(c.alerts as RawAlert | RawAlert[] | undefined, ["alerts"], ctx.baseDir, at);
   const schedules: ScheduleConfig[] = [];
   const seen = new Map<string, number>();
   (c.schedules ?? []).forEach((s: Record<string, any>, i: number) => {
@@ -96,6 +99,9 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
       priority: s.priority,
       timeoutMs: s.timeout ?? commandJobTimeout(args, runtime.killGraceMs),
       active: s.active ?? true,
+      alerts: s.alerts === undefined ? alerts : resolveAlerts(s.alerts, [...base, "alerts"], ctx.baseDir, at),
+      ping: s.ping ?? null,
+      graceMs: s.grace ?? ALERT_DEFAULTS.graceMs,
     });
   });
   if (issues.length > 0) throw new ConfigError(ctx.file, issues);
@@ -115,6 +121,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
     // The logger's own defaults (core/logger.ts).
     log: { level: c.log?.level ?? LOG_DEFAULTS.level, format: c.log?.format ?? LOG_DEFAULTS.format },
     schedules,
+    alerts,
   };
 }
 

@@ -1,4 +1,6 @@
 import * as v from "valibot";
+import { ALERT_EVENTS, WEBHOOK_FORMATS } from "../../alerts/defaults.ts";
+import { isHttpUrl } from "../../alerts/workers.ts";
 import { HTTP_API_DEFAULTS, HTTP_DEFAULTS } from "../../core/defaults.ts";
 import { parseDuration } from "../../core/duration.ts";
 import { assertFiresAfter, assertTimezone, parseCron } from "../../periodic/cron.ts";
@@ -85,6 +87,48 @@ const LOG = v.strictObject({
   format: v.optional(oneOf(["text", "json"])),
 });
 
+const HTTP_URL_HINT = "expected an http(s) URL";
+
+/** An absolute http or https URL: what webhooks and pings are sent to. */
+const httpUrl = v.pipe(v.string(HTTP_URL_HINT), v.check(isHttpUrl, HTTP_URL_HINT));
+
+/** A value given either alone or as a list: `on: failure` reads as `on: [failure]`. */
+const oneOrList = <T extends v.GenericSchema>(item: T, hint: string) =>
+  v.lazy((input) => (Array.isArray(input) ? v.pipe(v.array(item, hint), v.minLength(1, hint)) : v.pipe(item, v.transform((x) => [x]))));
+
+const EVENTS_HINT = `expected one of ${ALERT_EVENTS.join(", ")}, or a list of them`;
+
+/**
+ * One alert (SPEC §20): the events it fires on, and exactly one of a webhook (with its body format and extra
+ * headers) or a command (a program and its arguments, run without a shell).
+ */
+const ALERT = v.pipe(
+  v.strictObject(
+    {
+      on: v.optional(oneOrList(oneOf(ALERT_EVENTS), EVENTS_HINT)),
+      webhook: v.optional(httpUrl),
+      command: v.optional(
+        v.pipe(
+          v.array(nonEmpty, "expected a list: the program and its arguments, e.g. [/usr/local/bin/page-oncall, --team, ops]"),
+          v.minLength(1, "expected at least the program"),
+        ),
+      ),
+      format: v.optional(oneOf(WEBHOOK_FORMATS)),
+      headers: v.optional(
+        v.record(v.pipe(v.string(), v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "expected an HTTP header name")), v.string("expected a string"), "expected a mapping of header names to values"),
+      ),
+      timeout: v.optional(duration),
+    },
+    "expected an alert: { on: [...], webhook: URL } or { on: [...], command: [...] }",
+  ),
+  v.check((a) => (a.webhook === undefined) !== (a.command === undefined), "give exactly one of webhook and command"),
+  v.forward(v.check((a) => a.command === undefined || a.format === undefined, "format applies to webhook alerts only"), ["format"]),
+  v.forward(v.check((a) => a.command === undefined || a.headers === undefined, "headers applies to webhook alerts only"), ["headers"]),
+);
+
+/** `alerts:` (top level and per schedule): one alert, or a list of them; `[]` for none. */
+const ALERTS = v.lazy((input) => (Array.isArray(input) ? v.array(ALERT) : ALERT));
+
 const SCHEDULE_FIELDS = {
   slug: v.pipe(nonEmpty, v.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "expected letters, digits and . _ : - (e.g. nightly-backup)")),
   cron: v.optional(
@@ -125,6 +169,12 @@ const SCHEDULE_FIELDS = {
   queue: v.optional(nonEmpty),
   timeout: v.optional(duration),
   active: v.optional(v.boolean("expected true or false")),
+  /** Replaces the top-level `alerts:` for this schedule. */
+  alerts: v.optional(ALERTS),
+  /** A healthchecks.io-style URL: `/start`, itself and `/fail` are called. */
+  ping: v.optional(httpUrl),
+  /** How late a fire may start before it counts as missed. */
+  grace: v.optional(duration),
 };
 
 // Worker args are checked by the worker's own schema in resolve.ts, so their issues can be worded per worker.
@@ -148,8 +198,9 @@ export const CONFIG_SCHEMA = v.strictObject(
     http: v.optional(HTTP),
     log: v.optional(LOG),
     schedules: v.optional(v.array(SCHEDULE, "expected a list of schedules")),
+    alerts: v.optional(ALERTS),
   },
-  "expected a mapping with db, runtime, http, log and schedules",
+  "expected a mapping with db, runtime, http, log, schedules and alerts",
 );
 
 /** A config as {@link CONFIG_SCHEMA} outputs it: durations in milliseconds, `off` as null, nothing defaulted yet. */

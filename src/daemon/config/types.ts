@@ -1,3 +1,4 @@
+import type { AlertRule } from "../../alerts/types.ts";
 import type { LogLevel } from "../../core/logger.ts";
 import type { CatchUp, Overlap } from "../../core/types.ts";
 import type { CommandKind } from "../../workers/index.ts";
@@ -75,6 +76,12 @@ export interface ScheduleConfig {
   /** The runtime's deadline for each fire's job; derived from the worker's `timeout_seconds` when not given. */
   timeoutMs?: number;
   active: boolean;
+  /** This schedule's alerts: its own `alerts:`, else the top-level ones (SPEC §20). */
+  alerts: AlertRule[];
+  /** `ping:`, a healthchecks.io-style URL; null for none. */
+  ping: string | null;
+  /** `grace:` in milliseconds: how late a fire may start before it counts as missed. */
+  graceMs: number;
 }
 
 /** How the config file was found: `--config`, `$FLYWHEEL_CONFIG`, `./flywheel.yaml`, the XDG path, or `defaults` (none). */
@@ -93,4 +100,6 @@ export interface FlywheelConfig {
   http: HttpConfig;
   log: { level: LogLevel; format: "text" | "json" };
   schedules: ScheduleConfig[];
+  /** The top-level `alerts:`: every schedule's that gives none of its own, and those added by the CLI or library. */
+  alerts: AlertRule[];
 }
