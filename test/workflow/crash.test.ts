@@ -17,8 +17,12 @@ async function crashAndResume(url: string, env: Record<string, string> = {}): Pr
   const fw = await connect(url, { schema: env.SCHEMA });
   await fw.migrate();
   const id = await fw.insert("crashy", {});
-  const spawn = (mode: string) =>
-    Bun.spawn([process.execPath, FIXTURE, url, mode, side], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  const spawned: Bun.Subprocess[] = [];
+  const spawn = (mode: string) => {
+    const proc = Bun.spawn([process.execPath, FIXTURE, url, mode, side], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+    spawned.push(proc);
+    return proc;
+  };
   try {
     const first = spawn("hang");
     await eventually("step two to start in the first process", () => readLines(side).some((l) => l.startsWith("two ")), 15_000);
@@ -42,6 +46,9 @@ async function crashAndResume(url: string, env: Record<string, string> = {}): Pr
       ["two", "completed", 1],
     ]);
   } finally {
+    // A failed wait above must not leave a hanging workflow process behind.
+    for (const proc of spawned) proc.kill("SIGKILL");
+    await Promise.all(spawned.map((p) => p.exited));
     await fw.close();
   }
 }
