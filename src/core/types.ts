@@ -273,3 +273,33 @@ export interface FailureRecord {
   errorClass: string | null;
   errorMessage: string | null;
 }
+
+/** A running node as its registry row says (SPEC §18): who it is and when it last said it was alive. */
+export interface NodeRecord {
+  id: string;
+  /** The executor id its runs record in `job_runs.executor_id`. */
+  executorId: string;
+  host: string;
+  pid: number;
+  version: string;
+  /** The queues its runners serve. */
+  queues: string[];
+  /** The kinds it can run. */
+  kinds: string[];
+  /** How often it heartbeats; a row silent for five of these is removed. */
+  heartbeatMs: number;
+  startedAt: Date;
+  heartbeatAt: Date;
+}
+
+/** A queue: its pause state and what it holds. */
+export interface QueueRecord {
+  name: string;
+  paused: boolean;
+  pausedAt: Date | null;
+  /** Who paused it (`operator`, or the actor an API caller named); null when not paused. */
+  pausedBy: string | null;
+  counts: Record<JobState, number>;
+  /** Seconds the oldest ready job has waited past its `scheduledAt`; 0 when nothing is ready. */
+  oldestReadyAgeSeconds: number;
+}

@@ -1,5 +1,5 @@
-import type { FailureRecord, JobRecord, PeriodicRecord, RunRecord } from "../core/types.ts";
-import type { ExpiredLease } from "./types.ts";
+import { JOB_STATES, type FailureRecord, type JobRecord, type JobState, type NodeRecord, type PeriodicRecord, type RunRecord } from "../core/types.ts";
+import type { ExpiredLease, QueueListRow } from "./types.ts";
 
 /** A row as a driver's client returns it: snake_case column names. */
 export type Row = Record<string, any>;
@@ -26,6 +26,8 @@ export interface RowDecoders {
   expiredLease(r: Row): ExpiredLease;
   /** A row of `jobListFailures`: `job_id`, the job's columns and its last run's error. */
   failure(r: Row): FailureRecord;
+  /** A `job_nodes` row. */
+  node(r: Row): NodeRecord;
 }
 
 /** Builds the {@link RowDecoders} of a dialect from its {@link ColumnCodec}. */
@@ -111,6 +113,18 @@ export function rowDecoders(c: ColumnCodec): RowDecoders {
       createdAt: c.date(r.created_at)!,
       updatedAt: c.date(r.updated_at)!,
     }),
+    node: (r) => ({
+      id: r.id,
+      executorId: r.executor_id,
+      host: r.host,
+      pid: r.pid,
+      version: r.version,
+      queues: c.json(r.queues) as string[],
+      kinds: c.json(r.kinds) as string[],
+      heartbeatMs: c.int(r.heartbeat_ms)!,
+      startedAt: c.date(r.started_at)!,
+      heartbeatAt: c.date(r.heartbeat_at)!,
+    }),
     expiredLease: (r) => ({
       jobId: r.id,
       kind: r.kind,
@@ -132,4 +146,36 @@ export function rowDecoders(c: ColumnCodec): RowDecoders {
       errorMessage: r.error_message ?? null,
     }),
   };
+}
+
+/** One `(queue, state)` group of the jobs table, decoded. */
+export interface QueueStateCount {
+  queue: string;
+  state: JobState;
+  count: number;
+  /** The oldest ready job's `scheduled_at` in the group, if any is ready. */
+  oldestReady: Date | null;
+}
+
+/**
+ * Folds per-(queue, state) counts and the `job_queues` rows into one row per queue, by name: a queue appears when
+ * it holds jobs or has a row (a paused queue with no jobs still lists).
+ */
+export function foldQueues(counts: QueueStateCount[], states: Array<{ name: string; pausedAt: Date | null; pausedBy: string | null }>): QueueListRow[] {
+  const byName = new Map<string, QueueListRow>();
+  const entry = (name: string) => {
+    let row = byName.get(name);
+    if (!row) {
+      row = { name, pausedAt: null, pausedBy: null, counts: Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>, oldestReadyAt: null };
+      byName.set(name, row);
+    }
+    return row;
+  };
+  for (const c of counts) {
+    const row = entry(c.queue);
+    row.counts[c.state] = c.count;
+    if (c.oldestReady && (!row.oldestReadyAt || c.oldestReady < row.oldestReadyAt)) row.oldestReadyAt = c.oldestReady;
+  }
+  for (const s of states) Object.assign(entry(s.name), { pausedAt: s.pausedAt, pausedBy: s.pausedBy });
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

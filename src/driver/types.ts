@@ -3,6 +3,7 @@ import type {
   FailureRecord,
   JobRecord,
   JobState,
+  NodeRecord,
   PeriodicRecord,
   RunOutcome,
   RunRecord,
@@ -145,6 +146,26 @@ export interface Driver<Tx = unknown> {
   periodicDelete(p: { slug: string }): Promise<boolean>;
   /** Deactivates active periodics of `source` whose slug is not in `keep`; returns their slugs. */
   periodicDeactivateMissing(p: { source: string; keep: string[]; now: Date }): Promise<string[]>;
+
+  /**
+   * Creates or refreshes a node's registry row, and removes rows silent for five of their own heartbeats, in one
+   * transaction; returns the ids it removed.
+   */
+  nodeHeartbeat(p: { node: NodeRow; now: Date }): Promise<{ removed: string[] }>;
+  /** Removes a node's row (it stopped); true when it existed. */
+  nodeRemove(p: { id: string }): Promise<boolean>;
+  /** Registered nodes whose heartbeat is fresher than five of their heartbeats at `now`, oldest first. */
+  nodeList(p: { now: Date }): Promise<NodeRecord[]>;
+  /**
+   * Pauses (`by` given) or resumes (`by` null) a queue: no claim takes a paused queue's jobs; running jobs carry
+   * on. Returns whether the state changed.
+   */
+  queueSetPaused(p: { name: string; by: string | null; now: Date }): Promise<boolean>;
+  /**
+   * Every queue that holds jobs or has a row (a paused queue with no jobs still lists), by name, with its counts
+   * by state and the oldest ready job's `scheduled_at`. Reads every job once: an operator's read, not a hot path.
+   */
+  queueList(p: { now: Date }): Promise<QueueListRow[]>;
 
   /**
    * Calls `listener` when another connection or process may have made work available (PostgreSQL `LISTEN`,
@@ -308,6 +329,28 @@ export interface JobListParams {
   queue?: string;
   limit: number;
   before?: string;
+}
+
+/** A node's registry row as the node writes it. */
+export interface NodeRow {
+  id: string;
+  executorId: string;
+  host: string;
+  pid: number;
+  version: string;
+  queues: string[];
+  kinds: string[];
+  heartbeatMs: number;
+  startedAt: Date;
+}
+
+/** A row of {@link Driver.queueList}. */
+export interface QueueListRow {
+  name: string;
+  pausedAt: Date | null;
+  pausedBy: string | null;
+  counts: Record<JobState, number>;
+  oldestReadyAt: Date | null;
 }
 
 /** Raw queue statistics from which `queueHealth` is derived. */

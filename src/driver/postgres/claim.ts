@@ -32,21 +32,23 @@ export function claimSql(s: Scope, p: ClaimParams): ClaimParts {
 
   let recursive = false;
   let picked: string;
+  // A paused queue is left out before its walk starts: a paused backlog is never read.
+  const notPaused = (name: string) => `NOT EXISTS (SELECT 1 FROM ${t.queues} pq WHERE pq.name = ${name} AND pq.paused_at IS NOT NULL)`;
   if (p.ids || (p.queues && p.queues.length === 1)) {
     // One queue is a straight walk of jobs_ready. With explicit ids the primary key finds them; order is moot.
     const queue = p.queues ? (p.queues.length === 1 ? `queue = ${ps.add(p.queues[0])}::text` : `queue = ANY(${ps.add(p.queues)}::text[])`) : "";
-    picked = pick(queue);
+    picked = pick([queue, notPaused(p.queues?.length === 1 ? `${ps.add(p.queues[0])}::text` : `${t.jobs}.queue`)].filter(Boolean).join(" AND "));
   } else {
     // Several queues: walk jobs_ready once per queue (each walk already ordered and limited), then merge the
     // few candidates. `queue = ANY(...)` instead would read every ready row of those queues and sort them.
     // The candidates the merge drops stay locked until this statement commits; other claimers skip them.
     let queues: string;
     if (p.queues) {
-      queues = `unnest(${ps.add(p.queues)}::text[]) AS q(name)`;
+      queues = `(SELECT name FROM unnest(${ps.add(p.queues)}::text[]) AS u(name) WHERE ${notPaused("u.name")}) AS q`;
     } else {
       // Every queue: a loose index scan lists the distinct queues that have ready rows, one index probe each.
       recursive = true;
-      queues = "(SELECT name FROM ready_queues WHERE name IS NOT NULL) AS q";
+      queues = `(SELECT name FROM ready_queues r WHERE r.name IS NOT NULL AND ${notPaused("r.name")}) AS q`;
     }
     picked =
       `SELECT c.id FROM ${queues} CROSS JOIN LATERAL (${pick("queue = q.name")}) c ` +

@@ -1,6 +1,6 @@
 import type postgres from "postgres";
 import { FlywheelError } from "../../core/errors.ts";
-import type { EventRecord, FailureRecord, JobRecord, JobState, PeriodicRecord, RunRecord, StepRecord } from "../../core/types.ts";
+import type { EventRecord, FailureRecord, JobRecord, JobState, NodeRecord, PeriodicRecord, RunRecord, StepRecord } from "../../core/types.ts";
 import type {
   ClaimParams,
   ClaimedJob,
@@ -14,9 +14,11 @@ import type {
   JobInsertRow,
   JobListParams,
   LeaseRef,
+  NodeRow,
   PeriodicFireParams,
   PeriodicRunParams,
   PeriodicSaveRow,
+  QueueListRow,
   QueueStats,
   StepWrite,
 } from "../types.ts";
@@ -29,7 +31,9 @@ import * as insert from "./insert.ts";
 import * as lease from "./lease.ts";
 import { WakeListener } from "./listen.ts";
 import * as migrate from "./migrate.ts";
+import * as nodes from "./nodes.ts";
 import * as periodic from "./periodic.ts";
+import * as queues from "./queues.ts";
 import * as read from "./read.ts";
 import * as workflow from "./workflow.ts";
 import { DEFAULT_SCHEMA, assertSchemaName, openPool } from "./url.ts";
@@ -235,6 +239,22 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   }
   periodicDeactivateMissing(p: { source: string; keep: string[]; now: Date }): Promise<string[]> {
     return this.#call("periodicDeactivateMissing", (c) => periodic.periodicDeactivateMissing(c, p));
+  }
+
+  nodeHeartbeat(p: { node: NodeRow; now: Date }): Promise<{ removed: string[] }> {
+    return this.#call("nodeHeartbeat", (c) => nodes.nodeHeartbeat(c, p));
+  }
+  nodeRemove(p: { id: string }): Promise<boolean> {
+    return this.#call("nodeRemove", (c) => nodes.nodeRemove(c, p));
+  }
+  nodeList(p: { now: Date }): Promise<NodeRecord[]> {
+    return this.#call("nodeList", (c) => nodes.nodeList(c, p));
+  }
+  queueSetPaused(p: { name: string; by: string | null; now: Date }): Promise<boolean> {
+    return this.#call("queueSetPaused", (c) => queues.queueSetPaused(c, p));
+  }
+  queueList(p: { now: Date }): Promise<QueueListRow[]> {
+    return this.#call("queueList", (c) => queues.queueList(c, p));
   }
 
   wakeSubscribe(p: { listener: () => void }): () => void {

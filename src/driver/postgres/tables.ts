@@ -13,6 +13,10 @@ export interface Tables {
   waits: string;
   /** Events emitted to jobs (one latch per job and name). */
   events: string;
+  /** The node registry. */
+  nodes: string;
+  /** Queue state (paused). */
+  queues: string;
 }
 
 /** Where a driver's statements point: its schema, its tables, and the `LISTEN`/`NOTIFY` channel `<schema>_jobs`. */
@@ -44,6 +48,8 @@ export function schemaNames(schema: string): SchemaNames {
       steps: `${q}.job_steps`,
       waits: `${q}.job_waits`,
       events: `${q}.job_events`,
+      nodes: `${q}.job_nodes`,
+      queues: `${q}.job_queues`,
     },
     channel: `${schema}_jobs`,
   };

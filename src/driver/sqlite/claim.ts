@@ -4,6 +4,7 @@ import type { Row } from "../decode.ts";
 import { CLAIMABLE_SQL } from "../sql.ts";
 import type { ClaimParams, ClaimedJob } from "../types.ts";
 import { decode, placeholders, type Statement } from "./codec.ts";
+import { pausedQueues } from "./queues.ts";
 
 /**
  * Claims up to `p.limit` claimable jobs and inserts a `started` run stub for each, inside the caller's
@@ -13,7 +14,7 @@ import { decode, placeholders, type Statement } from "./codec.ts";
 export function claimJobs(db: Database, p: ClaimParams): ClaimedJob[] {
   if (p.limit <= 0) return [];
   const now = p.now.getTime();
-  const scoped = scopeToReadyQueues(db, p);
+  const scoped = withoutPausedQueues(db, scopeToReadyQueues(db, p));
   if (scoped.queues?.length === 0) return [];
   const candidates = claimCandidates(scoped);
   const params: SQLQueryBindings[] = [p.leasedUntil.getTime(), p.leaseToken, now, ...candidates.params];
@@ -31,6 +32,20 @@ export function claimJobs(db: Database, p: ClaimParams): ClaimedJob[] {
   const values = Array(claimed.length).fill("(?, ?, ?, ?, ?, ?, 'started', ?)").join(",");
   db.query(`INSERT INTO job_runs (id, job_id, attempt, executor_class, executor_id, started_at, outcome, created_at) VALUES ${values}`).run(...stubs);
   return claimed;
+}
+
+/** A claim as the candidates query takes it: the caller's, plus queues to leave out of a claim by ids. */
+type ScopedClaim = ClaimParams & { excludeQueues?: string[] };
+
+/**
+ * The claim without the paused queues, read in the claim's own transaction: a paused queue is never walked (its
+ * backlog may be large), and a claim by ids alone is scoped to the queues that are not paused.
+ */
+function withoutPausedQueues(db: Database, p: ClaimParams): ScopedClaim {
+  const paused = pausedQueues(db);
+  if (paused.size === 0) return p;
+  if (p.queues) return { ...p, queues: p.queues.filter((q) => !paused.has(q)) };
+  return { ...p, excludeQueues: [...paused] };
 }
 
 /**
@@ -60,7 +75,7 @@ export function scopeToReadyQueues(db: Database, p: ClaimParams): ClaimParams {
  * indexes and sorts the backlog (15 ms a claim at 100k rows). Several queues merge their walks' first `limit`
  * rows, so the sort is over at most queues × limit rows. Pass a claim through {@link scopeToReadyQueues} first.
  */
-export function claimCandidates(p: ClaimParams): Statement {
+export function claimCandidates(p: ScopedClaim): Statement {
   const filters: string[] = [`state IN (${CLAIMABLE_SQL})`, "deleted_at IS NULL", "scheduled_at <= ?"];
   const filterParams: SQLQueryBindings[] = [p.now.getTime()];
   if (p.executorClasses) {
@@ -75,6 +90,10 @@ export function claimCandidates(p: ClaimParams): Statement {
     if (p.queues) {
       filters.push(`queue IN (${placeholders(p.queues.length)})`);
       filterParams.push(...p.queues);
+    }
+    if (p.excludeQueues) {
+      filters.push(`queue NOT IN (${placeholders(p.excludeQueues.length)})`);
+      filterParams.push(...p.excludeQueues);
     }
     return { sql: `SELECT id FROM jobs WHERE ${filters.join(" AND ")} ORDER BY priority, scheduled_at, id LIMIT ?`, params: [...filterParams, p.limit] };
   }

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { SQLITE_DEFAULTS } from "../../core/defaults.ts";
 import { FlywheelError } from "../../core/errors.ts";
-import type { EventRecord, FailureRecord, JobRecord, JobState, PeriodicRecord, RunRecord, StepRecord } from "../../core/types.ts";
+import type { EventRecord, FailureRecord, JobRecord, JobState, NodeRecord, PeriodicRecord, RunRecord, StepRecord } from "../../core/types.ts";
 import type {
   ClaimParams,
   ClaimedJob,
@@ -15,9 +15,11 @@ import type {
   JobInsertRow,
   JobListParams,
   LeaseRef,
+  NodeRow,
   PeriodicFireParams,
   PeriodicRunParams,
   PeriodicSaveRow,
+  QueueListRow,
   QueueStats,
   StepWrite,
 } from "../types.ts";
@@ -40,6 +42,7 @@ import { asDatabase, insertJobBatch } from "./insert.ts";
 import { listExpiredLeases, renewLeases } from "./lease.ts";
 import { DataVersionWatch } from "./listen.ts";
 import { migrateSchema, schemaVersion } from "./migrate.ts";
+import { heartbeatNode, listNodes, removeNode } from "./nodes.ts";
 import {
   deactivateMissingPeriodics,
   deletePeriodic,
@@ -53,6 +56,7 @@ import {
   recordPeriodicRun,
   setPeriodicActive,
 } from "./periodic.ts";
+import { listQueues, setQueuePaused } from "./queues.ts";
 import { countJobsByKind, getJob, getQueueStats, jobIdsByPrefix, listFailures, listJobs, listRuns } from "./read.ts";
 import { emitEvent, loadWorkflow, saveStep } from "./workflow.ts";
 
@@ -278,6 +282,26 @@ export class SqliteDriver implements Driver<Database> {
 
   async periodicDeactivateMissing(p: { source: string; keep: string[]; now: Date }): Promise<string[]> {
     return this.#run("periodicDeactivateMissing", (db) => deactivateMissingPeriodics(db, p));
+  }
+
+  async nodeHeartbeat(p: { node: NodeRow; now: Date }): Promise<{ removed: string[] }> {
+    return this.#write("nodeHeartbeat", (db) => heartbeatNode(db, p));
+  }
+
+  async nodeRemove(p: { id: string }): Promise<boolean> {
+    return this.#run("nodeRemove", (db) => removeNode(db, p));
+  }
+
+  async nodeList(p: { now: Date }): Promise<NodeRecord[]> {
+    return this.#run("nodeList", (db) => listNodes(db, p));
+  }
+
+  async queueSetPaused(p: { name: string; by: string | null; now: Date }): Promise<boolean> {
+    return this.#write("queueSetPaused", (db) => setQueuePaused(db, p));
+  }
+
+  async queueList(p: { now: Date }): Promise<QueueListRow[]> {
+    return this.#run("queueList", (db) => listQueues(db, p));
   }
 
   wakeSubscribe(p: { listener: () => void }): () => void {

@@ -13,6 +13,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { AnyDriver } from "./factory.ts";
 import { adminArea } from "./admin.ts";
 import { claimArea } from "./claim.ts";
+import { clusterArea } from "./cluster.ts";
 import { errorsArea } from "./errors.ts";
 import { finalizeAndClaimArea } from "./finalize-and-claim.ts";
 import { finalizeArea } from "./finalize.ts";
@@ -76,6 +77,7 @@ const AREAS: ReadonlyArray<(kit: Kit) => void> = [
   readArea,
   adminArea,
   periodicArea,
+  clusterArea,
   listenArea,
   errorsArea,
 ];

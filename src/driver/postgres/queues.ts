@@ -1,0 +1,37 @@
+import { foldQueues } from "../decode.ts";
+import type { QueueListRow } from "../types.ts";
+import type { PgContext } from "./context.ts";
+import { READY_PREDICATE } from "./tables.ts";
+
+/** Pauses (`by` given) or resumes a queue; true when its state changed. */
+export async function queueSetPaused(ctx: PgContext, p: { name: string; by: string | null; now: Date }): Promise<boolean> {
+  if (p.by === null) {
+    const rows = await ctx.query(
+      `UPDATE ${ctx.t.queues} SET paused_at = NULL, paused_by = NULL, updated_at = $1 WHERE name = $2 AND paused_at IS NOT NULL RETURNING name`,
+      [p.now, p.name],
+    );
+    return rows.length > 0;
+  }
+  const rows = await ctx.query(
+    `INSERT INTO ${ctx.t.queues} AS q (name, paused_at, paused_by, updated_at) VALUES ($1, $2, $3, $2)
+     ON CONFLICT (name) DO UPDATE SET paused_at = excluded.paused_at, paused_by = excluded.paused_by, updated_at = excluded.updated_at
+     WHERE q.paused_at IS NULL
+     RETURNING name`,
+    [p.name, p.now, p.by],
+  );
+  return rows.length > 0;
+}
+
+/** Every queue with jobs or a row, by name: counts by state and the oldest ready job's time. */
+export async function queueList(ctx: PgContext, p: { now: Date }): Promise<QueueListRow[]> {
+  const counts = await ctx.query(
+    `SELECT queue, state, count(*)::int AS n, min(scheduled_at) FILTER (WHERE ${READY_PREDICATE} AND scheduled_at <= $1) AS oldest
+     FROM ${ctx.t.jobs} WHERE deleted_at IS NULL GROUP BY queue, state`,
+    [p.now],
+  );
+  const states = await ctx.query(`SELECT name, paused_at, paused_by FROM ${ctx.t.queues}`);
+  return foldQueues(
+    counts.map((r) => ({ queue: r.queue, state: r.state, count: r.n, oldestReady: (r.oldest as Date | null) ?? null })),
+    states.map((r) => ({ name: r.name, pausedAt: (r.paused_at as Date | null) ?? null, pausedBy: r.paused_by ?? null })),
+  );
+}
