@@ -8,7 +8,7 @@
  *              without it: larger sizes, median of 3 repetitions, scaling to 1M rows (under 20 minutes).
  * --only       system ids (or id prefixes: `raw` = every raw floor), see SYSTEMS below.
  * --workloads  enqueue-single, enqueue-bulk, drain, latency-same, latency-other, scaling, and the workflow
- *              workloads workflow-drain, sleep-wake, event-resume (flywheel on both drivers).
+ *              workloads workflow-drain, sleep-wake, event-resume (flywheel on both drivers, DBOS on PostgreSQL).
  * --jobs N     drain backlog size (default 10,000 quick / 20,000 full).
  * --reps N     repetitions per figure (median reported).
  * --out        JSON results path (default bench/results/<timestamp>.json; a .log beside it keeps stderr).
@@ -19,7 +19,7 @@
  * (Over 400 lines: it is the one script that orders the whole run; the workloads, the formatting and the
  * workflow tables live in bench/lib/.)
  */
-import { existsSync, mkdirSync, readdirSync, appendFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, appendFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { cpus, totalmem, tmpdir, release } from "node:os";
 import { join } from "node:path";
@@ -75,6 +75,7 @@ const SYSTEMS: SystemDef[] = [
   { id: "bullmq-aof", label: "BullMQ (Redis AOF always)", file: "bullmq.ts", params: { variant: "aof" }, dialect: "postgres", needs: "redis-aof", workloads: THROUGHPUT },
   { id: "raw-pg", label: "raw SQL floor, claim 1", file: "raw-pg.ts", params: { variant: "claim1" }, dialect: "postgres", needs: "postgres", workloads: [...MAIN, "scaling"] },
   { id: "raw-pg-100", label: "raw SQL floor, claim 100", file: "raw-pg.ts", params: { variant: "claim100" }, dialect: "postgres", needs: "postgres", workloads: ["drain"] },
+  { id: "dbos", label: "DBOS Transact", file: "dbos.ts", params: {}, dialect: "postgres", needs: "postgres", workloads: WORKFLOWS, note: "queue polled every 10 ms" },
 ];
 
 const BASELINE: Record<Dialect, string> = { sqlite: "flywheel-sqlite", postgres: "flywheel-pg" };
@@ -124,8 +125,8 @@ const SIZES = {
   scalingRows: quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000],
   claims: 200,
   scalingDrain: quick ? 3_000 : 5_000,
-  // Workflow runs drained (after as many plain jobs): 1,000 keep quick mode under 3 minutes, 3,000 (three
-  // repetitions) keep full mode under 20.
+  // The slowest workflow row (DBOS) drains ~250 runs/s and ~600 step-less runs/s here: 1,000 runs keep quick mode
+  // under 3 minutes, 3,000 (three repetitions) keep full mode under 20.
   workflowRuns: quick ? 1_000 : 3_000,
   sleepMs: 50,
 };
@@ -149,7 +150,8 @@ function progress(line: string): void {
 }
 
 async function ensurePeers(): Promise<void> {
-  if (existsSync(join(import.meta.dir, "node_modules", "graphile-worker"))) return;
+  const peers = Object.keys((JSON.parse(readFileSync(join(import.meta.dir, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies);
+  if (peers.every((name) => existsSync(join(import.meta.dir, "node_modules", name, "package.json")))) return;
   progress("bench: installing peers into bench/node_modules (npm install --prefix bench) …");
   const proc = Bun.spawn(["npm", "install", "--prefix", "bench", "--no-audit", "--no-fund"], { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
