@@ -125,9 +125,10 @@ const SIZES = {
   scalingRows: quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000],
   claims: 200,
   scalingDrain: quick ? 3_000 : 5_000,
-  // The slowest workflow row (DBOS) drains ~250 runs/s and ~600 step-less runs/s here: 1,000 runs keep quick mode
-  // under 3 minutes, 3,000 (three repetitions) keep full mode under 20.
-  workflowRuns: quick ? 1_000 : 3_000,
+  // Workflow runs drained (after as many plain jobs), by dialect. SQLite drains a 1,000-run backlog in a fraction
+  // of a second, too short to tell a step from noise; on PostgreSQL the slowest row (DBOS, ~150-250 runs/s and
+  // one awaited insert per enqueued run) sets the size that keeps quick mode under 3 minutes and full under 20.
+  workflowRuns: { sqlite: quick ? 5_000 : 10_000, postgres: quick ? 1_000 : 2_000 } satisfies Record<Dialect, number>,
   sleepMs: 50,
 };
 
@@ -296,7 +297,7 @@ function paramsFor(s: SystemDef, w: WorkloadId, rows?: number): { workload: stri
     case "scaling":
       return { workload: w, params: { ...base, rows, claims: SIZES.claims, drainJobs: SIZES.scalingDrain } };
     case "workflow-drain":
-      return { workload: w, params: { ...base, jobs: SIZES.workflowRuns } };
+      return { workload: w, params: { ...base, jobs: SIZES.workflowRuns[s.dialect] } };
     case "sleep-wake":
       return { workload: w, params: { ...base, count: SIZES.latencyCount, gapMs: SIZES.gapMs, sleepMs: SIZES.sleepMs } };
     case "event-resume":
@@ -429,7 +430,7 @@ function report(): string {
     `sizes: enqueue-single ${int(SIZES.single)} jobs; enqueue-bulk ${int(SIZES.bulk)} jobs in batches of ${int(SIZES.batch)}; ` +
       `drain ${int(drainJobs)} pre-filled no-op jobs at concurrency 10; latency ${SIZES.latencyCount} jobs ${SIZES.gapMs} ms apart; ` +
       `scaling ${SIZES.scalingRows.map(int).join(" / ")} ready rows, ${SIZES.claims} timed claims, drain of ${int(SIZES.scalingDrain)}; ` +
-      `workflow-drain ${int(SIZES.workflowRuns)} runs of ${DRAIN_STEPS} steps (and ${int(SIZES.workflowRuns)} plain jobs); ` +
+      `workflow-drain ${int(SIZES.workflowRuns.sqlite)} (SQLite) / ${int(SIZES.workflowRuns.postgres)} (PostgreSQL) runs of ${DRAIN_STEPS} steps, after as many plain jobs; ` +
       `sleep-wake and event-resume ${SIZES.latencyCount} runs; ` +
       `${reps === 1 ? "one run each" : `median of ${reps} runs`} (1M-row scaling: one run)`,
   );
@@ -493,7 +494,7 @@ function report(): string {
         base,
         rows: (w) => systems.map((s) => find(s.id, w)).filter((r): r is Row => r !== undefined).map(workflowRow),
         enqueueStartP50: (id) => find(id, "latency-same")?.metrics.p50,
-        sizes: { runs: SIZES.workflowRuns, steps: DRAIN_STEPS, samples: SIZES.latencyCount, gapMs: SIZES.gapMs, sleepMs: SIZES.sleepMs, concurrency: 10 },
+        sizes: { runs: SIZES.workflowRuns[dialect], steps: DRAIN_STEPS, samples: SIZES.latencyCount, gapMs: SIZES.gapMs, sleepMs: SIZES.sleepMs, concurrency: 10 },
       }),
     );
 
