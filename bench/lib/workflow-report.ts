@@ -124,8 +124,10 @@ export function workflowTargetLines(rows: Array<{ dialect: string; drain?: Workf
         `  ${dialect}: step cost ${ms(m.stepCostMs, 3)} ms ÷ plain job ${ms(m.msPerJob, 3)} ms = ${ms(m.stepCostRatio)}× (target ≤ ${STEP_COST_TARGET}×): ${verdict(m.stepCostRatio, STEP_COST_TARGET)}`,
       );
     }
-    if (event && !event.status) {
-      const r = event.metrics.p50! / (enqueueStartP50 ?? Number.NaN);
+    if (event && !event.status && enqueueStartP50 === undefined) {
+      lines.push(`  ${dialect}: event→resume p50 ${ms(event.metrics.p50)} ms; no enqueue→start figure to divide by (add latency-same to --workloads)`);
+    } else if (event && !event.status) {
+      const r = event.metrics.p50! / enqueueStartP50!;
       lines.push(
         `  ${dialect}: event→resume p50 ${ms(event.metrics.p50)} ms ÷ enqueue→start p50 ${ms(enqueueStartP50)} ms = ${ms(r)}× (target ≤ ${EVENT_RESUME_TARGET}×): ${verdict(r, EVENT_RESUME_TARGET)}`,
       );
