@@ -7,7 +7,8 @@
  *              full-only variant rows (other durability modes, ANALYZE) unless --only names them (under 3 minutes);
  *              without it: larger sizes, median of 3 repetitions, scaling to 1M rows (under 20 minutes).
  * --only       system ids (or id prefixes: `raw` = every raw floor), see SYSTEMS below.
- * --workloads  enqueue-single, enqueue-bulk, drain, latency-same, latency-other, scaling.
+ * --workloads  enqueue-single, enqueue-bulk, drain, latency-same, latency-other, scaling, and the workflow
+ *              workloads workflow-drain, sleep-wake, event-resume (flywheel on both drivers, DBOS on PostgreSQL).
  * --jobs N     drain backlog size (default 10,000 quick / 20,000 full).
  * --reps N     repetitions per figure (median reported).
  * --out        JSON results path (default bench/results/<timestamp>.json; a .log beside it keeps stderr).
@@ -15,17 +16,22 @@
  * It installs the peers into bench/node_modules on first use, starts or reuses PostgreSQL, reuses Redis when
  * it answers (and starts a private fsync-always Redis for the `bullmq-aof` row when `redis-server` exists),
  * prints one table per workload with flywheel's ratio to every other row, and writes the JSON.
+ * (Over 400 lines: it is the one script that orders the whole run; the workloads, the formatting and the
+ * workflow tables live in bench/lib/.)
  */
-import { existsSync, mkdirSync, readdirSync, appendFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, appendFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { cpus, totalmem, tmpdir, release } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { MARK, median, type Params, type Result, type SystemInfo } from "./lib/harness.ts";
 import { DEFAULT_PG_URL } from "./lib/stores.ts";
+import { int, ms, ratio, table } from "./lib/table.ts";
+import { workflowTables, workflowTargetLines, type WorkflowRow, type WorkflowWorkload } from "./lib/workflow-report.ts";
+import { DRAIN_STEPS } from "./lib/workflows.ts";
 
 type Dialect = "sqlite" | "postgres";
-type WorkloadId = "enqueue-single" | "enqueue-bulk" | "drain" | "latency-same" | "latency-other" | "scaling";
+type WorkloadId = "enqueue-single" | "enqueue-bulk" | "drain" | "latency-same" | "latency-other" | "scaling" | WorkflowWorkload;
 
 interface SystemDef {
   id: string;
@@ -44,10 +50,11 @@ interface SystemDef {
 
 const MAIN: WorkloadId[] = ["enqueue-single", "enqueue-bulk", "drain", "latency-same", "latency-other"];
 const THROUGHPUT: WorkloadId[] = ["enqueue-single", "enqueue-bulk", "drain"];
+const WORKFLOWS: WorkflowWorkload[] = ["workflow-drain", "sleep-wake", "event-resume"];
 
 /** Every system, in table order. The first row of each dialect is the flywheel default the ratios use. */
 const SYSTEMS: SystemDef[] = [
-  { id: "flywheel-sqlite", label: "flywheel (sqlite)", file: "flywheel.ts", params: { dialect: "sqlite" }, dialect: "sqlite", workloads: [...MAIN, "scaling"] },
+  { id: "flywheel-sqlite", label: "flywheel (sqlite)", file: "flywheel.ts", params: { dialect: "sqlite" }, dialect: "sqlite", workloads: [...MAIN, ...WORKFLOWS, "scaling"] },
   { id: "flywheel-sqlite-full", label: "flywheel synchronous=FULL", file: "flywheel.ts", params: { dialect: "sqlite", variant: "full" }, dialect: "sqlite", workloads: THROUGHPUT, note: "opt-in, stricter", fullOnly: true },
   { id: "flywheel-sqlite-prefetch", label: "flywheel prefetch 100", file: "flywheel.ts", params: { dialect: "sqlite", prefetch: 100 }, dialect: "sqlite", workloads: ["drain"], note: "opt-in: claims up to 100 ahead" },
   { id: "flywheel-sqlite-analyzed", label: "flywheel after ANALYZE", file: "flywheel.ts", params: { dialect: "sqlite", analyze: true }, dialect: "sqlite", workloads: ["scaling"], note: "sqlite_stat1 present", fullOnly: true },
@@ -58,7 +65,7 @@ const SYSTEMS: SystemDef[] = [
   { id: "raw-sqlite", label: "raw SQL floor, claim 1", file: "raw-sqlite.ts", params: { variant: "claim1" }, dialect: "sqlite", workloads: [...MAIN, "scaling"] },
   { id: "raw-sqlite-100", label: "raw SQL floor, claim 100", file: "raw-sqlite.ts", params: { variant: "claim100" }, dialect: "sqlite", workloads: ["drain"] },
 
-  { id: "flywheel-pg", label: "flywheel (postgres)", file: "flywheel.ts", params: { dialect: "postgres" }, dialect: "postgres", needs: "postgres", workloads: [...MAIN, "scaling"] },
+  { id: "flywheel-pg", label: "flywheel (postgres)", file: "flywheel.ts", params: { dialect: "postgres" }, dialect: "postgres", needs: "postgres", workloads: [...MAIN, ...WORKFLOWS, "scaling"] },
   { id: "flywheel-pg-async", label: "flywheel synchronous_commit=off", file: "flywheel.ts", params: { dialect: "postgres", variant: "async" }, dialect: "postgres", needs: "postgres", workloads: THROUGHPUT, note: "opt-in, weaker", fullOnly: true },
   { id: "flywheel-pg-prefetch", label: "flywheel prefetch 100", file: "flywheel.ts", params: { dialect: "postgres", prefetch: 100 }, dialect: "postgres", needs: "postgres", workloads: ["drain"], note: "opt-in: claims up to 100 ahead" },
   { id: "graphile-worker", label: "graphile-worker", file: "graphile-worker.ts", params: { variant: "default" }, dialect: "postgres", needs: "postgres", workloads: MAIN },
@@ -68,6 +75,7 @@ const SYSTEMS: SystemDef[] = [
   { id: "bullmq-aof", label: "BullMQ (Redis AOF always)", file: "bullmq.ts", params: { variant: "aof" }, dialect: "postgres", needs: "redis-aof", workloads: THROUGHPUT },
   { id: "raw-pg", label: "raw SQL floor, claim 1", file: "raw-pg.ts", params: { variant: "claim1" }, dialect: "postgres", needs: "postgres", workloads: [...MAIN, "scaling"] },
   { id: "raw-pg-100", label: "raw SQL floor, claim 100", file: "raw-pg.ts", params: { variant: "claim100" }, dialect: "postgres", needs: "postgres", workloads: ["drain"] },
+  { id: "dbos", label: "DBOS Transact", file: "dbos.ts", params: {}, dialect: "postgres", needs: "postgres", workloads: WORKFLOWS, note: "queue polled every 10 ms" },
 ];
 
 const BASELINE: Record<Dialect, string> = { sqlite: "flywheel-sqlite", postgres: "flywheel-pg" };
@@ -117,6 +125,11 @@ const SIZES = {
   scalingRows: quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000],
   claims: 200,
   scalingDrain: quick ? 3_000 : 5_000,
+  // Workflow runs drained (after as many plain jobs), by dialect. SQLite drains a 1,000-run backlog in a fraction
+  // of a second, too short to tell a step from noise; on PostgreSQL the slowest row (DBOS, ~150-250 runs/s and
+  // one awaited insert per enqueued run) sets the size that keeps quick mode under 3 minutes and full under 20.
+  workflowRuns: { sqlite: quick ? 5_000 : 10_000, postgres: quick ? 1_000 : 2_000 } satisfies Record<Dialect, number>,
+  sleepMs: 50,
 };
 
 const PG_URL = process.env.BENCH_PG_URL ?? DEFAULT_PG_URL;
@@ -138,7 +151,8 @@ function progress(line: string): void {
 }
 
 async function ensurePeers(): Promise<void> {
-  if (existsSync(join(import.meta.dir, "node_modules", "graphile-worker"))) return;
+  const peers = Object.keys((JSON.parse(readFileSync(join(import.meta.dir, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies);
+  if (peers.every((name) => existsSync(join(import.meta.dir, "node_modules", name, "package.json")))) return;
   progress("bench: installing peers into bench/node_modules (npm install --prefix bench) …");
   const proc = Bun.spawn(["npm", "install", "--prefix", "bench", "--no-audit", "--no-fund"], { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
@@ -282,6 +296,12 @@ function paramsFor(s: SystemDef, w: WorkloadId, rows?: number): { workload: stri
       return { workload: "latency", params: { ...base, producer: "other", count: SIZES.latencyCount, gapMs: SIZES.gapMs } };
     case "scaling":
       return { workload: w, params: { ...base, rows, claims: SIZES.claims, drainJobs: SIZES.scalingDrain } };
+    case "workflow-drain":
+      return { workload: w, params: { ...base, jobs: SIZES.workflowRuns[s.dialect] } };
+    case "sleep-wake":
+      return { workload: w, params: { ...base, count: SIZES.latencyCount, gapMs: SIZES.gapMs, sleepMs: SIZES.sleepMs } };
+    case "event-resume":
+      return { workload: w, params: { ...base, count: SIZES.latencyCount, gapMs: SIZES.gapMs } };
   }
 }
 
@@ -327,7 +347,8 @@ function aggregate(results: Result[]): Record<string, number> {
 }
 
 function fmtMetric(w: WorkloadId, m: Record<string, number>): string {
-  if (w.startsWith("latency")) return `p50 ${m.p50?.toFixed(2)} p99 ${m.p99?.toFixed(2)} ms`;
+  if (w.startsWith("latency") || w === "sleep-wake" || w === "event-resume") return `p50 ${m.p50?.toFixed(2)} p99 ${m.p99?.toFixed(2)} ms`;
+  if (w === "workflow-drain") return `${Math.round(m.runsPerSec ?? 0).toLocaleString("en-US")} runs/s, step ÷ job ${m.stepCostRatio?.toFixed(2)}×`;
   if (w === "scaling") return `claim p50 ${m.claimP50?.toFixed(3)} ms, drain ${Math.round(m.drainPerSec ?? 0).toLocaleString("en-US")}/s`;
   return `${Math.round(m.jobsPerSec ?? 0).toLocaleString("en-US")} jobs/s`;
 }
@@ -338,7 +359,7 @@ function selectedSystems(): SystemDef[] {
 }
 
 async function runAll(): Promise<void> {
-  const order: WorkloadId[] = ["enqueue-single", "enqueue-bulk", "drain", "latency-same", "latency-other", "scaling"];
+  const order: WorkloadId[] = ["enqueue-single", "enqueue-bulk", "drain", "latency-same", "latency-other", ...WORKFLOWS, "scaling"];
   const selected = selectedSystems();
   for (const w of order) {
     if (workloadFilter && !workloadFilter.includes(w)) continue;
@@ -381,27 +402,16 @@ async function runAll(): Promise<void> {
 
 // ---- report ----------------------------------------------------------------------------------------------
 
-const int = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "—" : Math.round(v).toLocaleString("en-US"));
-const ms = (v: number | undefined, digits = 2) => (v === undefined || !Number.isFinite(v) ? "—" : v.toFixed(digits));
-function ratio(fw: number | undefined, other: number | undefined): string {
-  if (fw === undefined || other === undefined || !Number.isFinite(fw) || !Number.isFinite(other) || other === 0) return "—";
-  const r = fw / other;
-  return `${r >= 10 ? r.toFixed(0) : r.toFixed(2)}×`;
-}
-
-function table(headers: string[], body: string[][], alignLeft = 1): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i < alignLeft ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
-  return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
-}
-
 function find(id: string, w: WorkloadId, rows?: number): Row | undefined {
   return rowsOut.find((r) => r.system.id === id && r.workload === w && r.rows === rows);
 }
 
 function rowLabel(r: Row): string {
   return `${r.system.id}${r.system.note ? ` (${r.system.note})` : ""}`;
+}
+
+function workflowRow(r: Row): WorkflowRow {
+  return { id: r.system.id, label: rowLabel(r), metrics: r.metrics, peakRssMiB: r.peakRssMiB, status: statusCell(r), flywheel: r.system.file === "flywheel.ts" };
 }
 
 function statusCell(r: Row): string | null {
@@ -420,6 +430,8 @@ function report(): string {
     `sizes: enqueue-single ${int(SIZES.single)} jobs; enqueue-bulk ${int(SIZES.bulk)} jobs in batches of ${int(SIZES.batch)}; ` +
       `drain ${int(drainJobs)} pre-filled no-op jobs at concurrency 10; latency ${SIZES.latencyCount} jobs ${SIZES.gapMs} ms apart; ` +
       `scaling ${SIZES.scalingRows.map(int).join(" / ")} ready rows, ${SIZES.claims} timed claims, drain of ${int(SIZES.scalingDrain)}; ` +
+      `workflow-drain ${int(SIZES.workflowRuns.sqlite)} (SQLite) / ${int(SIZES.workflowRuns.postgres)} (PostgreSQL) runs of ${DRAIN_STEPS} steps, after as many plain jobs; ` +
+      `sleep-wake and event-resume ${SIZES.latencyCount} runs; ` +
       `${reps === 1 ? "one run each" : `median of ${reps} runs`} (1M-row scaling: one run)`,
   );
   out.push("ratios: flywheel ÷ that row. Throughput: >1 = flywheel faster. Latency, claim time, memory: <1 = flywheel better.");
@@ -477,6 +489,15 @@ function report(): string {
       out.push("");
     }
 
+    out.push(
+      ...workflowTables({
+        base,
+        rows: (w) => systems.map((s) => find(s.id, w)).filter((r): r is Row => r !== undefined).map(workflowRow),
+        enqueueStartP50: (id) => find(id, "latency-same")?.metrics.p50,
+        sizes: { runs: SIZES.workflowRuns[dialect], steps: DRAIN_STEPS, samples: SIZES.latencyCount, gapMs: SIZES.gapMs, sleepMs: SIZES.sleepMs, concurrency: 10 },
+      }),
+    );
+
     const scaling = rowsOut.filter((r) => r.workload === "scaling" && r.system.dialect === dialect);
     if (scaling.length > 0) {
       const floor = dialect === "sqlite" ? "raw-sqlite" : "raw-pg";
@@ -515,6 +536,18 @@ function report(): string {
       out.push("");
     }
   }
+  out.push(
+    ...workflowTargetLines(
+      (["sqlite", "postgres"] as const).map((dialect) => {
+        const base = BASELINE[dialect];
+        const row = (w: WorkflowWorkload) => {
+          const r = find(base, w);
+          return r ? workflowRow(r) : undefined;
+        };
+        return { dialect: base, drain: row("workflow-drain"), event: row("event-resume"), enqueueStartP50: find(base, "latency-same")?.metrics.p50 };
+      }),
+    ),
+  );
   out.push(`total time ${((Date.now() - started) / 1000).toFixed(0)} s; JSON: ${outPath}`);
   return out.join("\n");
 }

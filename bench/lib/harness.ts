@@ -17,8 +17,11 @@
  *   or in another process (`produce` sub-command, attached to the same store);
  * - `scaling`: the store holds N ready jobs (filled with `fill`, fast SQL where the system allows), then
  *   claim latency (one claim at a time) and a drain of M jobs at concurrency c.
+ * Workflow workloads (`workflow-drain`, `sleep-wake`, `event-resume`) live in `workflows.ts`; a system that
+ * has workflows implements {@link BenchSystem.workflows} and passes them to {@link runSystem}.
  */
 import { readFileSync } from "node:fs";
+import type { WorkflowBench } from "./workflows.ts";
 
 /** Where a system's store lives; handed to a producer process so it can attach to the same store. */
 export type Location = Record<string, unknown>;
@@ -57,6 +60,8 @@ export interface BenchSystem {
   fill?(n: number): Promise<void>;
   /** Claims and finalizes one job, timing only the claim round trip (ms) (scaling). */
   claimOnce?(): Promise<number>;
+  /** Durable workflows, for the workflow workloads. */
+  workflows?: WorkflowBench;
 }
 
 export type SystemFactory = (params: Params) => BenchSystem | Promise<BenchSystem>;
@@ -182,7 +187,7 @@ export async function until(what: string, check: () => boolean | Promise<boolean
  * Entry point of a system file: `bun bench/systems/x.ts <workload> '<json>'`. Runs the workload, tears down,
  * prints one `@@BENCH@@` line and exits (0 even on failure: the line carries the error).
  */
-export async function runSystem(name: string, factory: SystemFactory): Promise<void> {
+export async function runSystem(name: string, factory: SystemFactory, more: Record<string, Workload> = {}): Promise<void> {
   const [workload = "", json = "{}"] = process.argv.slice(2);
   const params = JSON.parse(json) as Params;
   const started = performance.now();
@@ -198,7 +203,9 @@ export async function runSystem(name: string, factory: SystemFactory): Promise<v
       await produce(system, params.count ?? 200, params.gapMs ?? 20, params.warmup as number);
       result.ok = true;
     } else {
-      result.metrics = await WORKLOADS[workload]!(system, params);
+      const run = more[workload] ?? WORKLOADS[workload];
+      if (!run) throw skip(`${name} has no workload ${workload}`);
+      result.metrics = await run(system, params);
       result.ok = true;
     }
   } catch (error) {
@@ -224,7 +231,8 @@ export function skip(reason: string): Error {
   return Object.assign(new Error(reason), { skip: true });
 }
 
-type Workload = (system: BenchSystem, params: Params) => Promise<Record<string, number>>;
+/** One workload: runs against a system (which it sets up) and returns its metrics. */
+export type Workload = (system: BenchSystem, params: Params) => Promise<Record<string, number>>;
 
 const WORKLOADS: Record<string, Workload> = {
   "enqueue-single": async (s, p) => {
@@ -343,26 +351,40 @@ async function produce(s: BenchSystem, count: number, gapMs: number, warmup = 10
  * Runs workers over `n` ready jobs and times it: from starting the workers until the handler ran `n` times
  * and the store reports `base + n` completions persisted (so a system that acknowledges lazily pays for it).
  */
-async function timedDrain(s: BenchSystem, n: number, c: number, p: Params, base = 0): Promise<Record<string, number>> {
+export async function timedDrain(s: BenchSystem, n: number, c: number, p: Params, base = 0): Promise<Record<string, number>> {
+  const drained = await timedUntilPersisted({
+    items: n,
+    start: (onItem) => s.startWorkers(c, onItem, { latency: false }),
+    persisted: async () => (await s.completed()) - base,
+    target: n,
+    timeoutMs: ((p.timeoutSec as number | undefined) ?? 600) * 1000,
+  });
+  return { jobsPerSec: drained.perSec, jobs: drained.persisted, concurrency: c, startupMs: drained.startupMs, persistLagMs: drained.persistLagMs };
+}
+
+/**
+ * The clock every drain uses: from calling `start` until `onItem` was called `items` times and `persisted()`
+ * reports at least `target`. Workers may run past the target before the poll notices (scaling leaves a
+ * backlog), so the rate counts what was persisted.
+ */
+export async function timedUntilPersisted(o: {
+  items: number;
+  start(onItem: () => void): Promise<() => Promise<void>>;
+  persisted(): Promise<number>;
+  target: number;
+  timeoutMs: number;
+}): Promise<{ perSec: number; persisted: number; ms: number; startupMs: number; persistLagMs: number }> {
   let handled = 0;
   let firstAt = 0;
   const t0 = performance.now();
-  const stop = await s.startWorkers(c, () => {
+  const stop = await o.start(() => {
     if (handled++ === 0) firstAt = performance.now();
-  }, { latency: false });
-  const timeoutMs = (p.timeoutSec as number | undefined) ?? 600;
-  await until("all jobs to be handled", () => handled >= n, timeoutMs * 1000, 1);
+  });
+  await until("all items to be handled", () => handled >= o.items, o.timeoutMs, 1);
   const handledAt = performance.now();
   let persisted = 0;
-  await until("all completions to be persisted", async () => (persisted = (await s.completed()) - base) >= n, 60_000, 1);
+  await until("all completions to be persisted", async () => (persisted = await o.persisted()) >= o.target, 60_000, 1);
   const t1 = performance.now();
   await stop();
-  // Workers may run past n before the poll notices (scaling leaves a backlog): count what was persisted.
-  return {
-    jobsPerSec: (persisted / (t1 - t0)) * 1000,
-    jobs: persisted,
-    concurrency: c,
-    startupMs: firstAt - t0,
-    persistLagMs: t1 - handledAt,
-  };
+  return { perSec: (persisted / (t1 - t0)) * 1000, persisted, ms: t1 - t0, startupMs: firstAt - t0, persistLagMs: t1 - handledAt };
 }

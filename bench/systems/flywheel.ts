@@ -10,13 +10,17 @@
  * Completions are counted on a separate connection; scaling fills the table with SQL (then ANALYZE on
  * PostgreSQL, as autovacuum would; on SQLite only with `analyze: true`) and times `driver.jobClaim` (the
  * claim statement plus its run stubs) directly.
+ * Workflows (`defineWorkflow`, see bench/lib/workflows.ts): `wf_drain` runs its no-op steps (`ctx.step`),
+ * `wf_sleep` sleeps (`ctx.sleep`) then runs a step, `wf_wait` waits for event `go` (`ctx.waitForEvent`, sent
+ * with `fw.emit`) then runs a step. They run on the same node settings as the no-op jobs.
  */
 import postgres from "postgres";
-import { connect, defineWorker, type Flywheel } from "../../src/index.ts";
+import { connect, defineWorker, defineWorkflow, type Flywheel, type WorkflowContext } from "../../src/index.ts";
 import type { ClaimedJob, FinalizeItem } from "../../src/driver/types.ts";
 import { newId } from "../../src/core/id.ts";
 import { VERSION } from "../../src/core/version.ts";
-import { runSystem, runtimeName, skip, wallNow, type BenchSystem, type Handler, type Location, type Params, registerStop } from "../lib/harness.ts";
+import { runSystem, runtimeName, skip, until, wallNow, type BenchSystem, type Handler, type Location, type Params, registerStop } from "../lib/harness.ts";
+import { WORKFLOW_WORKLOADS, type WorkflowHooks } from "../lib/workflows.ts";
 import { DEFAULT_PG_URL, pgSchema, sqliteDir } from "../lib/stores.ts";
 import { Database } from "bun:sqlite";
 
@@ -30,14 +34,50 @@ function system(params: Params): BenchSystem {
   let file = "";
   let fw: Flywheel | null = null;
   let ownSql: postgres.Sql | null = null;
-  let counter: { count(): Promise<number>; close(): Promise<void> } | null = null;
+  let counter: { count(kind: string): Promise<number>; close(): Promise<void> } | null = null;
   let handler: Handler = () => {};
+  let hooks: WorkflowHooks = { onStep() {}, onResume() {} };
   let stops: Array<() => Promise<void>> = [];
+  /** Workflow runs whose attempt ended suspended (their wait is stored). */
+  const suspended = new Set<string>();
 
   const noop = defineWorker({
     kind: "noop",
     async work(job) {
       handler(job.args as { i: number; t?: number });
+    },
+  });
+  const drainFlow = defineWorkflow({
+    kind: "wf_drain",
+    async run(ctx, args) {
+      const { steps } = args as { steps: number };
+      for (let k = 0; k < steps; k++) {
+        await ctx.step(`s${k}`, () => {
+          hooks.onStep();
+          return k;
+        });
+      }
+    },
+  });
+  /** The step after a sleep or a wait: its start is what the latency workloads time. */
+  const resumed = (ctx: WorkflowContext, i: number) =>
+    ctx.step("after", () => {
+      hooks.onResume(i, wallNow());
+      return null;
+    });
+  const sleeper = defineWorkflow({
+    kind: "wf_sleep",
+    async run(ctx, args) {
+      const { i, ms } = args as { i: number; ms: number };
+      await ctx.sleep("nap", ms);
+      await resumed(ctx, i);
+    },
+  });
+  const waiter = defineWorkflow({
+    kind: "wf_wait",
+    async run(ctx, args) {
+      await ctx.waitForEvent("go");
+      await resumed(ctx, (args as { i: number }).i);
     },
   });
 
@@ -61,7 +101,10 @@ function system(params: Params): BenchSystem {
         throw error;
       }
     }
-    client.register(noop);
+    client.register(noop, drainFlow, sleeper, waiter);
+    client.events.on("job:finished", (e) => {
+      if (e.outcome === "suspended") suspended.add(e.job.id);
+    });
     return client;
   };
 
@@ -69,12 +112,12 @@ function system(params: Params): BenchSystem {
     if (dialect === "sqlite") {
       const db = new Database(file, { readonly: true });
       db.run("PRAGMA busy_timeout = 5000");
-      const q = db.query("SELECT count(*) AS n FROM jobs WHERE state = 'succeeded'");
-      return { count: async () => (q.get() as { n: number }).n, close: async () => db.close(false) };
+      const q = db.query("SELECT count(*) AS n FROM jobs WHERE state = 'succeeded' AND kind = ?1");
+      return { count: async (kind: string) => (q.get(kind) as { n: number }).n, close: async () => db.close(false) };
     }
     const sql = postgres(pgUrl, { max: 1, onnotice: () => {}, connection: { search_path: schemaName } });
     return {
-      count: async () => (await sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM jobs WHERE state = 'succeeded'`)[0]!.n,
+      count: async (kind: string) => (await sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM jobs WHERE state = 'succeeded' AND kind = ${kind}`)[0]!.n,
       close: () => sql.end({ timeout: 5 }),
     };
   };
@@ -87,6 +130,16 @@ function system(params: Params): BenchSystem {
       : variant === "async"
         ? "PostgreSQL fsync=on, synchronous_commit=off (opt-in per connection; server crash may lose last commits)"
         : "PostgreSQL fsync=on, synchronous_commit=on (default)";
+
+  const startNode = async (c: number) => {
+    const controller = new AbortController();
+    const node = fw!.node({ runners: [{ queues: ["default"], concurrency: c, prefetch: Number(params.prefetch ?? 0) }], scheduler: false });
+    const running = node.run(controller.signal);
+    return registerStop(stops, async () => {
+      controller.abort();
+      await running;
+    });
+  };
 
   return {
     info: () => ({
@@ -127,17 +180,10 @@ function system(params: Params): BenchSystem {
     },
     async startWorkers(c, h) {
       handler = h;
-      const controller = new AbortController();
-      const node = fw!.node({ runners: [{ queues: ["default"], concurrency: c, prefetch: Number(params.prefetch ?? 0) }], scheduler: false });
-      const running = node.run(controller.signal);
-      const stop = async () => {
-        controller.abort();
-        await running;
-      };
-      return registerStop(stops, stop);
+      return startNode(c);
     },
     async completed() {
-      return counter!.count();
+      return counter!.count("noop");
     },
     async fill(n) {
       const now = Date.now() - 1000;
@@ -186,6 +232,30 @@ function system(params: Params): BenchSystem {
       if (jobs.length > 0) await driver.jobFinalize({ items: jobs.map(success), now: new Date() });
       return ms;
     },
+    workflows: {
+      async enqueueRuns(n, steps) {
+        for (let start = 0; start < n; start += 5000) {
+          await fw!.insertMany(Array.from({ length: Math.min(5000, n - start) }, (_, k) => ({ kind: drainFlow.kind, args: { i: start + k, steps } })));
+        }
+      },
+      completedRuns: () => counter!.count(drainFlow.kind),
+      async startWorkflowWorkers(c, h) {
+        hooks = h;
+        return startNode(c);
+      },
+      startSleeper: (i, ms) => fw!.insert(sleeper, { i, ms }),
+      async wakeTimeOf(id) {
+        const nap = (await fw!.listSteps(id)).find((step) => step.key === "nap");
+        if (!nap?.wakeAt) throw new Error(`run ${id} stored no wake time`);
+        return nap.wakeAt.getTime();
+      },
+      async startWaiter(i) {
+        const id = await fw!.insert(waiter, { i });
+        await until("the run to wait for its event", () => suspended.has(id), 30_000, 1);
+        return id;
+      },
+      emit: (id) => fw!.emit(id, "go", { ok: true }),
+    },
   };
 }
 
@@ -201,4 +271,4 @@ function success(job: ClaimedJob): FinalizeItem {
 }
 
 const params = JSON.parse(process.argv[3] ?? "{}") as Params;
-await runSystem(params.dialect === "postgres" ? "flywheel-pg" : "flywheel-sqlite", system);
+await runSystem(params.dialect === "postgres" ? "flywheel-pg" : "flywheel-sqlite", system, WORKFLOW_WORKLOADS);
