@@ -7,8 +7,10 @@ import {
   type InsertOptions,
   type JobRecord,
   type JobState,
+  type NodeRecord,
   type PeriodicRecord,
   type QueueHealth,
+  type QueueRecord,
   type RunRecord,
   type StepRecord,
   type WorkerDefinition,
@@ -27,6 +29,7 @@ import { attachObserver, type Observer } from "./observe/observer.ts";
 import { fireOptions, nextRunAtFor, periodicRow, specOf, type PeriodicSpec } from "./periodic/spec.ts";
 import { nextFire } from "./periodic/cron.ts";
 import { createRuntime, type RuntimeContext, type RuntimeOptions } from "./runtime/context.ts";
+import { assertName } from "./runtime/job-builder.ts";
 import type { EventBus } from "./runtime/events.ts";
 import { eventPayload } from "./workflow/events.ts";
 import { assertSignalStep, flowStepKey, isFlow, signalEvent } from "./workflow/flow.ts";
@@ -451,6 +454,48 @@ export class Flywheel<Tx = unknown> {
   /** Deactivates periodics of `source` whose slug is not in `keep` (config reconcile); returns their slugs. */
   deactivateMissingPeriodics(source: string, keep: string[]): Promise<string[]> {
     return this.driver.periodicDeactivateMissing({ source, keep, now: this.clock.now() });
+  }
+
+  // ---- queues and nodes --------------------------------------------------------------------------------
+
+  /**
+   * Pauses a queue on every node: no claim takes its jobs until it is resumed; attempts already running finish.
+   * `by` names who paused it (default `operator`). Returns false when it was already paused.
+   * @throws ValidationError for an empty name or one with NUL.
+   */
+  async pauseQueue(queue: string, options: { by?: string } = {}): Promise<boolean> {
+    assertName(queue, "queue", { required: true });
+    const by = options.by ?? "operator";
+    const changed = await this.driver.queueSetPaused({ name: queue, by, now: this.clock.now() });
+    if (changed) this.runtime.events.emit("queue:paused", { queue, by });
+    return changed;
+  }
+
+  /** Resumes a paused queue; its ready jobs are claimed at once. Returns false when it was not paused. */
+  async resumeQueue(queue: string): Promise<boolean> {
+    assertName(queue, "queue", { required: true });
+    const changed = await this.driver.queueSetPaused({ name: queue, by: null, now: this.clock.now() });
+    if (changed) {
+      this.runtime.events.emit("queue:resumed", { queue });
+      this.runtime.wake.wake();
+    }
+    return changed;
+  }
+
+  /** Every queue that holds jobs or is paused, by name: pause state, counts by state and lag. */
+  async listQueues(): Promise<QueueRecord[]> {
+    const now = this.clock.now();
+    const rows = await this.driver.queueList({ now });
+    return rows.map(({ oldestReadyAt, ...row }) => ({
+      ...row,
+      paused: row.pausedAt !== null,
+      oldestReadyAgeSeconds: oldestReadyAt ? Math.max(0, (now.getTime() - oldestReadyAt.getTime()) / 1000) : 0,
+    }));
+  }
+
+  /** The nodes alive now (their registry row heartbeat within five of their heartbeats), oldest first. */
+  listNodes(): Promise<NodeRecord[]> {
+    return this.driver.nodeList({ now: this.clock.now() });
   }
 
   /** Closes the database connection. Stop nodes first. */

@@ -66,6 +66,11 @@ export const MAINTENANCE_DEFAULTS = {
 export const NODE_DEFAULTS = {
   queues: ["default", "periodic"],
   drainTimeoutMs: 30_000,
+  /**
+   * How often a node refreshes its registry row (SPEC §18). A row silent for five of these is removed, so a
+   * node counts as gone 50 s after its last word; one small write per node every 10 s costs nothing that shows.
+   */
+  heartbeatMs: 10_000,
 } as const;
 
 /** The HTTP server when `http: {}`: loopback only. */

@@ -7,6 +7,7 @@ import type { Metrics } from "../observe/metrics.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
 import type { ControlPlane } from "../http/control.ts";
 import { httpSettings, startHttpServer, type HttpOptions, type HttpServer } from "./http-server.ts";
+import { NodeRegistration } from "./registry.ts";
 
 /**
  * A node's parts. `{}` means ({@link NODE_DEFAULTS}): one runner on queues `default` and `periodic` with default
@@ -93,6 +94,8 @@ export class Node {
       scheduler: this.#scheduler !== null,
       http: this.#server?.url.href,
     });
+    const registration = new NodeRegistration(this.#ctx, this.#queues);
+    await registration.start();
     events.emit("node:started", { executorId });
     try {
       const parts: Promise<unknown>[] = this.#runners.map((r) => r.run(signal, { drainTimeoutMs: this.#drainTimeoutMs }));
@@ -107,6 +110,7 @@ export class Node {
       await Promise.allSettled(parts);
       if (failure !== null) throw failure;
     } finally {
+      await registration.stop();
       await this.#server?.stop();
       this.#server = null;
       logger.info("flywheel: node stopped", { executor_id: executorId });

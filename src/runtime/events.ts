@@ -70,6 +70,10 @@ export interface FlywheelEvents {
   "runner:draining": { runner: string; inflight: number };
   /** A runner's claim failed; it waits `delayMs` before the next. */
   "runner:backoff": { runner: string; error: string; delayMs: number };
+  /** An operator paused a queue: no node claims its jobs until it is resumed. */
+  "queue:paused": { queue: string; by: string };
+  /** A paused queue was resumed. */
+  "queue:resumed": { queue: string };
   /** A node started its parts. */
   "node:started": { executorId: string };
   /** A node drained and stopped. */

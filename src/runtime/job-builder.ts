@@ -33,21 +33,21 @@ export class JobBuilder {
   build(kind: string | WorkerDefinition<any, any>, args: unknown, options: InsertOptions<unknown>, now: Date): JobInsertRow {
     const worker = typeof kind === "string" ? this.#registry.get(kind) : kind;
     const kindName = typeof kind === "string" ? kind : kind.kind;
-    name(kindName, "kind", { required: true });
+    assertName(kindName, "kind", { required: true });
     if (worker) validateArgs(worker, args, "flywheel");
     // The args as given are stored, not the schema's output: a runner parses them again at run time.
     const argsJson = serializeArgs(kindName, args ?? {});
     const o = options;
-    name(o.queue, "queue");
-    name(o.uniqueKey, "uniqueKey");
-    name(o.uniqueActiveKey, "uniqueActiveKey");
-    name(o.executorClass, "executorClass");
-    name(o.parentId, "parentId");
-    name(o.rootId, "rootId");
-    name(o.requestId, "requestId");
+    assertName(o.queue, "queue");
+    assertName(o.uniqueKey, "uniqueKey");
+    assertName(o.uniqueActiveKey, "uniqueActiveKey");
+    assertName(o.executorClass, "executorClass");
+    assertName(o.parentId, "parentId");
+    assertName(o.rootId, "rootId");
+    assertName(o.requestId, "requestId");
     if (o.tags !== undefined) {
       if (!Array.isArray(o.tags)) throw new ValidationError(`flywheel: tags must be an array of strings`, "tags");
-      o.tags.forEach((tag, i) => name(tag, `tags[${i}]`, { required: true }));
+      o.tags.forEach((tag, i) => assertName(tag, `tags[${i}]`, { required: true }));
     }
     const priority = int32(o.priority ?? worker?.priority ?? JOB_DEFAULTS.priority, "priority");
     const maxAttempts = int32(o.maxAttempts ?? worker?.maxAttempts ?? JOB_DEFAULTS.maxAttempts, "maxAttempts");
@@ -136,8 +136,11 @@ function int32(value: unknown, key: string): number {
   return value;
 }
 
-/** Names (kinds, queues, keys, tags) are strings without NUL, which neither database stores faithfully. */
-function name(value: unknown, key: string, options: { required?: boolean } = {}): void {
+/**
+ * Names (kinds, queues, keys, tags) are strings without NUL, which neither database stores faithfully.
+ * @throws ValidationError naming `key`.
+ */
+export function assertName(value: unknown, key: string, options: { required?: boolean } = {}): void {
   if (value === undefined && !options.required) return;
   if (typeof value !== "string" || (options.required && value === "")) {
     throw new ValidationError(`flywheel: ${key} must be a non-empty string, got ${JSON.stringify(value) ?? String(value)}`, key);

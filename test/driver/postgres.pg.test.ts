@@ -1,6 +1,7 @@
 import { connect } from "../../src/index.ts";
 import { adminSql, pgAvailable, throwawaySchema } from "../support/postgres.ts";
 import { runConformance, type OpenConformance } from "./conformance.ts";
+import { runMessagingConformance } from "./messaging.ts";
 import { runWorkflowConformance } from "./workflows.ts";
 
 class Rollback extends Error {
@@ -41,4 +42,5 @@ if (await pgAvailable()) {
 
   runConformance("postgres", open);
   runWorkflowConformance("postgres", open);
+  runMessagingConformance("postgres", open);
 }

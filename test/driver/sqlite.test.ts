@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { connect } from "../../src/index.ts";
 import { tempDir } from "../support/helpers.ts";
 import { runConformance, type OpenConformance } from "./conformance.ts";
+import { runMessagingConformance } from "./messaging.ts";
 import { runWorkflowConformance } from "./workflows.ts";
 
 class Rollback extends Error {}
@@ -37,3 +38,4 @@ const open: OpenConformance = async (options) => {
 };
 runConformance("sqlite", open);
 runWorkflowConformance("sqlite", open);
+runMessagingConformance("sqlite", open);

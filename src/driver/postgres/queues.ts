@@ -6,9 +6,12 @@ import { READY_PREDICATE } from "./tables.ts";
 /** Pauses (`by` given) or resumes a queue; true when its state changed. */
 export async function queueSetPaused(ctx: PgContext, p: { name: string; by: string | null; now: Date }): Promise<boolean> {
   if (p.by === null) {
+    // A resumed queue's jobs are claimable at once: listeners on every node hear of it as of an insert.
     const rows = await ctx.query(
-      `UPDATE ${ctx.t.queues} SET paused_at = NULL, paused_by = NULL, updated_at = $1 WHERE name = $2 AND paused_at IS NOT NULL RETURNING name`,
-      [p.now, p.name],
+      `WITH upd AS (
+         UPDATE ${ctx.t.queues} SET paused_at = NULL, paused_by = NULL, updated_at = $1 WHERE name = $2 AND paused_at IS NOT NULL RETURNING name
+       ) SELECT name, pg_notify($3, name) FROM upd`,
+      [p.now, p.name, ctx.channel],
     );
     return rows.length > 0;
   }
