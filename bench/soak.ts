@@ -11,12 +11,14 @@
  * sweep, and checks: (1) every job exactly one success, (2) no overlapping attempts, by the jobs' own logs and by
  * job_runs, (3) no `started` run for a job that is not running, (4) no process left behind. It prints the figures
  * and exits 1 if anything was violated. --keep keeps the temporary directory (database, logs) for inspection.
+ * Linux only: it reads /proc and CLOCK_MONOTONIC, and runs PostgreSQL's own binaries as the `postgres` user.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "../src/index.ts";
 import { openJobs, postgresAudit, sqliteAudit, type AuditDb } from "./soak/audit-db.ts";
+import { monotonicNs } from "./soak/attempt-log.ts";
 import { Chaos, seededRandom } from "./soak/chaos.ts";
 import { Fleet } from "./soak/fleet.ts";
 import { auditSoak } from "./soak/invariants.ts";
@@ -85,6 +87,7 @@ try {
 
   fleet = new Fleet({ url, dir, leaseMs: o.leaseMs, token, report: say }, o.nodes);
   const drainStarted = performance.now();
+  const windowStartNs = Number(monotonicNs());
   await fleet.ready();
   say(`${o.nodes} nodes ready`);
   const chaos = o.chaos ? new Chaos({ random, fleet, dbRestarts: o.dbRestarts, restartDatabase: pg?.restart, report: say }) : null;
@@ -93,6 +96,7 @@ try {
   const drainMs = performance.now() - drainStarted;
   say(finished ? `every job is terminal after ${seconds(drainMs)}; stopping the nodes (SIGTERM)` : `gave up after ${o.timeoutSeconds} s; stopping the nodes`);
   await fleet.stopAll();
+  const windowEndNs = Number(monotonicNs());
 
   // A final sweep, as any node's scheduler would run it: returns leases that expired under a dead node.
   const fw = await connect(url);
@@ -100,7 +104,8 @@ try {
   await fw.close();
   say(`final sweep reclaimed ${swept} jobs; auditing`);
 
-  const audit = await auditSoak({ db, dir, expectedJobs: o.jobs, workload, token, nodeFailures: fleet.failures });
+  const window = { startNs: windowStartNs, endNs: windowEndNs };
+  const audit = await auditSoak({ db, dir, expectedJobs: o.jobs, workload, token, nodeFailures: fleet.failures, window });
   const figures: RunFigures = {
     insertMs,
     drainMs,

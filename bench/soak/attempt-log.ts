@@ -1,14 +1,33 @@
 /**
  * The jobs' own record of their attempts, independent of flywheel's audit trail. Every attempt of a `noop`
  * job appends one line `<job id> <n> <attempt> <start ns> <end ns>` to its node process's file, where `n` is
- * the job's index in the soak and the times are CLOCK_MONOTONIC nanoseconds (`process.hrtime`), which on Linux
- * is one clock for every process of the machine, so attempts in different processes compare directly.
+ * the job's index in the soak and the times are CLOCK_MONOTONIC nanoseconds ({@link monotonicNs}), one clock
+ * for every process of the machine, so attempts in different processes compare directly.
  *
  * The file is opened with O_APPEND and written with one `write(2)` per line: once the call returns, the line
  * is in the kernel's page cache, so it survives the SIGKILL of the process that wrote it.
  */
+import { dlopen, FFIType } from "bun:ffi";
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+
+const CLOCK_MONOTONIC = 1;
+// Linux only, like the rest of the soak (it reads /proc too).
+const libc = dlopen("libc.so.6", {
+  clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+});
+/** A `struct timespec`: 64-bit seconds and nanoseconds on 64-bit Linux. */
+const timespec = new BigInt64Array(2);
+
+/**
+ * The machine's CLOCK_MONOTONIC in nanoseconds, read with clock_gettime(2) through FFI. Neither Bun clock
+ * would do: `process.hrtime` and `Bun.nanoseconds()` count from the start of the calling process, and
+ * `Date.now()` has millisecond resolution and can step. About 0.2 µs per call.
+ */
+export function monotonicNs(): bigint {
+  if (libc.symbols.clock_gettime(CLOCK_MONOTONIC, timespec) !== 0) throw new Error("soak: clock_gettime(CLOCK_MONOTONIC) failed");
+  return timespec[0]! * 1_000_000_000n + timespec[1]!;
+}
 
 /** The append-only attempt file of one node process. */
 export class AttemptLog {

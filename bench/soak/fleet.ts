@@ -115,8 +115,12 @@ export class Fleet {
     return node;
   }
 
-  /** SIGTERMs every running process and waits for each to exit (they drain first). No restarts after this. */
-  async stopAll(): Promise<void> {
+  /**
+   * SIGTERMs every running process and waits for each to exit (they drain first). No restarts after this. A
+   * process still there `graceMs` later is a failure: it is recorded, then SIGKILLed, so the soak reports it
+   * instead of hanging.
+   */
+  async stopAll(graceMs = 60_000): Promise<void> {
     for (const slot of this.#slots) {
       slot.restartAt = null;
       if (slot.current) {
@@ -124,7 +128,20 @@ export class Fleet {
         slot.current.proc.kill("SIGTERM");
       }
     }
-    await Promise.all(this.#all.map((t) => t.done));
+    await Promise.all(
+      this.#all.map(async ({ node, done }) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), graceMs)));
+        if ((await Promise.race([done, late])) === "late") {
+          const stderrTail = tail(node.stderrPath);
+          this.failures.push({ id: node.id, exitCode: null, signalCode: `still running ${graceMs / 1000} s after SIGTERM`, stderrTail });
+          this.#options.report(`node ${node.id} did not exit ${graceMs / 1000} s after SIGTERM; SIGKILL: ${stderrTail}`);
+          node.proc.kill("SIGKILL");
+          await done;
+        }
+        clearTimeout(timer);
+      }),
+    );
   }
 
   /** SIGKILLs whatever still runs: the last resort when the soak itself fails. */
@@ -194,7 +211,8 @@ export class Fleet {
     node.exitCode = code;
     // A SIGTERM that lands before the node installed its handler ends it like a kill: not a failed drain.
     const failed = node.sent === null || (node.sent === "SIGTERM" && node.ready && code !== 0);
-    if (!failed) return;
+    // A node stopAll had to SIGKILL is already recorded.
+    if (!failed || this.failures.some((f) => f.id === node.id)) return;
     const failure: NodeFailure = { id: node.id, exitCode: code, signalCode: node.proc.signalCode == null ? null : String(node.proc.signalCode), stderrTail: tail(node.stderrPath) };
     this.failures.push(failure);
     this.#options.report(`node ${node.id} exited on its own (code ${code}, signal ${failure.signalCode}): ${failure.stderrTail}`);

@@ -37,6 +37,8 @@ export interface AuditInput {
   workload: Workload;
   token: string;
   nodeFailures: readonly NodeFailure[];
+  /** CLOCK_MONOTONIC nanoseconds before the first node started and after the last one stopped. */
+  window: { startNs: number; endNs: number };
 }
 
 /** How long processes of a killed node may take to go: the watchdog's grace (≥ 1 s) plus margin. */
@@ -47,7 +49,7 @@ export async function auditSoak(input: AuditInput): Promise<SoakAudit> {
   const { db, workload } = input;
   const tables = await checkTables(db);
   const columns = readAttemptLogs(join(input.dir, "attempts"));
-  const noop = checkNoopLogs(columns);
+  const noop = checkNoopLogs(columns, input.window);
   const shell = checkShellLogs(workload.shellDir, workload.shellIndexes);
   const unlogged = await successesWithoutTheirAttempt(db, noop, shell, workload);
   const orphans = await strayProcesses(shell, input.token);
@@ -65,9 +67,10 @@ export async function auditSoak(input: AuditInput): Promise<SoakAudit> {
     },
     {
       title: "2. no overlapping attempts",
-      violations: noop.overlaps + noop.duplicates + shell.overlaps + shell.alive + tables.overlappingRuns,
+      violations: noop.overlaps + noop.duplicates + noop.outsideWindow + shell.overlaps + shell.alive + tables.overlappingRuns,
       detail:
-        `job logs: ${fmt(noop.attempts)} noop attempts, ${fmt(noop.overlaps)} overlapping, ${fmt(noop.duplicates)} executed twice; ` +
+        `job logs: ${fmt(noop.attempts)} noop attempts, ${fmt(noop.overlaps)} overlapping, ${fmt(noop.duplicates)} executed twice, ` +
+        `${fmt(noop.outsideWindow)} timed outside the run; ` +
         `${fmt(shell.starts)} shell attempts started, ${fmt(shell.overlaps)} overlapping, ${fmt(shell.alive)} found an earlier attempt's process alive; ` +
         `job_runs: ${fmt(tables.overlappingRuns)} overlapping pairs`,
       evidence: [...noop.evidence, ...shell.evidence, ...tables.evidence.overlaps],

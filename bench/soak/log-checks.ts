@@ -17,6 +17,13 @@ export interface NoopLogFindings {
   overlaps: number;
   /** The same (job, attempt) executed more than once. */
   duplicates: number;
+  /**
+   * Attempts whose times are not inside the run's window on the same clock (or end before they start): a
+   * broken clock would make the overlap check meaningless, so it is checked too.
+   */
+  outsideWindow: number;
+  /** The smallest gap between one attempt's end and the next attempt's start of the same job (ns); null if no job ran twice. */
+  closestGapNs: number | null;
   evidence: string[];
   /** Sorted keys `n * ATTEMPT_SPAN + attempt` of every logged attempt, for {@link attemptLogged}. */
   keys: Float64Array;
@@ -29,7 +36,7 @@ const ATTEMPT_SPAN = 4_096;
  * Sorts the attempts by job and start, then walks each job's attempts keeping the latest end seen: an attempt
  * starting before it is an overlap (strictly: two attempts cannot share a nanosecond).
  */
-export function checkNoopLogs(c: AttemptColumns): NoopLogFindings {
+export function checkNoopLogs(c: AttemptColumns, window: { startNs: number; endNs: number }): NoopLogFindings {
   const order = new Uint32Array(c.count);
   for (let i = 0; i < c.count; i++) order[i] = i;
   order.sort((a, b) => c.n[a]! - c.n[b]! || c.start[a]! - c.start[b]!);
@@ -37,11 +44,13 @@ export function checkNoopLogs(c: AttemptColumns): NoopLogFindings {
   const line = (i: number) =>
     `attempt ${c.attempt[i]} on ${c.files[c.file[i]!]!.replace(/\.log$/, "")} [${c.start[i]} → ${c.end[i]} ns]`;
   let overlaps = 0;
+  let closestGapNs: number | null = null;
   let latestEnd = -Infinity;
   let latestIndex = -1;
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
     const sameJob = k > 0 && c.n[order[k - 1]!] === c.n[i];
+    if (sameJob) closestGapNs = Math.min(closestGapNs ?? Infinity, c.start[i]! - latestEnd);
     if (sameJob && c.start[i]! < latestEnd) {
       overlaps++;
       if (evidence.length < EVIDENCE_LIMIT) {
@@ -52,6 +61,12 @@ export function checkNoopLogs(c: AttemptColumns): NoopLogFindings {
       latestEnd = c.end[i]!;
       latestIndex = i;
     }
+  }
+  let outsideWindow = 0;
+  for (let i = 0; i < c.count; i++) {
+    if (c.start[i]! >= window.startNs && c.start[i]! <= c.end[i]! && c.end[i]! <= window.endNs) continue;
+    outsideWindow++;
+    if (evidence.length < EVIDENCE_LIMIT) evidence.push(`job n=${c.n[i]}: ${line(i)} lies outside the run's window [${window.startNs} → ${window.endNs} ns]`);
   }
   const keys = new Float64Array(c.count);
   for (let i = 0; i < c.count; i++) keys[i] = c.n[i]! * ATTEMPT_SPAN + c.attempt[i]!;
@@ -65,7 +80,7 @@ export function checkNoopLogs(c: AttemptColumns): NoopLogFindings {
       evidence.push(`job n=${n}: attempt ${keys[k]! - n * ATTEMPT_SPAN} logged twice`);
     }
   }
-  return { attempts: c.count, overlaps, duplicates, evidence, keys };
+  return { attempts: c.count, overlaps, duplicates, outsideWindow, closestGapNs, evidence, keys };
 }
 
 /** Whether attempt `attempt` of job `n` left a line in the attempt logs. */

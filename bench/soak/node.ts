@@ -8,9 +8,10 @@
  * sweeps, lost connections, back-offs) go to stderr, which the driver sends to a file.
  * Env: SOAK_LEASE_MS (default 2000).
  */
+import { writeSync } from "node:fs";
 import { connect, createLogger, defineWorker } from "../../src/index.ts";
 import { shellWorker } from "../../src/workers/index.ts";
-import { AttemptLog } from "./attempt-log.ts";
+import { AttemptLog, monotonicNs } from "./attempt-log.ts";
 
 const [url, executorId, attemptLogPath] = process.argv.slice(2);
 if (!url || !executorId || !attemptLogPath) {
@@ -28,11 +29,11 @@ fw.register(
   defineWorker({
     kind: "noop",
     async work(job) {
-      const start = process.hrtime.bigint();
+      const start = monotonicNs();
       // One turn of the event loop inside the attempt: its interval then spans real scheduling (lease renewals,
       // other attempts, finalizes), so a second attempt running at the same time would show as an overlap.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      attempts.record(job.id, (job.args as { n: number }).n, job.attempt, start, process.hrtime.bigint());
+      attempts.record(job.id, (job.args as { n: number }).n, job.attempt, start, monotonicNs());
     },
   }),
   // killGraceMs is short so a terminated group (timeout, cancel, lost lease) is gone quickly; the watchdog of a
@@ -40,17 +41,29 @@ fw.register(
   shellWorker({ envAllowlist: ["PATH"], killGraceMs: 500 }),
 );
 
-// What this process saw finish, by outcome (a superseded attempt is one whose lease was lost under it).
+// What this process saw finish, by outcome (a superseded attempt is one whose lease was lost under it), and
+// which claimed jobs have not finished yet: if a SIGTERM drain ever hangs, the stall report names them.
 const finished: Record<string, number> = {};
+const unfinished = new Map<string, number>();
+fw.events.on("job:claimed", (e) => unfinished.set(e.job.id, e.job.attempt));
 fw.events.on("job:finished", (e) => {
   finished[e.outcome] = (finished[e.outcome] ?? 0) + 1;
+  if (unfinished.get(e.job.id) === e.job.attempt) unfinished.delete(e.job.id);
 });
 
 const stop = new AbortController();
 let stopAsked = 0;
+let phase: "drain" | "close" = "drain";
 process.on("SIGTERM", () => {
+  if (stop.signal.aborted) return;
   stopAsked = performance.now();
   stop.abort();
+  // A drain is bounded (drainTimeout) and a close should be quick: report a stall instead of hanging silently.
+  setInterval(() => {
+    const seconds = Math.round((performance.now() - stopAsked) / 1000);
+    const held = [...unfinished].slice(0, 5).map(([id, attempt]) => `${id}#${attempt}`);
+    console.error(`soak: still in ${phase} ${seconds} s after SIGTERM; ${unfinished.size} claimed attempts unfinished ${held.join(" ")}`);
+  }, 10_000).unref();
 });
 const runner = { queues: ["default"], concurrency: 8, lease: leaseMs, pollInterval: "100ms", backoff };
 const node = fw.node({
@@ -65,8 +78,15 @@ try {
   await running;
   drainMs = performance.now() - stopAsked;
 } finally {
+  phase = "close";
   await fw.close();
   attempts.close();
 }
 const closeMs = performance.now() - stopAsked - drainMs;
-console.log(`drained ${JSON.stringify({ outcomes: finished, drainMs: Math.round(drainMs), closeMs: Math.round(closeMs) })}`);
+// Written synchronously: the process exits right after.
+writeSync(1, `drained ${JSON.stringify({ outcomes: finished, drainMs: Math.round(drainMs), closeMs: Math.round(closeMs) })}\n`);
+// Exit explicitly, as `flywheel serve` does: after a PostgreSQL restart, postgres.js 3.4.9 can reopen its LISTEN
+// connection after `end()` (a reconnect timer scheduled while the server refused connections survives the end,
+// and that connection has no idle timeout), which would keep this process alive for ever. docs/SOAK-RESULTS.md
+// has the evidence.
+process.exit(0);

@@ -52,7 +52,8 @@ export function summaryLines(o: SoakOptions, f: RunFigures, audit: SoakAudit): s
     `node view   outcomes counted by the nodes that drained (killed ones took theirs along): ` +
       `${Object.entries(f.drained.outcomes).map(([k, v]) => `${k} ${fmt(v)}`).join(", ") || "none"}; ` +
       `slowest SIGTERM drain ${seconds(f.drained.maxDrainMs)}, slowest close after it ${seconds(f.drained.maxCloseMs)}`,
-    `job logs    ${fmt(noop.attempts)} noop attempt lines, ${fmt(shell.starts)} shell attempts started, ${fmt(shell.ends)} ended`,
+    `job logs    ${fmt(noop.attempts)} noop attempt lines, ${fmt(shell.starts)} shell attempts started, ${fmt(shell.ends)} ended; ` +
+      `closest two attempts of one noop job: ${noop.closestGapNs === null ? "none ran twice" : `${(noop.closestGapNs / 1e6).toFixed(1)} ms apart (end to start)`}`,
     "invariants",
   ];
   for (const check of audit.checks) {
