@@ -28,6 +28,8 @@ export interface DbFindings {
   /** Jobs whose runs are not exactly attempts 1…attempt. */
   auditHoles: number;
   evidence: { exactlyOnce: string[]; overlaps: string[]; openRuns: string[]; auditHoles: string[] };
+  /** Two jobs with a superseded run, with their runs: not a violation, but what a lost lease looked like. */
+  supersededExamples: string[];
 }
 
 /** Runs every table check. */
@@ -62,12 +64,17 @@ export async function checkTables(db: AuditDb): Promise<DbFindings> {
     openRuns: await count(`SELECT count(*) AS n FROM ${runs} WHERE outcome = 'started'`),
     auditHoles: await count(`SELECT count(*) AS n ${holes}`),
     evidence: { exactlyOnce: [], overlaps: [], openRuns: [], auditHoles: [] },
+    supersededExamples: [],
   };
   const e = findings.evidence;
   if (findings.notExactlyOneSuccess > 0) e.exactlyOnce = await describeJobs(db, await ids(`SELECT j.id AS id ${notOneSuccess} ORDER BY j.id`));
   if (findings.overlappingRuns > 0) e.overlaps = await describeJobs(db, await ids(`SELECT DISTINCT a.job_id AS id ${overlapping} ORDER BY a.job_id`));
   if (findings.openRunsOfIdleJobs > 0) e.openRuns = await describeJobs(db, await ids(`SELECT DISTINCT j.id AS id ${openIdle} ORDER BY j.id`));
   if (findings.auditHoles > 0) e.auditHoles = await describeJobs(db, await ids(`SELECT j.id AS id ${holes} ORDER BY j.id`));
+  if ((findings.outcomes.superseded ?? 0) > 0) {
+    const superseded = await db.rows<{ id: string }>(`SELECT DISTINCT job_id AS id FROM ${runs} WHERE outcome = 'superseded' ORDER BY job_id LIMIT 2`);
+    findings.supersededExamples = await describeJobs(db, superseded.map((r) => r.id));
+  }
   return findings;
 }
 

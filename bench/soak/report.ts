@@ -49,6 +49,8 @@ export function summaryLines(o: SoakOptions, f: RunFigures, audit: SoakAudit): s
     `runs        ${fmt(runs)}: ${outcomes}`,
     `            crashed attempts swept ${fmt(db.outcomes.crashed ?? 0)}, superseded runs ${fmt(db.outcomes.superseded ?? 0)}, ` +
       `max attempts per job ${db.maxAttempt}, jobs retried ${fmt(db.retriedJobs)}, executors ${db.executors}`,
+    ...(db.supersededExamples.length > 0 ? ["            superseded runs, for example (the attempt finished after its lease had expired and been swept):"] : []),
+    ...db.supersededExamples.map((line) => `              ${line}`),
     `node view   outcomes counted by the nodes that drained (killed ones took theirs along): ` +
       `${Object.entries(f.drained.outcomes).map(([k, v]) => `${k} ${fmt(v)}`).join(", ") || "none"}; ` +
       `slowest SIGTERM drain ${seconds(f.drained.maxDrainMs)}, slowest close after it ${seconds(f.drained.maxCloseMs)}`,
