@@ -22,6 +22,8 @@ const commands: Record<string, Loader> = {
   jobs: () => import("./jobs.ts").then((m) => m.default),
   schedule: () => import("./schedule.ts").then((m) => m.default),
   status: () => import("./status.ts").then((m) => m.default),
+  queues: () => import("./queues.ts").then((m) => m.default),
+  nodes: () => import("./nodes.ts").then((m) => m.default),
   prune: () => import("./prune.ts").then((m) => m.default),
   doctor: () => import("./doctor.ts").then((m) => m.default),
   version: () => import("./version.ts").then((m) => m.default),

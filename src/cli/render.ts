@@ -1,5 +1,5 @@
 import { formatDuration } from "../core/duration.ts";
-import type { FailureRecord, JobRecord, PeriodicRecord, QueueHealth, RunRecord, StepRecord } from "../core/types.ts";
+import type { FailureRecord, JobRecord, NodeRecord, PeriodicRecord, QueueHealth, QueueRecord, RunRecord, StepRecord } from "../core/types.ts";
 import { parseSource } from "../daemon/periodic-source.ts";
 
 // Everything the CLI prints goes through here: human tables and times, and the stable `--json` shapes. JSON keys
@@ -228,5 +228,33 @@ export function commandOutputOf(output: unknown): { exitCode: number | null; sig
     signal: typeof o.signal === "string" ? o.signal : null,
     stdout: typeof o.stdout === "string" ? o.stdout : "",
     stderr: typeof o.stderr === "string" ? o.stderr : "",
+  };
+}
+
+/** A node of the registry as `--json` prints it. */
+export function nodeJson(n: NodeRecord) {
+  return {
+    id: n.id,
+    executor_id: n.executorId,
+    host: n.host,
+    pid: n.pid,
+    version: n.version,
+    queues: n.queues,
+    kinds: n.kinds,
+    heartbeat_ms: n.heartbeatMs,
+    started_at: iso(n.startedAt),
+    heartbeat_at: iso(n.heartbeatAt),
+  };
+}
+
+/** A queue as `--json` prints it. */
+export function queueJson(q: QueueRecord) {
+  return {
+    name: q.name,
+    paused: q.paused,
+    paused_at: iso(q.pausedAt),
+    paused_by: q.pausedBy,
+    counts: q.counts,
+    lag_seconds: q.oldestReadyAgeSeconds,
   };
 }

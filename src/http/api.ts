@@ -10,6 +10,7 @@ import type { ControlPlaneSettings } from "./options.ts";
 import { matchRoute, type Route } from "./router.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { overviewRoutes } from "./routes/overview.ts";
+import { queueRoutes } from "./routes/queues.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
 import { Throughput } from "./throughput.ts";
 
@@ -47,6 +48,7 @@ export function createControlPlane(
     ...overviewRoutes(control, { node, throughput, writable: guard.writable }),
     ...jobRoutes(control),
     ...scheduleRoutes(control),
+    ...queueRoutes(control),
     { method: "GET", pattern: "/api/v1/events", handler: async ({ request, server }) => events.open(request, server) },
   ];
 

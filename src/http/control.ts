@@ -24,6 +24,10 @@ export type ControlPlane = Pick<
   | "queueHealth"
   | "overview"
   | "recentFailures"
+  | "listQueues"
+  | "pauseQueue"
+  | "resumeQueue"
+  | "listNodes"
   | "kinds"
   | "worker"
   | "events"
@@ -32,7 +36,7 @@ export type ControlPlane = Pick<
   | "executorId"
 >;
 
-/** This node as the API describes it (`GET /api/v1/nodes`, the overview), until the node registry (SPEC §18) lists every node. */
+/** This node as the API describes it (the overview's `node`: the node answering). */
 export interface NodeInfo {
   /** The queues this node's runners claim from. */
   queues: string[];

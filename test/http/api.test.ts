@@ -214,10 +214,26 @@ describe("overview and nodes", () => {
     expect(last.failed).toBeGreaterThan(0);
   });
 
-  test("GET /api/v1/nodes lists this node", async () => {
+  test("GET /api/v1/nodes lists the registry's live nodes, this one marked self", async () => {
     const { status, body } = await node.json("/api/v1/nodes");
     expect(status).toBe(200);
     expect(body.nodes).toHaveLength(1);
-    expect(body.nodes[0]).toMatchObject({ executor_id: node.fw.executorId, pid: process.pid });
+    expect(body.nodes[0]).toMatchObject({ executor_id: node.fw.executorId, pid: process.pid, self: true });
+  });
+});
+
+describe("queues", () => {
+  test("pause and resume a queue with the token; the list shows who paused it; without the token, 401 and nothing changes", async () => {
+    const refused = await node.json("/api/v1/queues/reports/pause", { method: "POST", token: null });
+    expect(refused.status).toBe(401);
+    expect((await node.json("/api/v1/queues")).body.queues.find((q: { name: string }) => q.name === "reports")).toBeUndefined();
+    const paused = await node.json("/api/v1/queues/reports/pause", { method: "POST" });
+    expect(paused.status).toBe(200);
+    expect(paused.body).toMatchObject({ changed: true, queue: { name: "reports", paused: true, paused_by: "api" } });
+    expect((await node.json("/api/v1/queues/reports/pause", { method: "POST" })).body.changed).toBe(false);
+    const listed = await node.json("/api/v1/queues");
+    expect(listed.body.queues).toContainEqual(expect.objectContaining({ name: "reports", paused: true, paused_by: "api" }));
+    const resumed = await node.json("/api/v1/queues/reports/resume", { method: "POST" });
+    expect(resumed.body).toMatchObject({ changed: true, queue: { name: "reports", paused: false, paused_by: null } });
   });
 });

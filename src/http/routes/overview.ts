@@ -3,7 +3,7 @@ import type { ControlPlane, NodeInfo } from "../control.ts";
 import { jsonResponse } from "../errors.ts";
 import type { Route } from "../router.ts";
 import type { Throughput } from "../throughput.ts";
-import { failureJson, healthJson, kindJson, nodeJson, type OverviewResponse } from "../wire.ts";
+import { failureJson, healthJson, kindJson, nodeJson, registryNodeJson, type OverviewResponse } from "../wire.ts";
 import { schedulesJson } from "./schedules.ts";
 
 /** What the overview and node routes read besides the facade. */
@@ -14,7 +14,7 @@ export interface OverviewSources {
   writable: boolean;
 }
 
-/** `GET /api/v1/overview` (everything the dashboard's first screen shows, in one answer) and `GET /api/v1/nodes`. */
+/** `GET /api/v1/overview` (everything the dashboard's first screen shows, in one answer) and `GET /api/v1/nodes` (the registry). */
 export function overviewRoutes(control: ControlPlane, sources: OverviewSources): Route[] {
   const node = () => nodeJson(control.executorId, sources.node, sources.writable);
   return [
@@ -51,7 +51,9 @@ export function overviewRoutes(control: ControlPlane, sources: OverviewSources):
       method: "GET",
       pattern: "/api/v1/nodes",
       async handler() {
-        return jsonResponse({ nodes: [node()] });
+        // Every live node from the registry; `self` marks the one answering.
+        const nodes = await control.listNodes();
+        return jsonResponse({ nodes: nodes.map((n) => ({ ...registryNodeJson(n), self: n.executorId === control.executorId })) });
       },
     },
   ];
