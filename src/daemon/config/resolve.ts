@@ -13,6 +13,7 @@ import {
 } from "../../core/defaults.ts";
 import { type CommandKind, validateCommandArgs } from "../../workers/index.ts";
 import { defaultDatabasePath } from "./discover.ts";
+import { applyLogEnv } from "./log-env.ts";
 import { ConfigError, type ConfigIssue, configIssueOf, dedupeIssues, explainArgIssue } from "./issues.ts";
 import { dotPath, locate, splitDotPath } from "./locate.ts";
 import { commandJobTimeout, expandHome, pathProblem, resolveCommandPaths } from "./paths.ts";
@@ -109,8 +110,8 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
     baseDir: ctx.baseDir,
     db,
     runtime,
-    // The logger's own defaults (core/logger.ts).
-    log: { level: c.log?.level ?? LOG_DEFAULTS.level, format: c.log?.format ?? LOG_DEFAULTS.format },
+    // The logger's own defaults (core/logger.ts); job output stays out of the log unless asked for.
+    log: applyLogEnv({ level: c.log?.level ?? LOG_DEFAULTS.level, format: c.log?.format ?? LOG_DEFAULTS.format, jobOutput: c.log?.job_output ?? false }, ctx.env),
     schedules,
   };
 }

@@ -1,4 +1,4 @@
-import type { LogLevel } from "../../core/logger.ts";
+import type { LogFormat, LogLevel } from "../../core/logger.ts";
 import type { CatchUp, Overlap } from "../../core/types.ts";
 import type { CommandKind } from "../../workers/index.ts";
 
@@ -48,6 +48,14 @@ export interface RuntimeConfig {
   instance: string;
 }
 
+/** `log:` with defaults and the environment's overrides (`FLYWHEEL_LOG_FORMAT`, `FLYWHEEL_LOG_LEVEL`) applied. */
+export interface LogConfig {
+  level: LogLevel;
+  format: LogFormat;
+  /** `log.job_output`: forward each line command jobs write to stdout/stderr to the daemon's log; off by default. */
+  jobOutput: boolean;
+}
+
 /** One entry of `schedules:`, validated: its worker args are checked and their paths absolute. */
 export interface ScheduleConfig {
   slug: string;
@@ -82,6 +90,6 @@ export interface FlywheelConfig {
   baseDir: string;
   db: DatabaseConfig;
   runtime: RuntimeConfig;
-  log: { level: LogLevel; format: "text" | "json" };
+  log: LogConfig;
   schedules: ScheduleConfig[];
 }
