@@ -122,8 +122,8 @@ export async function spawnCapture(spec: SpawnSpec): Promise<SpawnResult> {
 async function supervise(proc: Bun.Subprocess<"ignore", "pipe", "pipe">, spec: SpawnSpec, started: number): Promise<SpawnResult> {
   const stdout = new HeadTailBuffer(spec.maxOutputBytes);
   const stderr = new HeadTailBuffer(spec.maxOutputBytes);
-  const lines = (channel: OutputLine["channel"]) => (spec.onLine ? new LineSplitter(channel, spec.onLine) : undefined);
-  const pumps = [pump(proc.stdout, stdout, lines("stdout")), pump(proc.stderr, stderr, lines("stderr"))];
+  const splitterFor = (channel: OutputLine["channel"]) => (spec.onLine ? new LineSplitter(channel, spec.onLine) : undefined);
+  const pumps = [pump(proc.stdout, stdout, splitterFor("stdout")), pump(proc.stderr, stderr, splitterFor("stderr"))];
 
   const state: { stopped: StopReason | null; ending: Promise<void> | undefined } = { stopped: null, ending: undefined };
   const stop = (reason: StopReason) => {
