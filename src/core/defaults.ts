@@ -117,10 +117,14 @@ export const READ_DEFAULTS = {
 export const LOG_DEFAULTS = {
   level: "info",
   format: "text",
+  /** Job stdout/stderr lines stay out of the daemon log unless asked for (they are in `job_runs` either way). */
+  jobOutput: false,
 } as const;
 
 /** The ready-made command workers (SPEC §11) when their options are `{}`. */
 export const COMMAND_WORKER_DEFAULTS = {
+  /** A forwarded output line longer than this is cut (on a character boundary), so one line cannot flood the log. */
+  outputLineMaxBytes: 4_096,
   /** The host variables a job's process inherits. */
   envAllowlist: ["PATH", "HOME", "SHELL", "LANG", "TMPDIR", "USER"],
   /** Cap per stream of captured stdout/stderr, keeping head and tail. */

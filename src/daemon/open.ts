@@ -4,14 +4,18 @@ import { alertWorkers } from "../alerts/workers.ts";
 import type { Logger } from "../core/logger.ts";
 import { connect } from "../connect.ts";
 import type { Flywheel } from "../flywheel.ts";
-import { loggerObserver } from "../observe/observer.ts";
+import { jobOutputLogger } from "../observe/job-output.ts";
+import { loggerObserver } from "../observe/job-log.ts";
 import { commandWorkers } from "../workers/index.ts";
 import type { FlywheelConfig } from "./config/index.ts";
 
 /** Options for {@link openFlywheel}. `{}` means: silent, no job log, migrate the schema only if it is behind. */
 export interface OpenOptions {
   logger?: Logger;
-  /** Log every attempt's outcome and retry through `logger` (the daemon does; one-shot commands stay quiet). */
+  /**
+   * Log every attempt's outcome through `logger` (see `loggerObserver`) and, when the config's `log.job_output`
+   * is on, each line command jobs write (see `jobOutputLogger`). The daemon does; one-shot commands stay quiet.
+   */
   logJobs?: boolean;
   /** `ifBehind` (default) upgrades an older schema so a fresh install works without `flywheel migrate`; `never` leaves it alone. */
   migrate?: "ifBehind" | "never";
@@ -28,7 +32,8 @@ export interface OpenOptions {
  */
 export async function openFlywheel(config: FlywheelConfig, options: OpenOptions = {}): Promise<Flywheel> {
   const db = config.db;
-  const observers = options.logJobs && options.logger ? [loggerObserver(options.logger)] : [];
+  const jobLogger = options.logJobs ? options.logger : undefined;
+  const observers = jobLogger ? [loggerObserver(jobLogger)] : [];
   let fw: Flywheel;
   if (db.kind === "sqlite") {
     if (db.path !== ":memory:") makePrivateDirs(dirname(resolve(db.path)));
@@ -41,7 +46,12 @@ export async function openFlywheel(config: FlywheelConfig, options: OpenOptions 
       const { current, latest } = await fw.driver.schemaVersion();
       if (current < latest) await fw.migrate();
     }
-    const workerOptions = { envAllowlist: config.runtime.envAllowlist, baseDir: config.baseDir, killGraceMs: config.runtime.killGraceMs };
+    const workerOptions = {
+      envAllowlist: config.runtime.envAllowlist,
+      baseDir: config.baseDir,
+      killGraceMs: config.runtime.killGraceMs,
+      onOutputLine: jobLogger && config.log.jobOutput ? jobOutputLogger(jobLogger) : undefined,
+    };
     const jobState = async (id: string) => (await fw.driver.jobGet({ id }))?.state ?? null;
     fw.register(...commandWorkers(workerOptions), ...alertWorkers({ ...workerOptions, jobState }));
     return fw;

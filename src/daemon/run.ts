@@ -17,7 +17,11 @@ export interface RunDaemonOptions {
   config: FlywheelConfig;
   /** Aborting it drains the node (in-flight jobs get `runtime.drain_timeout`) and ends the daemon. */
   signal: AbortSignal;
-  /** Where the daemon logs; default a logger with the config's `log:` level and format, on stderr. */
+  /**
+   * Where the daemon logs; default a logger with the config's `log:` level and format (after the
+   * `FLYWHEEL_LOG_FORMAT`/`FLYWHEEL_LOG_LEVEL` overrides), on stderr. Job lines and, with `log.job_output`,
+   * job output lines go here too; it must not collapse repeated lines.
+   */
   logger?: Logger;
   /** Overrides `runtime.http_addr`; null runs no HTTP server. Default: the config's. */
   http?: HttpAddress | null;
@@ -51,6 +55,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<void> {
       config: config.file ?? "(none)",
       db: config.db.kind === "sqlite" ? config.db.path : "postgres",
       migrated: applied.length > 0 ? applied : undefined,
+      job_output: config.log.jobOutput || undefined,
     });
     await reconcileSchedules(fw, config, logger);
     if (signal.aborted) return;

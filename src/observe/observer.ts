@@ -2,6 +2,7 @@ import type { Logger } from "../core/logger.ts";
 import type { EventBus, FlywheelEvents } from "../runtime/events.ts";
 
 export type { JobRef } from "../runtime/events.ts";
+export { loggerObserver } from "./job-log.ts";
 
 /** A job was claimed by a runner. */
 export type ClaimEvent = FlywheelEvents["job:claimed"];
@@ -56,16 +57,4 @@ export function multiObserver(observers: Observer[], logger?: Logger): Required<
     };
   }
   return out;
-}
-
-/** Logs one line per finished attempt (info for success, warn otherwise) and one per retry. */
-export function loggerObserver(logger: Logger): Observer {
-  return {
-    onFinish: (e) => {
-      const fields = { job_id: e.job.id, kind: e.job.kind, run_id: e.job.runId, attempt: e.job.attempt, outcome: e.outcome, duration_ms: e.durationMs };
-      if (e.outcome === "success" || e.outcome === "snooze") logger.info("jobs: attempt finished", fields);
-      else logger.warn("jobs: attempt failed", { ...fields, error_class: e.errorClass, error: e.errorMessage });
-    },
-    onRetry: (e) => logger.info("jobs: retry scheduled", { job_id: e.job.id, kind: e.job.kind, next_attempt: e.nextAttempt, delay_ms: e.delayMs }),
-  };
 }

@@ -2,11 +2,14 @@ import { statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { COMMAND_WORKER_DEFAULTS } from "../core/defaults.ts";
 import { ValidationError, WorkerError } from "../core/errors.ts";
+import type { Job } from "../core/types.ts";
+import type { OutputLine } from "./output-lines.ts";
 
 /**
  * Options shared by the ready-made command workers. `{}` means: the child sees only PATH, HOME, SHELL, LANG,
  * TMPDIR and USER from the host; stdout, stderr and HTTP bodies are each capped at 64 KiB; a terminated
- * process group gets 5 s between SIGTERM and SIGKILL; relative paths resolve against the current directory.
+ * process group gets 5 s between SIGTERM and SIGKILL; relative paths resolve against the current directory;
+ * output lines go nowhere but the capture.
  */
 export interface CommandWorkerOptions {
   /** Host environment variables the child inherits; everything else is hidden. */
@@ -17,10 +20,19 @@ export interface CommandWorkerOptions {
   killGraceMs?: number;
   /** Directory that relative `dir`, `script` and `command` paths resolve against (usually the config file's). */
   baseDir?: string;
+  /**
+   * Called with each line a process-running worker's command writes to stdout or stderr, as it is read (not
+   * when the command ends), with the job that ran it. The capture into the run's output is unchanged. The
+   * daemon forwards these lines to its log when `log.job_output` is on. Calls must not block; a callback that
+   * throws is reported once per job on `job.logger` and not called again for that job.
+   */
+  onOutputLine?: (job: Job<unknown>, line: OutputLine) => void;
 }
 
-/** {@link CommandWorkerOptions} with every default filled in. */
-export type ResolvedCommandOptions = Required<CommandWorkerOptions>;
+/** {@link CommandWorkerOptions} with every default filled in; `onOutputLine` is null when not given. */
+export type ResolvedCommandOptions = Required<Omit<CommandWorkerOptions, "onOutputLine">> & {
+  onOutputLine: NonNullable<CommandWorkerOptions["onOutputLine"]> | null;
+};
 
 /**
  * Fills in the defaults of {@link CommandWorkerOptions}; the one place they are applied.
@@ -37,6 +49,7 @@ export function resolveCommandOptions(options: CommandWorkerOptions = {}): Resol
     maxOutputBytes: Math.floor(maxOutputBytes),
     killGraceMs,
     baseDir: resolve(options.baseDir ?? process.cwd()),
+    onOutputLine: options.onOutputLine ?? null,
   };
 }
 

@@ -15,6 +15,7 @@ export { HTTP_ARGS, type HttpArgs, type HttpOutput, httpWorker } from "./http.ts
 export { MAGE_ARGS, type MageArgs, mageWorker } from "./mage.ts";
 export { PYTHON_ARGS, type PythonArgs, pythonWorker } from "./python.ts";
 export { SHELL_ARGS, type ShellArgs, shellWorker } from "./shell.ts";
+export { LineSplitter, OUTPUT_LINE_MAX_BYTES, type OutputChannel, type OutputLine } from "./output-lines.ts";
 export { type CommandOutput, HeadTailBuffer, spawnCapture, type SpawnResult, type SpawnSpec } from "./spawn.ts";
 
 /** The kinds of the ready-made command workers. */

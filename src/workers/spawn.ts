@@ -3,6 +3,7 @@ import { WorkerError } from "../core/errors.ts";
 import type { Job, WorkResult } from "../core/types.ts";
 import { childEnv, requireDir, type ResolvedCommandOptions } from "./env.ts";
 import { HeadTailBuffer } from "./head-tail-buffer.ts";
+import { LineSplitter, lineForwarder, type OutputLine } from "./output-lines.ts";
 import { endGroup, groupAlive, guardGroup, releaseGroup } from "./process-group.ts";
 
 export { HeadTailBuffer } from "./head-tail-buffer.ts";
@@ -74,6 +75,11 @@ export interface SpawnSpec {
   timeoutMs?: number;
   /** Terminate the group when this aborts. */
   signal?: AbortSignal;
+  /**
+   * Called with each line of stdout and stderr as it is read (see {@link LineSplitter}), besides the capture.
+   * It runs inside the pipe reader: it must not throw, and must not block.
+   */
+  onLine?: (line: OutputLine) => void;
 }
 
 /** The finished run: its output, and whether flywheel stopped it. */
@@ -116,7 +122,8 @@ export async function spawnCapture(spec: SpawnSpec): Promise<SpawnResult> {
 async function supervise(proc: Bun.Subprocess<"ignore", "pipe", "pipe">, spec: SpawnSpec, started: number): Promise<SpawnResult> {
   const stdout = new HeadTailBuffer(spec.maxOutputBytes);
   const stderr = new HeadTailBuffer(spec.maxOutputBytes);
-  const pumps = [pump(proc.stdout, stdout), pump(proc.stderr, stderr)];
+  const splitterFor = (channel: OutputLine["channel"]) => (spec.onLine ? new LineSplitter(channel, spec.onLine) : undefined);
+  const pumps = [pump(proc.stdout, stdout, splitterFor("stdout")), pump(proc.stderr, stderr, splitterFor("stderr"))];
 
   const state: { stopped: StopReason | null; ending: Promise<void> | undefined } = { stopped: null, ending: undefined };
   const stop = (reason: StopReason) => {
@@ -186,6 +193,7 @@ export async function runCommandJob(
       killGraceMs: common.kill_grace_seconds === undefined ? options.killGraceMs : common.kill_grace_seconds * 1000,
       timeoutMs: common.timeout_seconds === undefined ? undefined : common.timeout_seconds * 1000,
       signal: job.signal,
+      onLine: lineForwarder(job, options.onOutputLine),
     });
   } catch (error) {
     throw spawnError(command, env, error);
@@ -250,7 +258,7 @@ interface Pump {
   cancel(): void;
 }
 
-function pump(stream: ReadableStream<Uint8Array>, sink: HeadTailBuffer): Pump {
+function pump(stream: ReadableStream<Uint8Array>, sink: HeadTailBuffer, lines: LineSplitter | undefined): Pump {
   const reader = stream.getReader();
   const done = (async () => {
     try {
@@ -258,9 +266,12 @@ function pump(stream: ReadableStream<Uint8Array>, sink: HeadTailBuffer): Pump {
         const { done, value } = await reader.read();
         if (done) return;
         sink.push(value);
+        lines?.push(value);
       }
     } catch {
       // Cancelled by drain(), or the pipe broke: keep what was read.
+    } finally {
+      lines?.end();
     }
   })();
   return { done, cancel: () => void reader.cancel().catch(() => {}) };

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { createLogger } from "../../src/core/logger.ts";
 import { Metrics } from "../../src/observe/metrics.ts";
-import { loggerObserver, multiObserver } from "../../src/observe/observer.ts";
+import { multiObserver } from "../../src/observe/observer.ts";
 
 const health = {
   counts: { available: 3, scheduled: 1, running: 2, retryable: 0, waiting: 0, succeeded: 10, cancelled: 0, discarded: 1 },
@@ -58,13 +58,4 @@ test("logger: levels filter, json lines parse, child fields bind", () => {
   const text: string[] = [];
   createLogger({ write: (l) => text.push(l) }).info("hello world", { reason: "two words", n: 1 });
   expect(text[0]).toMatch(/ INFO  hello world reason="two words" n=1$/);
-});
-
-test("loggerObserver logs failures at warn with the error class", () => {
-  const lines: string[] = [];
-  const obs = loggerObserver(createLogger({ format: "json", write: (l) => lines.push(l) }));
-  obs.onFinish!({ job, outcome: "error", applied: true, state: "retryable", errorClass: "transient", errorMessage: "boom", durationMs: 5, output: undefined });
-  obs.onFinish!({ job, outcome: "success", applied: true, state: "succeeded", errorClass: null, errorMessage: null, durationMs: 5, output: undefined });
-  expect(lines.map((l) => JSON.parse(l).level)).toEqual(["warn", "info"]);
-  expect(JSON.parse(lines[0]!)).toMatchObject({ error_class: "transient", error: "boom", job_id: "j1" });
 });

@@ -11,11 +11,12 @@ import type { ConfigEnv, ConfigSource, FlywheelConfig } from "./types.ts";
 
 export { defaultDatabasePath, discoverConfig } from "./discover.ts";
 export { ConfigError, explainArgIssue, formatIssue, type ConfigIssue } from "./issues.ts";
+export { applyLogEnv, LOG_ENV } from "./log-env.ts";
 export { dotPath, locate, splitDotPath } from "./locate.ts";
 export { commandJobTimeout, expandHome, pathProblem, resolveCommandPaths } from "./paths.ts";
 export { DEFAULT_HTTP_ADDR } from "./resolve.ts";
 export { parseHttpAddr } from "./schema.ts";
-export type { ConfigEnv, ConfigSource, DatabaseConfig, FlywheelConfig, HttpAddress, HttpConfig, RuntimeConfig, ScheduleConfig } from "./types.ts";
+export type { ConfigEnv, ConfigSource, DatabaseConfig, FlywheelConfig, HttpAddress, HttpConfig, LogConfig, RuntimeConfig, ScheduleConfig } from "./types.ts";
 
 /**
  * Discovers, reads and validates the config (see {@link discoverConfig}); without one, returns the defaults

@@ -15,6 +15,7 @@ import {
 import { type CommandKind, validateCommandArgs } from "../../workers/index.ts";
 import { type RawAlert, resolveAlerts } from "./alerts.ts";
 import { defaultDatabasePath } from "./discover.ts";
+import { applyLogEnv } from "./log-env.ts";
 import { ConfigError, type ConfigIssue, configIssueOf, dedupeIssues, explainArgIssue } from "./issues.ts";
 import { dotPath, locate, splitDotPath } from "./locate.ts";
 import { commandJobTimeout, expandHome, pathProblem, resolveCommandPaths } from "./paths.ts";
@@ -118,8 +119,8 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
     db,
     runtime,
     http,
-    // The logger's own defaults (core/logger.ts).
-    log: { level: c.log?.level ?? LOG_DEFAULTS.level, format: c.log?.format ?? LOG_DEFAULTS.format },
+    // The logger's own defaults (core/logger.ts); job output stays out of the log unless asked for.
+    log: applyLogEnv({ level: c.log?.level ?? LOG_DEFAULTS.level, format: c.log?.format ?? LOG_DEFAULTS.format, jobOutput: c.log?.job_output ?? LOG_DEFAULTS.jobOutput }, ctx.env),
     schedules,
     alerts,
   };

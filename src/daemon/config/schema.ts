@@ -3,6 +3,7 @@ import { ALERT_EVENTS, WEBHOOK_FORMATS } from "../../alerts/defaults.ts";
 import { isHttpUrl } from "../../alerts/workers.ts";
 import { HTTP_API_DEFAULTS, HTTP_DEFAULTS } from "../../core/defaults.ts";
 import { parseDuration } from "../../core/duration.ts";
+import { LOG_FORMATS, LOG_LEVELS } from "../../core/logger.ts";
 import { assertFiresAfter, assertTimezone, parseCron } from "../../periodic/cron.ts";
 import { COMMAND_KINDS, type CommandKind, EXEC_ARGS, HTTP_ARGS, MAGE_ARGS, PYTHON_ARGS, SHELL_ARGS } from "../../workers/index.ts";
 import type { HttpAddress } from "./types.ts";
@@ -83,8 +84,9 @@ const HTTP = v.strictObject({
 });
 
 const LOG = v.strictObject({
-  level: v.optional(oneOf(["debug", "info", "warn", "error"])),
-  format: v.optional(oneOf(["text", "json"])),
+  level: v.optional(oneOf(LOG_LEVELS)),
+  format: v.optional(oneOf(LOG_FORMATS)),
+  job_output: v.optional(v.boolean("expected true or false")),
 });
 
 const HTTP_URL_HINT = "expected an http(s) URL";

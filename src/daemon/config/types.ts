@@ -1,5 +1,5 @@
 import type { AlertRule } from "../../alerts/types.ts";
-import type { LogLevel } from "../../core/logger.ts";
+import type { LogFormat, LogLevel } from "../../core/logger.ts";
 import type { CatchUp, Overlap } from "../../core/types.ts";
 import type { CommandKind } from "../../workers/index.ts";
 
@@ -57,6 +57,14 @@ export interface RuntimeConfig {
   instance: string;
 }
 
+/** `log:` with defaults and the environment's overrides (`FLYWHEEL_LOG_FORMAT`, `FLYWHEEL_LOG_LEVEL`) applied. */
+export interface LogConfig {
+  level: LogLevel;
+  format: LogFormat;
+  /** `log.job_output`: forward each line command jobs write to stdout/stderr to the daemon's log; off by default. */
+  jobOutput: boolean;
+}
+
 /** One entry of `schedules:`, validated: its worker args are checked and their paths absolute. */
 export interface ScheduleConfig {
   slug: string;
@@ -98,7 +106,7 @@ export interface FlywheelConfig {
   db: DatabaseConfig;
   runtime: RuntimeConfig;
   http: HttpConfig;
-  log: { level: LogLevel; format: "text" | "json" };
+  log: LogConfig;
   schedules: ScheduleConfig[];
   /** The top-level `alerts:`: every schedule's that gives none of its own, and those added by the CLI or library. */
   alerts: AlertRule[];
