@@ -6,6 +6,8 @@ import {
   type FailureRecord,
   type InsertOptions,
   type JobRecord,
+  type BindingRecord,
+  type HistoryRecord,
   type JobState,
   type NodeRecord,
   type PeriodicRecord,
@@ -30,6 +32,8 @@ import { fireOptions, nextRunAtFor, periodicRow, specOf, type PeriodicSpec } fro
 import { nextFire } from "./periodic/cron.ts";
 import { createRuntime, type RuntimeContext, type RuntimeOptions } from "./runtime/context.ts";
 import { assertName } from "./runtime/job-builder.ts";
+import { publishRows, type PublishOptions } from "./messaging/publish.ts";
+import { assertPattern, assertTopic, literalPrefix, topicPrefixes } from "./messaging/topics.ts";
 import type { EventBus } from "./runtime/events.ts";
 import { eventPayload } from "./workflow/events.ts";
 import { assertSignalStep, flowStepKey, isFlow, signalEvent } from "./workflow/flow.ts";
@@ -299,8 +303,8 @@ export class Flywheel<Tx = unknown> {
    * spawned, theirs, …) is cancelled in the same transaction.
    * @throws JobNotFoundError; FlywheelError `invalid_state` for a terminal job.
    */
-  async cancelJob(id: string, options: { cascade?: boolean } = {}): Promise<JobRecord> {
-    const cancelled = await this.driver.jobCancel({ id, now: this.clock.now(), cascade: options.cascade });
+  async cancelJob(id: string, options: { cascade?: boolean; actor?: string } = {}): Promise<JobRecord> {
+    const cancelled = await this.driver.jobCancel({ id, now: this.clock.now(), cascade: options.cascade, actor: options.actor ?? DEFAULT_ACTOR });
     if (!cancelled) throw new JobNotFoundError(id);
     const { before, descendants } = cancelled;
     if (isTerminal(before.state)) throw new FlywheelError("invalid_state", `flywheel: job ${id} is already ${before.state}`);
@@ -320,18 +324,14 @@ export class Flywheel<Tx = unknown> {
    * cannot hold or over 1 MiB.
    * @example await fw.emit(orderId, "approval", { by: "ann" });
    */
-  emit(id: string, name: string, payload?: unknown, options: { tx?: Tx } = {}): Promise<void> {
+  emit(id: string, name: string, payload?: unknown, options: { tx?: Tx; actor?: string } = {}): Promise<void> {
+    const params = () => ({ jobId: id, name, payloadJson: eventPayload(name, payload), now: this.clock.now(), actor: options.actor ?? DEFAULT_ACTOR });
     if (options.tx !== undefined && this.driver.eventEmitSync) {
-      const p = { jobId: id, name, payloadJson: eventPayload(name, payload), now: this.clock.now(), tx: options.tx };
-      this.#emitted(id, this.driver.eventEmitSync(p));
+      // Synchronous on SQLite's outbox, so a refusal throws inside the caller's transaction callback.
+      this.#emitted(id, this.driver.eventEmitSync({ ...params(), tx: options.tx }));
       return Promise.resolve();
     }
-    return this.#emit(id, name, payload, options.tx);
-  }
-
-  async #emit(id: string, name: string, payload: unknown, tx: Tx | undefined): Promise<void> {
-    const result = await this.driver.eventEmit({ jobId: id, name, payloadJson: eventPayload(name, payload), now: this.clock.now(), tx });
-    this.#emitted(id, result);
+    return (async () => this.#emitted(id, await this.driver.eventEmit({ ...params(), tx: options.tx })))();
   }
 
   #emitted(id: string, result: EventEmitResult): void {
@@ -355,7 +355,7 @@ export class Flywheel<Tx = unknown> {
    * step, the step has already started or been signalled, or the run has ended.
    * @example await fw.signal(runId, "charge", { approvedBy: "ann" });
    */
-  async signal(runId: string, step: string, payload?: unknown): Promise<void> {
+  async signal(runId: string, step: string, payload?: unknown, options: { actor?: string } = {}): Promise<void> {
     const job = await this.findJob(runId);
     const flow = this.runtime.registry.get(job.kind);
     if (!isFlow(flow)) throw new FlywheelError("invalid_state", `flywheel: job ${runId} is a ${job.kind}, not a flow`);
@@ -363,7 +363,14 @@ export class Flywheel<Tx = unknown> {
     const { steps } = await this.driver.workflowLoad({ jobId: runId });
     if (steps.some((s) => s.key === flowStepKey(step))) throw new FlywheelError("invalid_state", `flywheel: step ${JSON.stringify(step)} of flow run ${runId} has already started`);
     const now = this.clock.now();
-    const result = await this.driver.eventEmit({ jobId: runId, name: signalEvent(step), payloadJson: eventPayload(step, payload), now, ifAbsent: true });
+    const result = await this.driver.eventEmit({
+      jobId: runId,
+      name: signalEvent(step),
+      payloadJson: eventPayload(step, payload),
+      now,
+      ifAbsent: true,
+      actor: options.actor ?? DEFAULT_ACTOR,
+    });
     this.#emitted(runId, result);
     if (!result.stored) throw new FlywheelError("invalid_state", `flywheel: step ${JSON.stringify(step)} of flow run ${runId} was already signalled; the first signal wins`);
   }
@@ -379,8 +386,8 @@ export class Flywheel<Tx = unknown> {
    * @throws JobNotFoundError; FlywheelError `invalid_state` for a running job; AlreadyEnqueuedError when another
    * active job now holds its `uniqueActiveKey`.
    */
-  async retryJob(id: string): Promise<JobRecord> {
-    const retried = await this.driver.jobRetry({ id, now: this.clock.now() });
+  async retryJob(id: string, options: { actor?: string } = {}): Promise<JobRecord> {
+    const retried = await this.driver.jobRetry({ id, now: this.clock.now(), actor: options.actor ?? DEFAULT_ACTOR });
     if (!retried) throw new JobNotFoundError(id);
     const { before, heldBy } = retried;
     if (before.state === "running") throw new FlywheelError("invalid_state", `flywheel: job ${id} is running; cancel it first`);
@@ -446,14 +453,83 @@ export class Flywheel<Tx = unknown> {
    * Enqueues one fire of a periodic now, outside its schedule (its overlap rule still applies).
    * @throws PeriodicNotFoundError; AlreadyEnqueuedError when overlap=skip and a run is still active.
    */
-  async triggerPeriodic(slug: string): Promise<string> {
+  async triggerPeriodic(slug: string, options: { actor?: string } = {}): Promise<string> {
     const p = await this.findPeriodic(slug);
-    return this.#insert(p.kind, p.args, fireOptions(p, this.clock.now(), true));
+    const now = this.clock.now();
+    const row = this.runtime.builder.build(p.kind, p.args, { ...fireOptions(p, now, true), actor: options.actor }, now);
+    // Marked as the schedule's like any fire, so its end updates the schedule's state, alerts and pings.
+    row.metadata = { ...row.metadata, periodic: p.slug, triggered: true };
+    const id = inserted((await this.driver.jobInsert({ jobs: [row] }))[0]!);
+    this.#wakeFor([row]);
+    return id;
   }
 
   /** Deactivates periodics of `source` whose slug is not in `keep` (config reconcile); returns their slugs. */
   deactivateMissingPeriodics(source: string, keep: string[]): Promise<string[]> {
     return this.driver.periodicDeactivateMissing({ source, keep, now: this.clock.now() });
+  }
+
+  // ---- topics and history ------------------------------------------------------------------------------
+
+  /**
+   * Binds topic `pattern` to `target.kind`: every later publish of a topic it matches enqueues one job of that
+   * kind (on `target.queue`, else the kind's queue), with args `{ topic, payload }` or `target.args`. Patterns
+   * follow AMQP: `*` is one token, `#` zero or more (`orders.#` matches `orders` and `orders.eu.paid`). Binding
+   * the same pattern and kind again replaces the queue and args.
+   * @throws ValidationError for a bad pattern, kind, queue or args.
+   * @example await fw.bind("orders.*.paid", { kind: "ship_order" });
+   */
+  async bind(pattern: string, target: { kind: string | WorkerDefinition<any, any>; queue?: string; args?: unknown }): Promise<BindingRecord> {
+    assertPattern(pattern);
+    const kind = typeof target.kind === "string" ? target.kind : target.kind.kind;
+    assertName(kind, "kind", { required: true });
+    assertName(target.queue, "queue");
+    const argsJson = target.args === undefined ? null : this.runtime.builder.build(kind, target.args, {}, this.clock.now()).argsJson;
+    return this.driver.bindingSave({ pattern, prefix: literalPrefix(pattern), kind, queue: target.queue ?? null, argsJson, now: this.clock.now() });
+  }
+
+  /** Removes the binding of `pattern` to `kind`; returns false when there was none. */
+  unbind(pattern: string, kind: string): Promise<boolean> {
+    return this.driver.bindingDelete({ pattern, kind });
+  }
+
+  /** Every binding, by pattern then kind. */
+  listBindings(): Promise<BindingRecord[]> {
+    return this.driver.bindingList({});
+  }
+
+  /**
+   * Publishes `payload` on `topic`: one job per matching binding, written in one transaction (the caller's with
+   * `tx`: the outbox, as for `insert`). Returns the jobs' ids; with `uniqueKey`, a binding that already got its
+   * job for that key returns that job's id instead of a new one, so publishing again is harmless. No matching
+   * binding: no job, and `[]`.
+   * @throws ValidationError for a bad topic, or a payload a bound kind's args schema refuses (nothing is written).
+   * @example await fw.publish("orders.eu.paid", { orderId }, { uniqueKey: orderId });
+   */
+  publish(topic: string, payload?: unknown, options: PublishOptions & { tx?: Tx } = {}): Promise<string[]> {
+    if (options.tx !== undefined && this.driver.bindingMatchSync && this.driver.jobInsertSync) {
+      // Synchronous on SQLite's outbox, so a refusal throws inside the caller's transaction callback.
+      assertTopic(topic);
+      const bindings = this.driver.bindingMatchSync({ prefixes: topicPrefixes(topic), tx: options.tx });
+      const rows = publishRows(this.runtime.builder, topic, payload, bindings, options, this.clock.now());
+      return Promise.resolve(this.#inserted(rows, rows.length === 0 ? [] : this.driver.jobInsertSync({ jobs: rows, tx: options.tx })).slice());
+    }
+    return (async () => {
+      assertTopic(topic);
+      const bindings = await this.driver.bindingMatch({ prefixes: topicPrefixes(topic), tx: options.tx });
+      const rows = publishRows(this.runtime.builder, topic, payload, bindings, options, this.clock.now());
+      return this.#inserted(rows, rows.length === 0 ? [] : await this.driver.jobInsert({ jobs: rows, tx: options.tx })).slice();
+    })();
+  }
+
+  /**
+   * A job's history (SPEC §18): its enqueue (when, by whom: `app`, `cli`, `api`, `periodic`, `publish`, `parent`)
+   * then every cancel, retry and event emitted to it, oldest first. Its attempts are its runs (`listRuns`).
+   * @throws JobNotFoundError.
+   */
+  async listHistory(id: string): Promise<HistoryRecord[]> {
+    const [job, rows] = await Promise.all([this.findJob(id), this.driver.historyList({ jobId: id })]);
+    return [enqueuedEntry(job), ...rows];
   }
 
   // ---- queues and nodes --------------------------------------------------------------------------------
@@ -504,6 +580,19 @@ export class Flywheel<Tx = unknown> {
     this.#closed = true;
     await this.driver.close();
   }
+}
+
+/** Who acts when the caller does not say: the application, through the library. */
+const DEFAULT_ACTOR = "app";
+
+/** A job's enqueue as its first history entry, read from the job itself (no row is written per enqueue). */
+function enqueuedEntry(job: JobRecord): HistoryRecord {
+  const m = job.metadata;
+  const actor = typeof m.enqueued_by === "string" ? m.enqueued_by : typeof m.periodic === "string" ? "periodic" : job.parentJobId !== null ? "parent" : DEFAULT_ACTOR;
+  const detail: Record<string, unknown> = {};
+  for (const key of ["periodic", "topic", "binding", "request_id"]) if (m[key] !== undefined) detail[key] = m[key];
+  if (job.parentJobId !== null) detail.parent_id = job.parentJobId;
+  return { jobId: job.id, at: job.createdAt, action: "enqueued", actor, detail: Object.keys(detail).length > 0 ? detail : null };
 }
 
 /** The inserted id, or the collision as an {@link AlreadyEnqueuedError}. */

@@ -27,7 +27,7 @@ export default defineCommand({
     }
     await withFlywheel(args, async (fw) => {
       const id = String(args.id);
-      await fw.emit(id, String(args.name), payload);
+      await fw.emit(id, String(args.name), payload, { actor: "cli" });
       const job = await fw.findJob(id);
       if (args.json) return printJson({ id, name: String(args.name), state: job.state });
       console.log(`emitted ${String(args.name)} to ${id} (now ${job.state})`);

@@ -49,7 +49,7 @@ export default defineCommand({
       options.timeout ??= checked.timeoutMs;
       let id: string;
       try {
-        id = await fw.insert(kind, checked.args, options);
+        id = await fw.insert(kind, checked.args, { ...options, actor: "cli" });
       } catch (error) {
         if (error instanceof AlreadyEnqueuedError) {
           if (args.json) printJson({ id: error.existingId, enqueued: false });

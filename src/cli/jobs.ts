@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
-import type { JobRecord, JobState, RunRecord, StepRecord } from "../core/types.ts";
+import type { HistoryRecord, JobRecord, JobState, RunRecord, StepRecord } from "../core/types.ts";
 import { JOB_STATES } from "../core/types.ts";
 import { CONFIG_ARG, JSON_ARG, intFlag, withFlywheel } from "./context.ts";
 import { UsageError } from "./usage-error.ts";
-import { clip, commandOutputOf, fields, formatRelative, formatTime, jobJson, printJson, runJson, stepJson, table } from "./render.ts";
+import { clip, commandOutputOf, fields, formatRelative, formatTime, historyJson, jobJson, printJson, runJson, stepJson, table } from "./render.ts";
 
 const ls = defineCommand({
   meta: { name: "ls", description: "List jobs, newest first" },
@@ -46,9 +46,9 @@ const inspect = defineCommand({
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
       const job = await fw.findJob(String(args.id));
-      const [runs, steps] = await Promise.all([fw.listRuns(job.id), fw.listSteps(job.id)]);
-      if (args.json) return printJson({ job: jobJson(job), runs: runs.map(runJson), steps: steps.map(stepJson) });
-      console.log(renderJob(job, runs, steps));
+      const [runs, steps, history] = await Promise.all([fw.listRuns(job.id), fw.listSteps(job.id), fw.listHistory(job.id)]);
+      if (args.json) return printJson({ job: jobJson(job), runs: runs.map(runJson), steps: steps.map(stepJson), history: history.map(historyJson) });
+      console.log(renderJob(job, runs, steps, history));
     });
   },
 });
@@ -58,7 +58,7 @@ const retry = defineCommand({
   args: { id: { type: "positional", description: "Job id", required: true }, ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
-      const job = await fw.retryJob(String(args.id));
+      const job = await fw.retryJob(String(args.id), { actor: "cli" });
       if (args.json) return printJson(jobJson(job));
       console.log(`job ${job.id} is ${job.state} (attempt ${job.attempt}/${job.maxAttempts})`);
     });
@@ -70,7 +70,7 @@ const cancel = defineCommand({
   args: { id: { type: "positional", description: "Job id", required: true }, ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
-      const job = await fw.cancelJob(String(args.id));
+      const job = await fw.cancelJob(String(args.id), { actor: "cli" });
       if (args.json) return printJson(jobJson(job));
       console.log(`job ${job.id} is ${job.state}`);
     });
@@ -79,9 +79,9 @@ const cancel = defineCommand({
 
 /**
  * A job for people: its fields (and, while it waits, what for), each attempt with its outcome, error and output,
- * then a workflow's steps.
+ * its history (enqueue, cancels, retries, events, with who did them), then a workflow's steps.
  */
-function renderJob(job: JobRecord, runs: RunRecord[], steps: StepRecord[]): string {
+function renderJob(job: JobRecord, runs: RunRecord[], steps: StepRecord[], history: HistoryRecord[]): string {
   const out = [
     fields([
       ["id", job.id],
@@ -116,6 +116,7 @@ function renderJob(job: JobRecord, runs: RunRecord[], steps: StepRecord[]): stri
       out.push(`  output: ${clip(JSON.stringify(run.output), 500)}`);
     }
   }
+  out.push("", "history:", ...history.map((h) => `  ${formatTime(h.at)}  ${h.action} by ${h.actor}${h.detail ? `  ${JSON.stringify(h.detail)}` : ""}`));
   if (steps.length > 0) {
     out.push("", "steps:");
     out.push(

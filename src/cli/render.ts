@@ -1,5 +1,5 @@
 import { formatDuration } from "../core/duration.ts";
-import type { FailureRecord, JobRecord, NodeRecord, PeriodicRecord, QueueHealth, QueueRecord, RunRecord, StepRecord } from "../core/types.ts";
+import type { BindingRecord, FailureRecord, HistoryRecord, JobRecord, NodeRecord, PeriodicRecord, QueueHealth, QueueRecord, RunRecord, StepRecord } from "../core/types.ts";
 import { parseSource } from "../daemon/periodic-source.ts";
 
 // Everything the CLI prints goes through here: human tables and times, and the stable `--json` shapes. JSON keys
@@ -257,4 +257,14 @@ export function queueJson(q: QueueRecord) {
     counts: q.counts,
     lag_seconds: q.oldestReadyAgeSeconds,
   };
+}
+
+/** A job history entry as `--json` prints it. */
+export function historyJson(h: HistoryRecord) {
+  return { at: iso(h.at), action: h.action, actor: h.actor, detail: h.detail };
+}
+
+/** A topic binding as `--json` prints it. */
+export function bindingJson(b: BindingRecord) {
+  return { pattern: b.pattern, kind: b.kind, queue: b.queue, args: b.args, created_at: iso(b.createdAt), updated_at: iso(b.updatedAt) };
 }

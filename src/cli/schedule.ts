@@ -119,7 +119,7 @@ const trigger = defineCommand({
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
       try {
-        const id = await fw.triggerPeriodic(String(args.slug));
+        const id = await fw.triggerPeriodic(String(args.slug), { actor: "cli" });
         if (args.json) printJson({ id, enqueued: true });
         else console.log(id);
       } catch (error) {

@@ -118,6 +118,11 @@ export interface InsertOptions<Tx = unknown> {
   rootId?: string;
   tags?: string[];
   requestId?: string;
+  /**
+   * Who enqueues it, for the job's history (`fw.listHistory`): `app` unless given; the CLI says `cli`, the HTTP API
+   * `api`, a publish `publish`.
+   */
+  actor?: string;
   /** The caller's open transaction (outbox): a postgres.js `TransactionSql`, or a bun:sqlite `Database` inside `db.transaction`. */
   tx?: Tx;
 }
@@ -302,4 +307,30 @@ export interface QueueRecord {
   counts: Record<JobState, number>;
   /** Seconds the oldest ready job has waited past its `scheduledAt`; 0 when nothing is ready. */
   oldestReadyAgeSeconds: number;
+}
+
+/** What a history entry records: a job's lifecycle changes that are not attempts (those are its runs). */
+export type HistoryAction = "enqueued" | "cancelled" | "retried" | "event";
+
+/** One entry of a job's history (SPEC §18). */
+export interface HistoryRecord {
+  jobId: string;
+  at: Date;
+  action: HistoryAction;
+  /** Who did it: `app` (the library), `cli`, `api`, `periodic`, `publish`, `parent`, or a name the caller gave. */
+  actor: string;
+  /** What else is worth knowing: the event's name, the job a cascade came from, the schedule or topic. */
+  detail: Record<string, unknown> | null;
+}
+
+/** A topic binding (SPEC §18): jobs of `kind` for every published topic `pattern` matches. */
+export interface BindingRecord {
+  pattern: string;
+  kind: string;
+  /** The queue its jobs go to; null: the kind's default. */
+  queue: string | null;
+  /** Args its jobs get instead of `{ topic, payload }`; null: `{ topic, payload }`. */
+  args: unknown;
+  createdAt: Date;
+  updatedAt: Date;
 }

@@ -1,4 +1,14 @@
-import { JOB_STATES, type FailureRecord, type JobRecord, type JobState, type NodeRecord, type PeriodicRecord, type RunRecord } from "../core/types.ts";
+import {
+  JOB_STATES,
+  type BindingRecord,
+  type FailureRecord,
+  type HistoryRecord,
+  type JobRecord,
+  type JobState,
+  type NodeRecord,
+  type PeriodicRecord,
+  type RunRecord,
+} from "../core/types.ts";
 import type { ExpiredLease, QueueListRow } from "./types.ts";
 
 /** A row as a driver's client returns it: snake_case column names. */
@@ -28,6 +38,10 @@ export interface RowDecoders {
   failure(r: Row): FailureRecord;
   /** A `job_nodes` row. */
   node(r: Row): NodeRecord;
+  /** A `job_bindings` row. */
+  binding(r: Row): BindingRecord;
+  /** A `job_history` row. */
+  history(r: Row): HistoryRecord;
 }
 
 /** Builds the {@link RowDecoders} of a dialect from its {@link ColumnCodec}. */
@@ -124,6 +138,21 @@ export function rowDecoders(c: ColumnCodec): RowDecoders {
       heartbeatMs: c.int(r.heartbeat_ms)!,
       startedAt: c.date(r.started_at)!,
       heartbeatAt: c.date(r.heartbeat_at)!,
+    }),
+    binding: (r) => ({
+      pattern: r.pattern,
+      kind: r.kind,
+      queue: r.queue ?? null,
+      args: c.json(r.args),
+      createdAt: c.date(r.created_at)!,
+      updatedAt: c.date(r.updated_at)!,
+    }),
+    history: (r) => ({
+      jobId: r.job_id,
+      at: c.date(r.at)!,
+      action: r.action,
+      actor: r.actor,
+      detail: (c.json(r.detail) as Record<string, unknown> | null) ?? null,
     }),
     expiredLease: (r) => ({
       jobId: r.id,

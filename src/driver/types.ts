@@ -2,6 +2,8 @@ import type {
   EventRecord,
   FailureRecord,
   JobRecord,
+  BindingRecord,
+  HistoryRecord,
   JobState,
   NodeRecord,
   PeriodicRecord,
@@ -88,13 +90,13 @@ export interface Driver<Tx = unknown> {
    * (by `parent_job_id`) is cancelled in the same transaction, and their ids are returned. A cancelled child's
    * parent is woken as for any child's end.
    */
-  jobCancel(p: { id: string; now: Date; cascade?: boolean }): Promise<{ before: JobRecord; descendants: string[] } | null>;
+  jobCancel(p: { id: string; now: Date; cascade?: boolean; actor?: string }): Promise<{ before: JobRecord; descendants: string[] } | null>;
   /**
    * Makes a non-running job available now, raising `max_attempts` to `attempt + 1` when exhausted. Returns the
    * job as it was before, or null when missing. A running job is left alone; so is a job whose
    * `unique_active_key` another active job now holds (`heldBy` names that job).
    */
-  jobRetry(p: { id: string; now: Date }): Promise<{ before: JobRecord; heldBy: string | null } | null>;
+  jobRetry(p: { id: string; now: Date; actor?: string }): Promise<{ before: JobRecord; heldBy: string | null } | null>;
   /** Hard-deletes up to `limit` terminal jobs finalized before `before`, and their runs; returns how many jobs. */
   jobDeleteFinished(p: { before: Date; limit: number }): Promise<number>;
 
@@ -167,6 +169,22 @@ export interface Driver<Tx = unknown> {
    */
   queueList(p: { now: Date }): Promise<QueueListRow[]>;
 
+  /** A job's history rows (cancels, retries, events with their actor), oldest first. */
+  historyList(p: { jobId: string }): Promise<HistoryRecord[]>;
+  /** Creates or replaces the binding of `pattern` to `kind`. */
+  bindingSave(p: BindingSaveRow): Promise<BindingRecord>;
+  /** Removes the binding of `pattern` to `kind`; true when it existed. */
+  bindingDelete(p: { pattern: string; kind: string }): Promise<boolean>;
+  /** Every binding, by pattern then kind. */
+  bindingList(p: Record<string, never>): Promise<BindingRecord[]>;
+  /**
+   * The bindings whose literal prefix is one of `prefixes` (a topic's prefixes: the only ones it can match), on
+   * the caller's transaction when `tx` is given; the runtime matches the wildcards.
+   */
+  bindingMatch(p: { prefixes: string[]; tx?: Tx }): Promise<BindingRecord[]>;
+  /** {@link Driver.bindingMatch} on the caller's transaction, synchronously (bun:sqlite); see `jobInsertSync`. */
+  bindingMatchSync?(p: { prefixes: string[]; tx: Tx }): BindingRecord[];
+
   /**
    * Calls `listener` when another connection or process may have made work available (PostgreSQL `LISTEN`,
    * SQLite `PRAGMA data_version`). Returns the unsubscribe function.
@@ -196,6 +214,8 @@ export interface EventEmitParams<Tx = unknown> {
   now: Date;
   /** Keep an event already stored under this name (first one wins), instead of replacing it. */
   ifAbsent?: boolean;
+  /** Who emitted it: with an actor, a stored event is also written to the job's history. */
+  actor?: string;
   tx?: Tx;
 }
 
@@ -342,6 +362,16 @@ export interface NodeRow {
   kinds: string[];
   heartbeatMs: number;
   startedAt: Date;
+}
+
+/** A binding as the runtime stores it: pattern checked, its literal prefix worked out, args serialised. */
+export interface BindingSaveRow {
+  pattern: string;
+  prefix: string;
+  kind: string;
+  queue: string | null;
+  argsJson: string | null;
+  now: Date;
 }
 
 /** A row of {@link Driver.queueList}. */

@@ -28,6 +28,7 @@ export type ControlPlane = Pick<
   | "pauseQueue"
   | "resumeQueue"
   | "listNodes"
+  | "listHistory"
   | "kinds"
   | "worker"
   | "events"
@@ -35,6 +36,9 @@ export type ControlPlane = Pick<
   | "logger"
   | "executorId"
 >;
+
+/** Who acts in the job history when a request through the API does. */
+export const API_ACTOR = "api";
 
 /** This node as the API describes it (the overview's `node`: the node answering). */
 export interface NodeInfo {

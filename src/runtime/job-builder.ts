@@ -45,6 +45,7 @@ export class JobBuilder {
     assertName(o.parentId, "parentId");
     assertName(o.rootId, "rootId");
     assertName(o.requestId, "requestId");
+    assertName(o.actor, "actor");
     if (o.tags !== undefined) {
       if (!Array.isArray(o.tags)) throw new ValidationError(`flywheel: tags must be an array of strings`, "tags");
       o.tags.forEach((tag, i) => assertName(tag, `tags[${i}]`, { required: true }));
@@ -71,10 +72,18 @@ export class JobBuilder {
       rootJobId: o.rootId ?? null,
       executorClass: o.executorClass ?? JOB_DEFAULTS.executorClass,
       tags: o.tags ?? [],
-      metadata: o.requestId ? { request_id: o.requestId } : {},
+      metadata: metadataOf(o),
       createdAt: now,
     };
   }
+}
+
+/** What a job row's metadata starts with: the request id and who enqueued it, when given. */
+function metadataOf(o: InsertOptions<unknown>): Record<string, unknown> {
+  const metadata: Record<string, unknown> = {};
+  if (o.requestId) metadata.request_id = o.requestId;
+  if (o.actor) metadata.enqueued_by = o.actor;
+  return metadata;
 }
 
 /**

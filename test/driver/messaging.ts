@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { FixedClock } from "../../src/core/clock.ts";
 import { ValidationError } from "../../src/core/errors.ts";
 import { defineWorker, type Flywheel } from "../../src/index.ts";
-import { deferred } from "../support/helpers.ts";
+import { deferred, eventually } from "../support/helpers.ts";
 import { expectFields } from "../support/match.ts";
 import type { ConformanceHandle, OpenConformance } from "./conformance.ts";
 
@@ -98,6 +98,100 @@ export function runMessagingConformance(name: string, open: OpenConformance): vo
       });
     });
 
+    describe("topics", () => {
+      test("a publish enqueues one job per matching binding by AMQP rules, with { topic, payload } or the binding's args", async () => {
+        const fw = await setup();
+        await fw.bind("orders.#", { kind: "noop", queue: "audit" });
+        await fw.bind("orders.*.paid", { kind: "noop" });
+        await fw.bind("orders.eu.paid", { kind: "noop", args: { fixed: true } });
+        await fw.bind("users.*", { kind: "noop" });
+        await fw.bind("#", { kind: "noop", queue: "firehose" });
+        const ids = await fw.publish("orders.eu.paid", { orderId: 7 });
+        const jobs = await Promise.all(ids.map((id) => fw.findJob(id)));
+        expect(jobs.map((j) => [j.metadata.binding, j.queue, j.args]).sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1))).toEqual([
+          ["#", "firehose", { topic: "orders.eu.paid", payload: { orderId: 7 } }],
+          ["orders.#", "audit", { topic: "orders.eu.paid", payload: { orderId: 7 } }],
+          ["orders.*.paid", "default", { topic: "orders.eu.paid", payload: { orderId: 7 } }],
+          ["orders.eu.paid", "default", { fixed: true }],
+        ]);
+        // `#` matches zero tokens: `orders.#` takes `orders` itself; `*` needs exactly one.
+        expect((await Promise.all((await fw.publish("orders")).map((id) => fw.findJob(id)))).map((j) => j.metadata.binding).sort()).toEqual(["#", "orders.#"]);
+        expect((await Promise.all((await fw.publish("users")).map((id) => fw.findJob(id)))).map((j) => j.metadata.binding)).toEqual(["#"]);
+        await fw.unbind("#", "noop");
+        expect(await fw.publish("nobody.listens")).toEqual([]);
+      });
+
+      test("a uniqueKey makes a publish idempotent per binding: a second publish returns the same jobs", async () => {
+        const fw = await setup();
+        await fw.bind("a.*", { kind: "noop" });
+        await fw.bind("a.b", { kind: "noop" });
+        const first = await fw.publish("a.b", 1, { uniqueKey: "evt-1" });
+        expect(first).toHaveLength(2);
+        expect((await fw.publish("a.b", 1, { uniqueKey: "evt-1" })).sort()).toEqual([...first].sort());
+        expect(await fw.publish("a.b", 1, { uniqueKey: "evt-2" })).not.toEqual(first);
+        expect((await fw.listJobs({ kind: "noop" })).length).toBe(4);
+      });
+
+      test("publish inside the caller's transaction: rolled back, no job; committed, the jobs", async () => {
+        const fw = await setup();
+        await fw.bind("t.#", { kind: "noop" });
+        await handle!.transaction(async (tx) => (await fw.publish("t.x", null, { tx }))[0]!, "rollback").catch(() => undefined);
+        expect(await fw.listJobs({ kind: "noop" })).toEqual([]);
+        const id = await handle!.transaction(async (tx) => (await fw.publish("t.x", null, { tx }))[0]!, "commit");
+        expect((await fw.listJobs({ kind: "noop" })).map((j) => j.id)).toEqual([id]);
+      });
+
+      test("bad topics and patterns are refused with a validation error naming them, and nothing is stored", async () => {
+        const fw = await setup();
+        for (const topic of ["", "a..b", ".a", "a.", "a.*", "a b", "a.#"]) {
+          expect(await fw.publish(topic).catch((e) => e)).toBeInstanceOf(ValidationError);
+        }
+        for (const pattern of ["", "a..b", "a.b c", "a.**"]) {
+          const error = await fw.bind(pattern, { kind: "noop" }).catch((e) => e);
+          expect(error).toBeInstanceOf(ValidationError);
+          expect(error.message).toContain(JSON.stringify(pattern));
+        }
+        expect(await fw.listBindings()).toEqual([]);
+      });
+
+      test("listBindings shows each binding; binding again replaces its queue and args", async () => {
+        const fw = await setup();
+        await fw.bind("x.*", { kind: "noop", queue: "one" });
+        await fw.bind("x.*", { kind: "noop", queue: "two", args: { k: 1 } });
+        const bindings = await fw.listBindings();
+        expect(bindings.map((b) => [b.pattern, b.kind, b.queue, b.args])).toEqual([["x.*", "noop", "two", { k: 1 }]]);
+        expect(await fw.unbind("x.*", "noop")).toBe(true);
+        expect(await fw.unbind("x.*", "noop")).toBe(false);
+      });
+    });
+
+    describe("job history", () => {
+      test("a job's history: its enqueue by its actor, then cancel, retry and events with theirs, oldest first", async () => {
+        const fw = await setup();
+        const id = await fw.insert("noop", {}, { actor: "cli", requestId: "req-1" });
+        clock.advance("1s");
+        await fw.cancelJob(id, { actor: "ann" });
+        clock.advance("1s");
+        await fw.retryJob(id);
+        const history = await fw.listHistory(id);
+        expect(history.map((h) => [h.action, h.actor, h.at.getTime() - T0.getTime(), h.detail])).toEqual([
+          ["enqueued", "cli", 0, { request_id: "req-1" }],
+          ["cancelled", "ann", 1_000, null],
+          ["retried", "app", 2_000, null],
+        ]);
+      });
+
+      test("jobs from a publish and a periodic say so in their enqueue entry", async () => {
+        const fw = await setup();
+        await fw.bind("t", { kind: "noop" });
+        const [published] = await fw.publish("t");
+        expect((await fw.listHistory(published!))[0]).toMatchObject({ action: "enqueued", actor: "publish", detail: { topic: "t", binding: "t" } });
+        await fw.upsertPeriodic({ slug: "tick", kind: "noop", every: "1m" });
+        const triggered = await fw.triggerPeriodic("tick", { actor: "cli" });
+        expect((await fw.listHistory(triggered))[0]).toMatchObject({ action: "enqueued", actor: "cli", detail: { periodic: "tick" } });
+      });
+    });
+
     describe("node registry", () => {
       test("a running node is listed with its queues and kinds, heartbeats on the clock, and leaves the registry when it stops", async () => {
         const fw = await setup();
@@ -131,11 +225,6 @@ export function runMessagingConformance(name: string, open: OpenConformance): vo
 }
 
 /** Waits until the node's last heartbeat is `at` (its timer fired on the advanced clock and the write landed). */
-async function eventuallyFresh(fw: Flywheel, at: Date): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const [node] = await fw.listNodes();
-    if (node && node.heartbeatAt.getTime() === at.getTime()) return;
-    await new Promise((r) => setImmediate(r));
-  }
-  throw new Error(`the node's heartbeat did not reach ${at.toISOString()}`);
+function eventuallyFresh(fw: Flywheel, at: Date): Promise<unknown> {
+  return eventually(`the node's heartbeat at ${at.toISOString()}`, async () => (await fw.listNodes())[0]?.heartbeatAt.getTime() === at.getTime());
 }

@@ -4,6 +4,7 @@ import { ACTIVE_SQL, TERMINAL_SQL } from "../sql.ts";
 import { decode } from "./codec.ts";
 import type { PgContext } from "./context.ts";
 import { literalLimit } from "./params.ts";
+import { historyInsertSql } from "./topics.ts";
 import { claimableQueues, notifyQueues, wakeParentsSql } from "./wake.ts";
 
 /**
@@ -15,7 +16,7 @@ import { claimableQueues, notifyQueues, wakeParentsSql } from "./wake.ts";
  */
 export async function jobCancel(
   ctx: PgContext,
-  p: { id: string; now: Date; cascade?: boolean },
+  p: { id: string; now: Date; cascade?: boolean; actor?: string },
 ): Promise<{ before: JobRecord; descendants: string[] } | null> {
   const s = ctx.scope();
   const id = s.ps.add(p.id);
@@ -34,6 +35,11 @@ export async function jobCancel(
        ),`
     : "";
   const ended = `SELECT b.id FROM before b WHERE b.state NOT IN (${TERMINAL_SQL})${p.cascade ? " UNION ALL SELECT id FROM doomed" : ""}`;
+  // With an actor, each job this cancel ends gets a history row (a cascaded one says where the cascade came from).
+  const history =
+    p.actor === undefined
+      ? ""
+      : `hist AS (${historyInsertSql(s.t.history, "SELECT id FROM upd", "'cancelled'", `${s.ps.add(p.actor)}::text`, now, `CASE WHEN h.id = ${id} THEN NULL ELSE jsonb_build_object('cascade_from', ${id}::text) END`)}),`;
   const [row] = await ctx.query(
     `WITH RECURSIVE before AS (SELECT * FROM ${s.t.jobs} WHERE id = ${id} FOR UPDATE),
      ${subtree}
@@ -49,6 +55,7 @@ export async function jobCancel(
        WHERE r.job_id = ANY(ARRAY(SELECT id FROM upd)) AND r.outcome = 'started'
      ),
      parents AS (${wakeParentsSql(s, { parentIds: `ARRAY(SELECT b.parent_job_id FROM before b WHERE b.id IN (SELECT id FROM upd))`, exclude: ["SELECT id FROM upd"], now })}),
+     ${history}
      woke AS (${notifyQueues(s, claimableQueues("parents", now))})
      SELECT b.*, ${p.cascade ? "(SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM doomed)" : "'{}'::text[]"} AS descendants,
        (SELECT n FROM woke) AS woke
@@ -62,7 +69,7 @@ export async function jobCancel(
  * Makes a non-running job available now, raising `max_attempts` to `attempt + 1` when exhausted, and wakes
  * the queue's listeners; returns the job as it was before (unchanged when running), or null when missing.
  */
-export async function jobRetry(ctx: PgContext, p: { id: string; now: Date }): Promise<{ before: JobRecord; heldBy: string | null } | null> {
+export async function jobRetry(ctx: PgContext, p: { id: string; now: Date; actor?: string }): Promise<{ before: JobRecord; heldBy: string | null } | null> {
   // `holder`: another active job holding this job's unique_active_key; retrying would violate it.
   const [row] = await ctx.query(
     `WITH before AS (SELECT * FROM ${ctx.t.jobs} WHERE id = $1 FOR UPDATE),
@@ -76,17 +83,17 @@ export async function jobRetry(ctx: PgContext, p: { id: string; now: Date }): Pr
        UPDATE ${ctx.t.jobs} j SET state = 'available', scheduled_at = $2, max_attempts = greatest(j.max_attempts, j.attempt + 1),
          wait_reason = NULL, wake_at = NULL, finalized_at = NULL, updated_at = $2
        FROM before b WHERE j.id = b.id AND b.state <> 'running' AND NOT EXISTS (SELECT 1 FROM holder)
-       RETURNING j.queue
-     )
+       RETURNING j.queue, j.id
+     )${p.actor === undefined ? "" : `, hist AS (${historyInsertSql(ctx.t.history, "SELECT id FROM upd", "'retried'", "$4::text", "$2::timestamptz")})`}
      SELECT b.*, (SELECT id FROM holder) AS held_by, (SELECT count(pg_notify($3, queue)) FROM upd)::int AS changed FROM before b`,
-    [p.id, p.now, ctx.channel],
+    p.actor === undefined ? [p.id, p.now, ctx.channel] : [p.id, p.now, ctx.channel, p.actor],
   );
   return row ? { before: decode.job(row), heldBy: (row.held_by as string | null) ?? null } : null;
 }
 
 /**
- * Hard-deletes up to `limit` terminal jobs finalized before `before`, with their runs, steps, waits and events;
- * returns how many jobs.
+ * Hard-deletes up to `limit` terminal jobs finalized before `before`, with their runs, steps, waits, events and
+ * history; returns how many jobs.
  */
 export async function jobDeleteFinished(ctx: PgContext, p: { before: Date; limit: number }): Promise<number> {
   // SKIP LOCKED: retention on several nodes takes different batches instead of waiting on each other.
@@ -100,6 +107,7 @@ export async function jobDeleteFinished(ctx: PgContext, p: { before: Date; limit
      steps AS (DELETE FROM ${ctx.t.steps} WHERE job_id IN (SELECT id FROM doomed)),
      waits AS (DELETE FROM ${ctx.t.waits} WHERE job_id IN (SELECT id FROM doomed)),
      events AS (DELETE FROM ${ctx.t.events} WHERE job_id IN (SELECT id FROM doomed)),
+     history AS (DELETE FROM ${ctx.t.history} WHERE job_id IN (SELECT id FROM doomed)),
      gone AS (DELETE FROM ${ctx.t.jobs} WHERE id IN (SELECT id FROM doomed) RETURNING id)
      SELECT count(*)::int AS n FROM gone`,
     [p.before],

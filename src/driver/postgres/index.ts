@@ -1,6 +1,6 @@
 import type postgres from "postgres";
 import { FlywheelError } from "../../core/errors.ts";
-import type { EventRecord, FailureRecord, JobRecord, JobState, NodeRecord, PeriodicRecord, RunRecord, StepRecord } from "../../core/types.ts";
+import type { BindingRecord, EventRecord, FailureRecord, HistoryRecord, JobRecord, JobState, NodeRecord, PeriodicRecord, RunRecord, StepRecord } from "../../core/types.ts";
 import type {
   ClaimParams,
   ClaimedJob,
@@ -14,6 +14,7 @@ import type {
   JobInsertRow,
   JobListParams,
   LeaseRef,
+  BindingSaveRow,
   NodeRow,
   PeriodicFireParams,
   PeriodicRunParams,
@@ -34,6 +35,7 @@ import * as migrate from "./migrate.ts";
 import * as nodes from "./nodes.ts";
 import * as periodic from "./periodic.ts";
 import * as queues from "./queues.ts";
+import * as topics from "./topics.ts";
 import * as read from "./read.ts";
 import * as workflow from "./workflow.ts";
 import { DEFAULT_SCHEMA, assertSchemaName, openPool } from "./url.ts";
@@ -185,10 +187,10 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
     return this.#call("jobListFailures", (c) => read.jobListFailures(c, p));
   }
 
-  jobCancel(p: { id: string; now: Date; cascade?: boolean }): Promise<{ before: JobRecord; descendants: string[] } | null> {
+  jobCancel(p: { id: string; now: Date; cascade?: boolean; actor?: string }): Promise<{ before: JobRecord; descendants: string[] } | null> {
     return this.#call("jobCancel", (c) => admin.jobCancel(c, p));
   }
-  jobRetry(p: { id: string; now: Date }): Promise<{ before: JobRecord; heldBy: string | null } | null> {
+  jobRetry(p: { id: string; now: Date; actor?: string }): Promise<{ before: JobRecord; heldBy: string | null } | null> {
     return this.#call("jobRetry", (c) => admin.jobRetry(c, p));
   }
   jobDeleteFinished(p: { before: Date; limit: number }): Promise<number> {
@@ -255,6 +257,22 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   }
   queueList(p: { now: Date }): Promise<QueueListRow[]> {
     return this.#call("queueList", (c) => queues.queueList(c, p));
+  }
+
+  historyList(p: { jobId: string }): Promise<HistoryRecord[]> {
+    return this.#call("historyList", (c) => topics.historyList(c, p));
+  }
+  bindingSave(p: BindingSaveRow): Promise<BindingRecord> {
+    return this.#call("bindingSave", (c) => topics.bindingSave(c, p));
+  }
+  bindingDelete(p: { pattern: string; kind: string }): Promise<boolean> {
+    return this.#call("bindingDelete", (c) => topics.bindingDelete(c, p));
+  }
+  bindingList(_p: Record<string, never>): Promise<BindingRecord[]> {
+    return this.#call("bindingList", topics.bindingList);
+  }
+  bindingMatch(p: { prefixes: string[]; tx?: PostgresExecutor }): Promise<BindingRecord[]> {
+    return this.#call("bindingMatch", (c) => topics.bindingMatch(c, p));
   }
 
   wakeSubscribe(p: { listener: () => void }): () => void {

@@ -17,6 +17,10 @@ export interface Tables {
   nodes: string;
   /** Queue state (paused). */
   queues: string;
+  /** Topic bindings. */
+  bindings: string;
+  /** Job history (non-attempt lifecycle changes). */
+  history: string;
 }
 
 /** Where a driver's statements point: its schema, its tables, and the `LISTEN`/`NOTIFY` channel `<schema>_jobs`. */
@@ -50,6 +54,8 @@ export function schemaNames(schema: string): SchemaNames {
       events: `${q}.job_events`,
       nodes: `${q}.job_nodes`,
       queues: `${q}.job_queues`,
+      bindings: `${q}.job_bindings`,
+      history: `${q}.job_history`,
     },
     channel: `${schema}_jobs`,
   };

@@ -5,6 +5,7 @@ import { TERMINAL_SQL } from "../sql.ts";
 import type { EventEmitParams, EventEmitResult, StepWrite } from "../types.ts";
 import type { PgContext, PostgresExecutor } from "./context.ts";
 import { asExecutor } from "./insert.ts";
+import { historyInsertSql } from "./topics.ts";
 import { canStoreJson, storableText } from "./storable.ts";
 import { notifyQueues, unchanged, wakeAssignments } from "./wake.ts";
 
@@ -70,6 +71,10 @@ export async function eventEmit(ctx: PgContext, p: EventEmitParams<PostgresExecu
   const s = ctx.scope();
   const [id, name, now] = [s.ps.add(p.jobId), `${s.ps.add(p.name)}::text`, `${s.ps.add(p.now)}::timestamptz`];
   const waitsOfAttempt = `FROM ${s.t.waits} w WHERE w.job_id = j.id AND w.attempt = j.attempt`;
+  const history =
+    p.actor === undefined
+      ? ""
+      : `, hist AS (${historyInsertSql(s.t.history, "SELECT job_id AS id FROM stored", "'event'", `${s.ps.add(p.actor)}::text`, now, `jsonb_build_object('name', ${name})`)})`;
   // `wakes` is decided on the locked row's latest version. The waits a suspending finalize wrote in the same
   // commit may still be invisible to this statement's snapshot (it was taken before that finalize committed,
   // and this statement then waited for the row's lock): a job waiting for events with no wait of its attempt
@@ -91,7 +96,7 @@ export async function eventEmit(ctx: PgContext, p: EventEmitParams<PostgresExecu
        FROM job WHERE j.id = job.id AND j.id IN (SELECT job_id FROM stored)
        RETURNING j.queue
      ),
-     woke AS (${notifyQueues(s, "SELECT b.queue FROM bumped b, job WHERE job.wakes")})
+     woke AS (${notifyQueues(s, "SELECT b.queue FROM bumped b, job WHERE job.wakes")})${history}
      SELECT job.state, EXISTS (SELECT 1 FROM stored) AS stored, job.wakes AND EXISTS (SELECT 1 FROM bumped) AS woke,
        (SELECT n FROM woke) AS notified
      FROM job`,

@@ -5,6 +5,7 @@ import { CANCELLED_MESSAGE } from "../rules.ts";
 import { TERMINAL_SQL } from "../sql.ts";
 import { placeholders } from "./codec.ts";
 import { getJob } from "./read.ts";
+import { appendHistory } from "./topics.ts";
 import { wakeParent } from "./wake.ts";
 
 // Operator actions. Each runs inside the caller's `BEGIN IMMEDIATE` transaction: it reads the job, then
@@ -35,7 +36,7 @@ export const CANCEL_DESCENDANTS_SQL = `WITH RECURSIVE tree(id) AS (
  * is woken as for any child's end (`wake.ts`); the descendants' parents are cancelled with them. Returns the
  * job as it was before and the descendants cancelled; terminal jobs are left alone, descendants and all.
  */
-export function cancelJob(db: Database, p: { id: string; now: Date; cascade?: boolean }): { before: JobRecord; descendants: string[] } | null {
+export function cancelJob(db: Database, p: { id: string; now: Date; cascade?: boolean; actor?: string }): { before: JobRecord; descendants: string[] } | null {
   const before = getJob(db, p);
   if (!before) return null;
   if (isTerminal(before.state)) return { before, descendants: [] };
@@ -47,6 +48,13 @@ export function cancelJob(db: Database, p: { id: string; now: Date; cascade?: bo
      WHERE job_id = ?3 AND outcome = 'started'`,
   );
   for (const id of [p.id, ...descendants]) closeRun.run(now, CANCELLED_MESSAGE, id);
+  if (p.actor !== undefined) {
+    const actor = p.actor;
+    appendHistory(db, [
+      { jobId: p.id, at: p.now, action: "cancelled", actor, detail: null },
+      ...descendants.map((id) => ({ jobId: id, at: p.now, action: "cancelled" as const, actor, detail: { cascade_from: p.id } })),
+    ]);
+  }
   if (before.parentJobId !== null) wakeParent(db, { parentId: before.parentJobId, now: p.now, anyWait: false });
   return { before, descendants };
 }
@@ -56,7 +64,7 @@ export function cancelJob(db: Database, p: { id: string; now: Date; cascade?: bo
  * when its budget is spent. Returns the job as it was before; a running job, or one whose `unique_active_key`
  * another active job now holds (`heldBy`), is left as it is.
  */
-export function retryJob(db: Database, p: { id: string; now: Date }): { before: JobRecord; heldBy: string | null } | null {
+export function retryJob(db: Database, p: { id: string; now: Date; actor?: string }): { before: JobRecord; heldBy: string | null } | null {
   const before = getJob(db, p);
   if (!before) return null;
   if (before.state === "running") return { before, heldBy: null };
@@ -70,15 +78,16 @@ export function retryJob(db: Database, p: { id: string; now: Date }): { before: 
     `UPDATE jobs SET state = 'available', scheduled_at = ?1, max_attempts = MAX(max_attempts, attempt + 1),
        wait_reason = NULL, wake_at = NULL, finalized_at = NULL, updated_at = ?1 WHERE id = ?2`,
   ).run(p.now.getTime(), p.id);
+  if (p.actor !== undefined) appendHistory(db, [{ jobId: p.id, at: p.now, action: "retried", actor: p.actor, detail: null }]);
   return { before, heldBy: null };
 }
 
 /** The tables whose rows belong to one job (by `job_id`) and go with it. */
-const JOB_OWNED_TABLES = ["job_runs", "job_steps", "job_waits", "job_events"];
+const JOB_OWNED_TABLES = ["job_runs", "job_steps", "job_waits", "job_events", "job_history"];
 
 /**
  * Hard-deletes up to `limit` terminal jobs finalized before `before` (oldest first, via `jobs_finalized`) with
- * their runs and their workflow rows (steps, waits, events).
+ * their runs, their workflow rows (steps, waits, events) and their history.
  */
 export function deleteFinishedJobs(db: Database, p: { before: Date; limit: number }): number {
   const rows = db

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { SQLITE_DEFAULTS } from "../../core/defaults.ts";
 import { FlywheelError } from "../../core/errors.ts";
-import type { EventRecord, FailureRecord, JobRecord, JobState, NodeRecord, PeriodicRecord, RunRecord, StepRecord } from "../../core/types.ts";
+import type { BindingRecord, EventRecord, FailureRecord, HistoryRecord, JobRecord, JobState, NodeRecord, PeriodicRecord, RunRecord, StepRecord } from "../../core/types.ts";
 import type {
   ClaimParams,
   ClaimedJob,
@@ -15,6 +15,7 @@ import type {
   JobInsertRow,
   JobListParams,
   LeaseRef,
+  BindingSaveRow,
   NodeRow,
   PeriodicFireParams,
   PeriodicRunParams,
@@ -57,6 +58,7 @@ import {
   setPeriodicActive,
 } from "./periodic.ts";
 import { listQueues, setQueuePaused } from "./queues.ts";
+import { deleteBinding, listBindings, listHistory, matchBindings, saveBinding } from "./topics.ts";
 import { countJobsByKind, getJob, getQueueStats, jobIdsByPrefix, listFailures, listJobs, listRuns } from "./read.ts";
 import { emitEvent, loadWorkflow, saveStep } from "./workflow.ts";
 
@@ -210,11 +212,11 @@ export class SqliteDriver implements Driver<Database> {
     return this.#run("jobListFailures", (db) => listFailures(db, p));
   }
 
-  async jobCancel(p: { id: string; now: Date; cascade?: boolean }): Promise<{ before: JobRecord; descendants: string[] } | null> {
+  async jobCancel(p: { id: string; now: Date; cascade?: boolean; actor?: string }): Promise<{ before: JobRecord; descendants: string[] } | null> {
     return this.#write("jobCancel", (db) => cancelJob(db, p));
   }
 
-  async jobRetry(p: { id: string; now: Date }): Promise<{ before: JobRecord; heldBy: string | null } | null> {
+  async jobRetry(p: { id: string; now: Date; actor?: string }): Promise<{ before: JobRecord; heldBy: string | null } | null> {
     return this.#write("jobRetry", (db) => retryJob(db, p));
   }
 
@@ -302,6 +304,31 @@ export class SqliteDriver implements Driver<Database> {
 
   async queueList(p: { now: Date }): Promise<QueueListRow[]> {
     return this.#run("queueList", (db) => listQueues(db, p));
+  }
+
+  async historyList(p: { jobId: string }): Promise<HistoryRecord[]> {
+    return this.#run("historyList", (db) => listHistory(db, p));
+  }
+
+  async bindingSave(p: BindingSaveRow): Promise<BindingRecord> {
+    return this.#write("bindingSave", (db) => saveBinding(db, p));
+  }
+
+  async bindingDelete(p: { pattern: string; kind: string }): Promise<boolean> {
+    return this.#run("bindingDelete", (db) => deleteBinding(db, p));
+  }
+
+  async bindingList(_p: Record<string, never>): Promise<BindingRecord[]> {
+    return this.#run("bindingList", listBindings);
+  }
+
+  async bindingMatch(p: { prefixes: string[]; tx?: Database }): Promise<BindingRecord[]> {
+    if (p.tx !== undefined) return this.bindingMatchSync({ ...p, tx: p.tx });
+    return this.#run("bindingMatch", (db) => matchBindings(db, p));
+  }
+
+  bindingMatchSync(p: { prefixes: string[]; tx: Database }): BindingRecord[] {
+    return this.#onCallersTx("bindingMatch", p.tx, (tx) => matchBindings(tx, p));
   }
 
   wakeSubscribe(p: { listener: () => void }): () => void {

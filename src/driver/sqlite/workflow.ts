@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { appendHistory } from "./topics.ts";
 import { isTerminal, type EventRecord, type JobState, type StepRecord } from "../../core/types.ts";
 import type { Row } from "../decode.ts";
 import type { EventEmitParams, EventEmitResult, StepWrite } from "../types.ts";
@@ -82,5 +83,6 @@ export function emitEvent(db: Database, p: EventEmitParams<unknown>): EventEmitR
       )
       .run(p.jobId, p.name, p.payloadJson, p.now.getTime(), p.ifAbsent ? 1 : 0).changes > 0;
   const woke = stored && wakeForEvent(db, { jobId: p.jobId, name: p.name, now: p.now });
+  if (stored && p.actor !== undefined) appendHistory(db, [{ jobId: p.jobId, at: p.now, action: "event", actor: p.actor, detail: { name: p.name } }]);
   return { state, stored, woke };
 }

@@ -1,11 +1,11 @@
 import * as v from "valibot";
 import { validate } from "../body.ts";
-import type { ControlPlane } from "../control.ts";
+import { API_ACTOR, type ControlPlane } from "../control.ts";
 import { jsonResponse } from "../errors.ts";
 import { HTTP_API_DEFAULTS } from "../../core/defaults.ts";
 import type { ApiRequest, Route } from "../router.ts";
 import { JOB_CANCEL, JOB_INSERT, JOB_LIST_QUERY } from "../schemas.ts";
-import { jobJson, runJson, stepJson, type JobDetailResponse, type JobListResponse } from "../wire.ts";
+import { historyJson, jobJson, runJson, stepJson, type JobDetailResponse, type JobListResponse } from "../wire.ts";
 
 const EVENT_NAME = v.pipe(v.string(), v.minLength(1, "expected an event name"), v.maxLength(200, "expected at most 200 characters"));
 
@@ -31,8 +31,8 @@ export function jobRoutes(control: ControlPlane): Route[] {
       pattern: "/api/v1/jobs/:id",
       async handler(req) {
         const id = await jobId(req);
-        const [job, runs, steps] = await Promise.all([control.findJob(id), control.listRuns(id), control.listSteps(id)]);
-        return jsonResponse({ job: jobJson(job), runs: runs.map(runJson), steps: steps.map(stepJson) } satisfies JobDetailResponse);
+        const [job, runs, steps, history] = await Promise.all([control.findJob(id), control.listRuns(id), control.listSteps(id), control.listHistory(id)]);
+        return jsonResponse({ job: jobJson(job), runs: runs.map(runJson), steps: steps.map(stepJson), history: history.map(historyJson) } satisfies JobDetailResponse);
       },
     },
     {
@@ -40,7 +40,7 @@ export function jobRoutes(control: ControlPlane): Route[] {
       pattern: "/api/v1/jobs",
       async handler(req) {
         const { kind, args, options } = validate(JOB_INSERT, await req.body(), "body");
-        return jobBody(await control.insert(kind, args, options), 201);
+        return jobBody(await control.insert(kind, args, { ...options, actor: API_ACTOR }), 201);
       },
     },
     {
@@ -48,14 +48,14 @@ export function jobRoutes(control: ControlPlane): Route[] {
       pattern: "/api/v1/jobs/:id/cancel",
       async handler(req) {
         const { cascade } = validate(JOB_CANCEL, await req.body(), "body");
-        return jsonResponse({ job: jobJson(await control.cancelJob(await jobId(req), { cascade })) });
+        return jsonResponse({ job: jobJson(await control.cancelJob(await jobId(req), { cascade, actor: API_ACTOR })) });
       },
     },
     {
       method: "POST",
       pattern: "/api/v1/jobs/:id/retry",
       async handler(req) {
-        return jsonResponse({ job: jobJson(await control.retryJob(await jobId(req))) });
+        return jsonResponse({ job: jobJson(await control.retryJob(await jobId(req), { actor: API_ACTOR })) });
       },
     },
     {
@@ -64,7 +64,7 @@ export function jobRoutes(control: ControlPlane): Route[] {
       async handler(req) {
         const name = validate(EVENT_NAME, req.params.name, "path");
         const id = await jobId(req);
-        await control.emit(id, name, (await req.body()) ?? null);
+        await control.emit(id, name, (await req.body()) ?? null, { actor: API_ACTOR });
         return jsonResponse({ job_id: id, name, emitted: true }, 202);
       },
     },

@@ -1,6 +1,6 @@
 import { PeriodicNotFoundError } from "../../core/errors.ts";
 import { validate } from "../body.ts";
-import type { ControlPlane } from "../control.ts";
+import { API_ACTOR, type ControlPlane } from "../control.ts";
 import { jsonResponse } from "../errors.ts";
 import type { ApiRequest, Route } from "../router.ts";
 import { lastFires } from "../schedule-fires.ts";
@@ -55,7 +55,7 @@ export function scheduleRoutes(control: ControlPlane): Route[] {
       method: "POST",
       pattern: "/api/v1/schedules/:slug/trigger",
       async handler(req) {
-        const id = await control.triggerPeriodic(req.params.slug!);
+        const id = await control.triggerPeriodic(req.params.slug!, { actor: API_ACTOR });
         return jsonResponse({ slug: req.params.slug, job_id: id }, 201);
       },
     },

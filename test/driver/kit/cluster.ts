@@ -77,3 +77,73 @@ export function clusterArea(kit: Kit): void {
     });
   });
 }
+
+/** Topic bindings (bindingSave, bindingDelete, bindingList, bindingMatch) and job history. */
+export function topicsArea(kit: Kit): void {
+  describe("bindings", () => {
+    kit.test("bindingSave creates and replaces; bindingList orders by pattern then kind; bindingDelete says whether it existed", async () => {
+      const { driver } = await kit.open();
+      const saved = await driver.bindingSave({ pattern: "orders.#", prefix: "orders", kind: "audit", queue: null, argsJson: null, now: T0 });
+      expectFields(saved, { pattern: "orders.#", kind: "audit", queue: null, args: null, createdAt: T0, updatedAt: T0 });
+      await driver.bindingSave({ pattern: "orders.*.paid", prefix: "orders", kind: "ship", queue: "shipping", argsJson: '{"fast":true}', now: at(1) });
+      const replaced = await driver.bindingSave({ pattern: "orders.#", prefix: "orders", kind: "audit", queue: "audit", argsJson: null, now: at(2) });
+      expectFields(replaced, { queue: "audit", createdAt: T0, updatedAt: at(2) });
+      expect((await driver.bindingList({})).map((b) => [b.pattern, b.kind, b.queue, b.args])).toEqual([
+        ["orders.#", "audit", "audit", null],
+        ["orders.*.paid", "ship", "shipping", { fast: true }],
+      ]);
+      expect(await driver.bindingDelete({ pattern: "orders.#", kind: "audit" })).toBe(true);
+      expect(await driver.bindingDelete({ pattern: "orders.#", kind: "audit" })).toBe(false);
+      expect((await driver.bindingList({})).map((b) => b.kind)).toEqual(["ship"]);
+    });
+
+    kit.test("bindingMatch returns exactly the bindings whose prefix is among the given ones", async () => {
+      const { driver } = await kit.open();
+      const save = (pattern: string, prefix: string, kind: string) => driver.bindingSave({ pattern, prefix, kind, queue: null, argsJson: null, now: T0 });
+      await save("#", "", "all");
+      await save("orders.#", "orders", "audit");
+      await save("orders.eu.paid", "orders.eu.paid", "eu");
+      await save("users.*", "users", "users");
+      const matched = await driver.bindingMatch({ prefixes: ["", "orders", "orders.eu", "orders.eu.paid"] });
+      expect(matched.map((b) => b.kind).sort()).toEqual(["all", "audit", "eu"]);
+    });
+  });
+
+  describe("history", () => {
+    kit.test("cancel, retry and an emitted event with an actor each leave a history row; without an actor, none", async () => {
+      const { driver } = await kit.open();
+      const job = row();
+      await driver.jobInsert({ jobs: [job] });
+      await driver.eventEmit({ jobId: job.id, name: "approved", payloadJson: "true", now: at(1), actor: "api" });
+      await driver.eventEmit({ jobId: job.id, name: "quiet", payloadJson: null, now: at(2) });
+      await driver.jobCancel({ id: job.id, now: at(3), actor: "cli" });
+      await driver.jobRetry({ id: job.id, now: at(4), actor: "ann" });
+      await driver.jobRetry({ id: job.id, now: at(5) });
+      const history = await driver.historyList({ jobId: job.id });
+      expect(history.map((h) => [h.action, h.actor, h.at, h.detail])).toEqual([
+        ["event", "api", at(1), { name: "approved" }],
+        ["cancelled", "cli", at(3), null],
+        ["retried", "ann", at(4), null],
+      ]);
+    });
+
+    kit.test("a cascading cancel records each descendant it ended, with the job the cascade came from", async () => {
+      const { driver } = await kit.open();
+      const parent = row();
+      const child = row({ parentJobId: parent.id });
+      await driver.jobInsert({ jobs: [parent, child] });
+      await driver.jobCancel({ id: parent.id, now: at(1), cascade: true, actor: "operator" });
+      expect((await driver.historyList({ jobId: child.id })).map((h) => [h.action, h.actor, h.detail])).toEqual([["cancelled", "operator", { cascade_from: parent.id }]]);
+      expect((await driver.historyList({ jobId: parent.id })).map((h) => h.detail)).toEqual([null]);
+    });
+
+    kit.test("retention deletes a job's history with the job", async () => {
+      const { driver } = await kit.open();
+      const job = row();
+      await driver.jobInsert({ jobs: [job] });
+      await driver.jobCancel({ id: job.id, now: at(1), actor: "cli" });
+      expect(await driver.jobDeleteFinished({ before: at(10), limit: 10 })).toBe(1);
+      expect(await driver.historyList({ jobId: job.id })).toEqual([]);
+    });
+  });
+}

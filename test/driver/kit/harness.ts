@@ -13,7 +13,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { AnyDriver } from "./factory.ts";
 import { adminArea } from "./admin.ts";
 import { claimArea } from "./claim.ts";
-import { clusterArea } from "./cluster.ts";
+import { clusterArea, topicsArea } from "./cluster.ts";
 import { errorsArea } from "./errors.ts";
 import { finalizeAndClaimArea } from "./finalize-and-claim.ts";
 import { finalizeArea } from "./finalize.ts";
@@ -78,6 +78,7 @@ const AREAS: ReadonlyArray<(kit: Kit) => void> = [
   adminArea,
   periodicArea,
   clusterArea,
+  topicsArea,
   listenArea,
   errorsArea,
 ];
