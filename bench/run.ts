@@ -19,16 +19,25 @@
  * (Over 400 lines: it is the one script that orders the whole run; the workloads, the formatting and the
  * workflow tables live in bench/lib/.)
  */
+<<<<<<< HEAD
 import { existsSync, mkdirSync, readdirSync, readFileSync, appendFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { cpus, totalmem, tmpdir, release } from "node:os";
+=======
+import { existsSync, mkdirSync, readdirSync, appendFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+>>>>>>> idle-bench
 import { join } from "node:path";
 import postgres from "postgres";
 import { MARK, median, type Params, type Result, type SystemInfo } from "./lib/harness.ts";
 import { DEFAULT_PG_URL } from "./lib/stores.ts";
+<<<<<<< HEAD
 import { int, ms, ratio, table } from "./lib/table.ts";
 import { workflowTables, workflowTargetLines, type WorkflowRow, type WorkflowWorkload } from "./lib/workflow-report.ts";
 import { DRAIN_STEPS } from "./lib/workflows.ts";
+=======
+import { describeMachine, pgReachable, redisPing } from "./lib/environment.ts";
+>>>>>>> idle-bench
 
 type Dialect = "sqlite" | "postgres";
 type WorkloadId = "enqueue-single" | "enqueue-bulk" | "drain" | "latency-same" | "latency-other" | "scaling" | WorkflowWorkload;
@@ -160,22 +169,8 @@ async function ensurePeers(): Promise<void> {
   if (code !== 0) progress(`bench: npm install failed (exit ${code}); peers will be reported as skipped. See ${logPath}`);
 }
 
-async function pgReachable(): Promise<string | null> {
-  const sql = postgres(PG_URL, { max: 1, connect_timeout: 3, onnotice: () => {} });
-  try {
-    const [row] = await sql<Array<{ v: string; fsync: string; sc: string; sb: string }>>`
-      SELECT current_setting('server_version') AS v, current_setting('fsync') AS fsync,
-             current_setting('synchronous_commit') AS sc, current_setting('shared_buffers') AS sb`;
-    return `PostgreSQL ${row!.v} (fsync=${row!.fsync}, synchronous_commit=${row!.sc}, shared_buffers=${row!.sb})`;
-  } catch {
-    return null;
-  } finally {
-    await sql.end({ timeout: 1 }).catch(() => {});
-  }
-}
-
 async function ensurePostgres(): Promise<void> {
-  let info = await pgReachable();
+  let info = await pgReachable(PG_URL);
   if (!info && existsSync("/etc/postgresql")) {
     for (const version of readdirSync("/etc/postgresql")) {
       progress(`bench: PostgreSQL not answering; starting cluster ${version}/main …`);
@@ -184,30 +179,11 @@ async function ensurePostgres(): Promise<void> {
     }
     for (let i = 0; i < 20 && !info; i++) {
       await Bun.sleep(500);
-      info = await pgReachable();
+      info = await pgReachable(PG_URL);
     }
   }
   if (info) environment.postgres = info;
   else unavailable.set("postgres", `PostgreSQL not reachable at ${PG_URL}`);
-}
-
-function redisPing(port: number): Promise<string | null> {
-  return new Promise((resolve) => {
-    const socket = netConnect({ host: "127.0.0.1", port });
-    let data = "";
-    const done = (value: string | null) => {
-      socket.destroy();
-      resolve(value);
-    };
-    socket.setTimeout(1500, () => done(null));
-    socket.on("error", () => done(null));
-    socket.on("connect", () => socket.write("INFO server\r\n"));
-    socket.on("data", (chunk) => {
-      data += chunk.toString();
-      const match = /redis_version:([^\r\n]+)/.exec(data);
-      if (match) done(match[1]!);
-    });
-  });
 }
 
 async function startRedis(args: string[]): Promise<number | null> {
@@ -249,19 +225,6 @@ async function ensureRedis(needAof: boolean): Promise<void> {
     if (port) redisUrls["redis-aof"] = `redis://127.0.0.1:${port}`;
     else unavailable.set("redis-aof", "redis-server not found: no fsync-always Redis for BullMQ");
   }
-}
-
-async function describeMachine(): Promise<void> {
-  const cpu = cpus();
-  environment.machine = `${cpu[0]?.model ?? "?"}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}`;
-  environment.bun = Bun.version;
-  const node = Bun.spawnSync(["node", "--version"], { stdout: "pipe", stderr: "ignore" });
-  environment.node = node.success ? node.stdout.toString().trim() : "absent";
-  const { Database } = await import("bun:sqlite");
-  environment.sqlite = (new Database(":memory:").query("select sqlite_version() AS v").get() as { v: string }).v;
-  const git = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" });
-  const dirty = Bun.spawnSync(["git", "status", "--porcelain", "--", "src"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" });
-  environment.flywheel = `${git.stdout.toString().trim() || "?"}${dirty.stdout.toString().trim() ? " + uncommitted src/ changes" : ""}`;
 }
 
 // ---- running ---------------------------------------------------------------------------------------------
@@ -571,7 +534,7 @@ async function dropLeftovers(): Promise<void> {
 async function main(): Promise<void> {
   const selected = selectedSystems();
   progress(`bench: ${quick ? "quick" : "full"} mode, ${selected.length} systems, results → ${outPath}`);
-  await describeMachine();
+  Object.assign(environment, await describeMachine(ROOT));
   if (selected.some((s) => s.file !== "flywheel.ts" && !s.file.startsWith("raw-"))) await ensurePeers();
   if (selected.some((s) => s.needs === "postgres")) await ensurePostgres();
   if (selected.some((s) => s.needs === "redis" || s.needs === "redis-aof")) await ensureRedis(selected.some((s) => s.needs === "redis-aof"));
