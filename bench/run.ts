@@ -19,25 +19,16 @@
  * (Over 400 lines: it is the one script that orders the whole run; the workloads, the formatting and the
  * workflow tables live in bench/lib/.)
  */
-<<<<<<< HEAD
 import { existsSync, mkdirSync, readdirSync, readFileSync, appendFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
-import { connect as netConnect } from "node:net";
-import { cpus, totalmem, tmpdir, release } from "node:os";
-=======
-import { existsSync, mkdirSync, readdirSync, appendFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
->>>>>>> idle-bench
 import { join } from "node:path";
 import postgres from "postgres";
 import { MARK, median, type Params, type Result, type SystemInfo } from "./lib/harness.ts";
 import { DEFAULT_PG_URL } from "./lib/stores.ts";
-<<<<<<< HEAD
+import { describeMachine, pgReachable, redisPing } from "./lib/environment.ts";
 import { int, ms, ratio, table } from "./lib/table.ts";
 import { workflowTables, workflowTargetLines, type WorkflowRow, type WorkflowWorkload } from "./lib/workflow-report.ts";
 import { DRAIN_STEPS } from "./lib/workflows.ts";
-=======
-import { describeMachine, pgReachable, redisPing } from "./lib/environment.ts";
->>>>>>> idle-bench
 
 type Dialect = "sqlite" | "postgres";
 type WorkloadId = "enqueue-single" | "enqueue-bulk" | "drain" | "latency-same" | "latency-other" | "scaling" | WorkflowWorkload;
