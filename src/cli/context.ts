@@ -64,15 +64,20 @@ export function durationFlag(value: unknown, flag: string): number {
   }
 }
 
-/** Parses a JSON object given on the command line; throws a UsageError naming where it came from. */
-export function jsonObjectArg(text: unknown, what: string): Record<string, unknown> {
-  if (text === undefined || text === "") return {};
-  let value: unknown;
+/** Parses any JSON value given on the command line (undefined when not given); throws a UsageError naming `what`. */
+export function jsonValueArg(text: unknown, what: string): unknown {
+  if (text === undefined || text === "") return undefined;
   try {
-    value = JSON.parse(String(text));
+    return JSON.parse(String(text));
   } catch (error) {
     throw new UsageError(`${what}: invalid JSON: ${(error as Error).message}`);
   }
+}
+
+/** Parses a JSON object given on the command line; throws a UsageError naming where it came from. */
+export function jsonObjectArg(text: unknown, what: string): Record<string, unknown> {
+  const value = jsonValueArg(text, what);
+  if (value === undefined) return {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError(`${what}: expected a JSON object, e.g. '{"inline":"echo hi"}'`);
   return value as Record<string, unknown>;
 }

@@ -1,6 +1,5 @@
 import { defineCommand } from "citty";
-import { CONFIG_ARG, JSON_ARG, withFlywheel } from "./context.ts";
-import { UsageError } from "./usage-error.ts";
+import { CONFIG_ARG, JSON_ARG, jsonValueArg, withFlywheel } from "./context.ts";
 import { printJson } from "./render.ts";
 
 /**
@@ -17,14 +16,7 @@ export default defineCommand({
     ...JSON_ARG,
   },
   async run({ args }) {
-    let payload: unknown;
-    if (args.payload !== undefined && args.payload !== "") {
-      try {
-        payload = JSON.parse(String(args.payload));
-      } catch (error) {
-        throw new UsageError(`payload: invalid JSON: ${(error as Error).message}`);
-      }
-    }
+    const payload = jsonValueArg(args.payload, "payload");
     await withFlywheel(args, async (fw) => {
       const id = String(args.id);
       await fw.emit(id, String(args.name), payload, { actor: "cli" });

@@ -24,6 +24,8 @@ const commands: Record<string, Loader> = {
   status: () => import("./status.ts").then((m) => m.default),
   queues: () => import("./queues.ts").then((m) => m.default),
   nodes: () => import("./nodes.ts").then((m) => m.default),
+  publish: () => import("./topics.ts").then((m) => m.publish),
+  bindings: () => import("./topics.ts").then((m) => m.bindings),
   prune: () => import("./prune.ts").then((m) => m.default),
   doctor: () => import("./doctor.ts").then((m) => m.default),
   version: () => import("./version.ts").then((m) => m.default),

@@ -12,6 +12,7 @@ import { jobRoutes } from "./routes/jobs.ts";
 import { overviewRoutes } from "./routes/overview.ts";
 import { queueRoutes } from "./routes/queues.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
+import { topicRoutes } from "./routes/topics.ts";
 import { Throughput } from "./throughput.ts";
 
 /** What a node's HTTP server mounts for the control plane. */
@@ -49,6 +50,7 @@ export function createControlPlane(
     ...jobRoutes(control),
     ...scheduleRoutes(control),
     ...queueRoutes(control),
+    ...topicRoutes(control),
     { method: "GET", pattern: "/api/v1/events", handler: async ({ request, server }) => events.open(request, server) },
   ];
 

@@ -29,6 +29,8 @@ export type ControlPlane = Pick<
   | "resumeQueue"
   | "listNodes"
   | "listHistory"
+  | "listBindings"
+  | "publish"
   | "kinds"
   | "worker"
   | "events"

@@ -110,3 +110,12 @@ export const JOB_CANCEL = v.optional(v.strictObject({ cascade: v.optional(v.bool
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, x]) => x !== undefined)) as T;
 }
+
+/** `POST /api/v1/topics/:topic/publish`: the payload (any JSON) and an optional idempotency key. */
+export const TOPIC_PUBLISH = v.optional(
+  v.strictObject({
+    payload: v.optional(v.unknown()),
+    unique_key: v.optional(v.pipe(v.string("expected a string"), v.minLength(1, "expected a non-empty key"), v.maxLength(500, "expected at most 500 characters"))),
+  }),
+  {},
+);

@@ -65,3 +65,21 @@ describe("nodes and status", () => {
     }
   });
 });
+
+describe("topics", () => {
+  test("bindings add/ls/rm and publish: one job per matching binding, idempotent with --unique; a bad topic is usage, exit 2", async () => {
+    expect(await cli(box, ["bindings", "add", "orders.*.paid", "shell", "--queue", "parked", "--args", '{"inline":"true"}'])).toEqual({ code: 0, stdout: "bound orders.*.paid to shell\n", stderr: "" });
+    expect(await cliJson(box, ["bindings", "ls"])).toMatchObject([{ pattern: "orders.*.paid", kind: "shell", queue: "parked", args: { inline: "true" } }]);
+    const first = await cliJson(box, ["publish", "orders.eu.paid", '{"id":7}', "--unique", "evt-7"]);
+    expect(first.jobs).toHaveLength(1);
+    expect((await cliJson(box, ["publish", "orders.eu.paid", '{"id":7}', "--unique", "evt-7"])).jobs).toEqual(first.jobs);
+    expect(await cli(box, ["publish", "users.new"])).toEqual({ code: 0, stdout: "no binding matches users.new: nothing enqueued\n", stderr: "" });
+    const bad = await cli(box, ["publish", "orders..paid"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('"orders..paid"');
+    const inspect = await cliJson(box, ["jobs", "inspect", first.jobs[0]]);
+    expect(inspect.history[0]).toMatchObject({ action: "enqueued", actor: "cli", detail: { topic: "orders.eu.paid", binding: "orders.*.paid" } });
+    expect((await cliJson(box, ["bindings", "rm", "orders.*.paid", "shell"])).removed).toBe(true);
+    expect(await cliJson(box, ["bindings", "ls"])).toEqual([]);
+  });
+});
