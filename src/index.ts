@@ -50,9 +50,10 @@ export {
 } from "./core/errors.ts";
 export type { FlywheelErrorCode } from "./core/errors.ts";
 export { createLogger, silentLogger } from "./core/logger.ts";
-export type { Logger, LoggerOptions, LogLevel, LogFields } from "./core/logger.ts";
+export type { Logger, LoggerOptions, LogFormat, LogLevel, LogFields } from "./core/logger.ts";
 export { Metrics } from "./observe/metrics.ts";
 export { attachObserver, loggerObserver, multiObserver } from "./observe/observer.ts";
+export { jobOutputLogger } from "./observe/job-output.ts";
 export type { Observer, ClaimEvent, StartEvent, FinishEvent, RetryEvent, JobRef } from "./observe/observer.ts";
 export { JOB_STATES, TERMINAL_STATES, CLAIMABLE_STATES, isTerminal } from "./core/types.ts";
 export type * from "./core/types.ts";

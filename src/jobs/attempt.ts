@@ -2,6 +2,7 @@ import { parseDuration } from "../core/duration.ts";
 import { PermanentError, ValidationError, WorkerError, toError } from "../core/errors.ts";
 import type { ErrorClass, FollowUp, Job, WorkResult, WorkerDefinition } from "../core/types.ts";
 import type { ClaimedJob, JobInsertRow } from "../driver/types.ts";
+import { jobLogFields } from "../observe/job-log.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
 import type { JobRef } from "../runtime/events.ts";
 import { validateArgs } from "../runtime/job-builder.ts";
@@ -138,7 +139,7 @@ function jobView(ctx: RuntimeContext, job: ClaimedJob, args: unknown, signal: Ab
     enqueuedAt: job.createdAt,
     // Built on first use: most workers never log, and a child logger per attempt is hot-path garbage.
     get logger() {
-      const logger = ctx.logger.child({ job_id: job.id, kind: job.kind, run_id: job.runId });
+      const logger = ctx.logger.child(jobLogFields(refOf(job)));
       Object.defineProperty(this, "logger", { value: logger });
       return logger;
     },

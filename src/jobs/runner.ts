@@ -3,6 +3,7 @@ import { FlywheelError, isDataRefusal } from "../core/errors.ts";
 import { newId } from "../core/id.ts";
 import { RetryLadder, sleep } from "../core/retry-ladder.ts";
 import { FAR_FUTURE, type ClaimParams, type ClaimedJob, type FinalizeOutcome } from "../driver/types.ts";
+import { jobLogFields } from "../observe/job-log.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
 import { refOf, runAttempt, type AttemptSettings } from "./attempt.ts";
 import { LeaseKeeper, type HeldLease } from "./lease-keeper.ts";
@@ -213,6 +214,7 @@ export class Runner {
         errorMessage: result.item.run.errorMessage,
         durationMs: result.item.run.durationMs,
         output: result.item.run.output,
+        retryDelayMs: persisted.applied ? result.retryDelayMs : null,
       });
       if (persisted.applied && result.retryDelayMs !== null) {
         this.#ctx.events.emit("job:retry", { job: ref, nextAttempt: job.attempt + 1, delayMs: result.retryDelayMs });
@@ -221,7 +223,7 @@ export class Runner {
       const due = persisted.applied ? result.item.job.scheduledAt : null;
       if (due && due < FAR_FUTURE) this.#kickAt(due);
     } catch (error) {
-      this.#ctx.logger.error("jobs: committing an outcome failed", { job_id: job.id, error: (error as Error).message });
+      this.#ctx.logger.error("jobs: committing an outcome failed", { ...jobLogFields(refOf(job)), error: (error as Error).message });
     } finally {
       held.untrack();
       this.#release(job.id, held);
@@ -248,7 +250,7 @@ export class Runner {
       const held = this.#held.get(job.id)!;
       void this.#ctx.finalizer
         .submit(releasedUnstarted(job, now))
-        .catch((error) => this.#ctx.logger.error("jobs: releasing a prefetched job failed", { job_id: job.id, error: (error as Error).message }))
+        .catch((error) => this.#ctx.logger.error("jobs: releasing a prefetched job failed", { ...jobLogFields(refOf(job)), error: (error as Error).message }))
         .finally(() => {
           held.untrack();
           this.#release(job.id, held);

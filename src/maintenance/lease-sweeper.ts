@@ -23,6 +23,23 @@ export async function sweepExpiredLeases(ctx: RuntimeContext, retry: RetryPolicy
       return crashed(lease, now, delay);
     });
     const outcomes = await ctx.driver.jobFinalize({ items, now });
+    outcomes.forEach((o, i) => {
+      if (!o.applied) return;
+      const item = items[i]!;
+      const lease = expired[i]!;
+      // Reported like any attempt's end, so logs, metrics and alerts see a crash (and a discard after the last).
+      ctx.events.emit("job:finished", {
+        job: { id: lease.jobId, kind: lease.kind, queue: lease.queue, attempt: lease.attempt, runId: lease.runId ?? "" },
+        outcome: "crashed",
+        applied: true,
+        state: item.job.state,
+        errorClass: "crashed",
+        errorMessage: item.run.errorMessage,
+        durationMs: item.run.durationMs,
+        output: null,
+        retryDelayMs: item.job.state === "retryable" && item.job.scheduledAt ? item.job.scheduledAt.getTime() - now.getTime() : null,
+      });
+    });
     const reclaimed = outcomes.filter((o) => o.applied).length;
     total += reclaimed;
     // A full batch may hide more; one that reclaimed nothing (every lease renewed meanwhile) must not spin.

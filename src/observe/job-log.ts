@@ -1,7 +1,7 @@
 import { formatDuration } from "../core/duration.ts";
 import type { LogFields, Logger } from "../core/logger.ts";
 import type { JobRef } from "../runtime/events.ts";
-import type { FinishEvent, Observer, RetryEvent } from "./observer.ts";
+import type { FinishEvent, Observer } from "./observer.ts";
 
 // The daemon's lines about jobs, one per thing that happened to a job, each saying it in words an operator
 // greps for: `jobs: job succeeded`, `jobs: attempt failed, retrying in 2s` (warn), `jobs: job discarded`
@@ -30,18 +30,9 @@ export function exitCodeOf(output: unknown): number | undefined {
  * - `jobs: job cancelled` (info), `jobs: attempt superseded` (warn: its lease was lost, so its outcome was
  *   recorded but not applied), `jobs: job snoozed` and `jobs: job waiting` (info);
  * - the start of each attempt at `debug`.
- * A retried failure's line is written when its `job:retry` event arrives, which the runner emits right after
- * `job:finished` in the same turn; should it not come, the line is written without the delay.
  * @example attachObserver(fw.events, loggerObserver(logger));
  */
 export function loggerObserver(logger: Logger): Observer {
-  // Failures waiting for their retry event, by run id; emptied within the turn that filled them.
-  const awaitingRetry = new Map<string, FinishEvent>();
-  const failed = (e: FinishEvent, retry: RetryEvent | null) => {
-    const fields = { ...jobLogFields(e.job), ...failure(e) };
-    if (retry === null) logger.warn("jobs: attempt failed, will be retried", fields);
-    else logger.warn(`jobs: attempt failed, retrying in ${formatDuration(retry.delayMs)}`, { ...fields, next_attempt: retry.nextAttempt, retry_in_ms: retry.delayMs });
-  };
   return {
     onStart: (e) => logger.debug("jobs: attempt started", jobLogFields(e.job)),
     onFinish: (e) => {
@@ -65,21 +56,12 @@ export function loggerObserver(logger: Logger): Observer {
       }
       if (e.state === "discarded") {
         logger.error("jobs: job discarded", { ...fields, attempts: e.job.attempt, ...failure(e) });
-      } else if (e.state === "retryable") {
-        awaitingRetry.set(e.job.runId, e);
-        queueMicrotask(() => {
-          if (awaitingRetry.delete(e.job.runId)) failed(e, null);
-        });
+      } else if (e.state === "retryable" && e.retryDelayMs !== null) {
+        logger.warn(`jobs: attempt failed, retrying in ${formatDuration(e.retryDelayMs)}`, { ...fields, ...failure(e), next_attempt: e.job.attempt + 1, retry_in_ms: e.retryDelayMs });
       } else {
         // Not applied: the job was ended elsewhere (an operator's cancel) before this attempt's outcome landed.
         logger.warn("jobs: attempt failed", { ...fields, ...failure(e), applied: e.applied });
       }
-    },
-    onRetry: (e) => {
-      const finish = awaitingRetry.get(e.job.runId);
-      awaitingRetry.delete(e.job.runId);
-      if (finish) failed(finish, e);
-      else logger.warn(`jobs: attempt failed, retrying in ${formatDuration(e.delayMs)}`, { ...jobLogFields(e.job), next_attempt: e.nextAttempt, retry_in_ms: e.delayMs });
     },
   };
 }

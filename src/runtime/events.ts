@@ -34,6 +34,8 @@ export interface FlywheelEvents {
     errorMessage: string | null;
     durationMs: number;
     output: unknown;
+    /** When the job will be tried again (`state` is `retryable`): after this many milliseconds; else null. */
+    retryDelayMs: number | null;
   };
   /** A failed attempt will be retried after `delayMs`. */
   "job:retry": { job: JobRef; nextAttempt: number; delayMs: number };
@@ -60,7 +62,10 @@ export interface FlywheelEvents {
   };
   /** A periodic could not fire; the others carry on. */
   "periodic:failed": { slug: string; error: string };
-  /** The sweep returned jobs whose lease expired. */
+  /**
+   * The sweep returned jobs whose lease expired. Each swept attempt is also reported as a `job:finished` with
+   * outcome `crashed` (its job retried or, with no attempts left, discarded).
+   */
   "sweep:reclaimed": { jobs: number };
   /** Retention deleted finished jobs. */
   "retention:deleted": { jobs: number };

@@ -752,9 +752,13 @@ export function runConformance(name: string, open: OpenConformance): void {
         const id = await fw.insert("noop", {}, { maxAttempts: 1 });
         await fw.driver.jobClaim({ queues: null, executorClasses: null, limit: 1, now: clock.now(), leasedUntil: new Date(T0.getTime() + 1000), leaseToken: newId(), executorId: "x" });
         clock.advance("2s");
+        const finished: Array<{ id: string; outcome: string; state: string | null; errorClass: string | null }> = [];
+        fw.events.on("job:finished", (e) => finished.push({ id: e.job.id, outcome: e.outcome, state: e.state, errorClass: e.errorClass }));
         expect(await fw.sweep()).toBe(1);
         expect((await fw.findJob(id)).state).toBe("discarded");
         expect((await fw.listRuns(id)).map((r) => [r.outcome, r.errorClass])).toEqual([["crashed", "crashed"]]);
+        // Reported like any attempt's end, so the discard reaches logs, metrics and alerts.
+        expect(finished).toEqual([{ id, outcome: "crashed", state: "discarded", errorClass: "crashed" }]);
       });
 
       test("a renewed lease keeps a long job from being swept", async () => {

@@ -96,7 +96,7 @@ test("a client that stops reading is dropped once its queue passes the bound; a 
     socket.pause();
     expect(events.clients).toBe(2);
     const ref = { id: "j", kind: "k", queue: "q", attempt: 1, runId: "r" };
-    const payload = { job: ref, outcome: "error" as const, applied: true, state: "retryable" as const, errorClass: "transient" as const, errorMessage: "x".repeat(2_000), durationMs: 1, output: null };
+    const payload = { job: ref, outcome: "error" as const, applied: true, state: "retryable" as const, errorClass: "transient" as const, errorMessage: "x".repeat(2_000), durationMs: 1, output: null, retryDelayMs: 1_000 };
     // The kernel's socket buffers fill first, then the stream's queue; past the bound the client is dropped.
     // Bursts stay well under the bound and each round yields to the event loop, so a client that reads keeps up.
     for (let round = 0; round < 10_000 && events.clients > 1; round++) {

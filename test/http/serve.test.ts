@@ -38,7 +38,7 @@ describe("flywheel serve", () => {
       });
       expect(enqueued.status).toBe(201);
       const { job } = (await enqueued.json()) as any;
-      await daemon.waitForLog("the job to succeed", (l) => l.job_id === job.id && l.outcome === "success");
+      await daemon.waitForLog("the job to succeed", (l) => l.job_id === job.id && l.msg === "jobs: job succeeded");
       const detail = (await (await fetch(`${url}/api/v1/jobs/${job.id}`)).json()) as any;
       expect(detail.runs[0].output.stdout).toBe("from-api\n");
     } finally {
