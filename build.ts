@@ -8,8 +8,8 @@
  * (mode 0755) in a gzipped tar under two names: `flywheel-<version>-<os>-<arch>.tar.gz` and the unversioned
  * `flywheel-<os>-<arch>.tar.gz` (so `releases/latest/download/flywheel-linux-x64.tar.gz` always works); then
  * `install.sh` with the release public key filled in, and `checksums.txt` (sha256sum format) listing exactly the
- * files this run wrote. `--target all` cross-compiles linux/darwin × x64/arm64; Bun
- * downloads each target's runtime from the npm registry into its install cache on first use.
+ * files this run wrote. `--target all` cross-compiles linux/darwin × x64/arm64; Bun downloads each target's
+ * runtime from the npm registry into its install cache on first use.
  * `--no-minify` and `--no-bytecode` exist because Bun's minifier and bytecode compiler have each miscompiled
  * real code in some release; they let a suspected miscompile be confirmed without editing this file.
  * `--version-override` stamps another version than package.json's (tests build 0.0.1 and 0.0.2 from one tree).
@@ -166,7 +166,9 @@ export async function buildFlywheel(options: BuildOptions = {}): Promise<BuiltAs
     await record(archiveName(version, platform), archive, 0o644);
     await record(latestArchiveName(platform), archive, 0o644);
   }
-  await record(INSTALLER_ASSET, installerWithKey(readFileSync(INSTALLER, "utf8"), signingPublicKey), 0o755);
+  // The key that signs this release: what the binaries embed, or the signer's public half when none is embedded.
+  const installerKey = signingPublicKey ?? (signingKey ? await publicKeyOf(signingKey) : undefined);
+  await record(INSTALLER_ASSET, installerWithKey(readFileSync(INSTALLER, "utf8"), installerKey), 0o755);
 
   const sums = new TextEncoder().encode(built.map((b) => `${b.sha256}  ${b.name}\n`).join(""));
   await writeFile(join(outdir, CHECKSUMS_ASSET), sums);
@@ -179,7 +181,7 @@ export async function buildFlywheel(options: BuildOptions = {}): Promise<BuiltAs
 
 /**
  * install.sh with its `RELEASE_PUBLIC_KEY=` line set to `publicKey` (base64 of the DER SubjectPublicKeyInfo),
- * or left empty for an unsigned build, so the script checks the same signature the binaries do.
+ * or left empty for an unsigned build, so the script checks the release's signature as the binaries do.
  */
 export function installerWithKey(script: string, publicKey: Uint8Array | undefined): Uint8Array {
   if (!INSTALLER_KEY_LINE.test(script)) throw new Error(`build: ${INSTALLER_ASSET} has no RELEASE_PUBLIC_KEY= line to put the release key in`);

@@ -69,8 +69,9 @@ export type SelfUpdateResult =
  * (the `.tar.gz`, or the bare executable of older releases), verify its SHA-256 against the release's
  * `checksums.txt`, take `flywheel` out of the archive, write it beside the binary, check it runs, and rename it
  * over the old one. In results, `url` is the download URL of this platform's asset in the release compared
- * (`null` when it has none), so `--check` can say what would be fetched. Throws {@link UpdateError}; whatever the failure, the installed binary is left
- * byte-identical, because nothing touches its path before the final `rename`.
+ * (`null` when it has none), so `--check` can say what would be fetched. Throws {@link UpdateError}; whatever
+ * the failure, the installed binary is left byte-identical, because nothing touches its path before the final
+ * `rename`.
  *
  * Guarantees: no unverified byte is ever installed (a release without `checksums.txt` is refused); with a
  * release key, `checksums.txt` itself must carry a valid signature, so a source that swaps binary and checksums
@@ -129,7 +130,7 @@ export async function selfUpdate(options: SelfUpdateOptions = {}): Promise<SelfU
   }
 
   log(`downloading ${asset.name} from ${asset.browser_download_url}`);
-  const downloaded = await downloadAsset(asset, { ...http, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  const downloaded = await downloadAsset(asset, { ...http, onProgress: options.onProgress });
   verifyChecksum(asset.name, downloaded, expected);
   log(`verified sha256 ${expected} (${formatBytes(downloaded.byteLength)})`);
   // Only verified bytes are unpacked: the archive's checksum vouches for what is inside it.

@@ -7,7 +7,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseChecksums, sha256Hex } from "../../src/update/release.ts";
-import { signWithPrivateKey, verifySignature } from "../../src/update/signature.ts";
+import { publicKeySpkiBase64, signWithPrivateKey, verifySignature } from "../../src/update/signature.ts";
 import { readTarFile } from "../../src/update/tar.ts";
 import { checksumsFor, startReleaseServer, type FakeReleaseServer } from "../update/fake-release-server.ts";
 import { throwawayKeyPair, type ThrowawayKeyPair } from "../update/throwaway-keys.ts";
@@ -118,6 +118,14 @@ describe("build.ts", () => {
     expect(same(readFileSync(join(out, "flywheel")), binaryOf(NEW))).toBe(true);
     expect(statSync(join(out, "flywheel")).mode & 0o777).toBe(0o755);
     expect(same(readTarFile(Bun.gunzipSync(archiveOf(NEW)), "flywheel")!.bytes, binaryOf(NEW))).toBe(true);
+  });
+
+  test("install.sh carries the key that signs the release (embedded or signing), and none for an unsigned build", () => {
+    const keyLine = (label: string) => new TextDecoder().decode(built[label]!.files["install.sh"]).match(/^RELEASE_PUBLIC_KEY=.*$/gm);
+    const signedLine = `RELEASE_PUBLIC_KEY='${publicKeySpkiBase64(keys.publicKey)}'`;
+    expect(keyLine(OLD)).toEqual(["RELEASE_PUBLIC_KEY=''"]);
+    expect(keyLine(NEW)).toEqual([signedLine]);
+    expect(keyLine(KEYED)).toEqual([signedLine]);
   });
 
   test("the version is baked in; version and version --json agree", async () => {
