@@ -4,9 +4,12 @@
  *   bun build.ts [--target host|all|<os>-<arch>] [--outdir dist] [--no-minify] [--no-bytecode]
  *                [--version-override 1.2.3] [--signing-public-key <key or file>] [--sign-with <private key file>]
  *
- * Writes `<outdir>/flywheel-<version>-<os>-<arch>` per target and `<outdir>/checksums.txt` (sha256sum format)
- * listing exactly the binaries this run built. `--target all` cross-compiles linux/darwin × x64/arm64; Bun
- * downloads each target's runtime from the npm registry into its install cache on first use.
+ * Writes per target the executable `flywheel-<version>-<os>-<arch>` and the same executable as `flywheel`
+ * (mode 0755) in a gzipped tar under two names: `flywheel-<version>-<os>-<arch>.tar.gz` and the unversioned
+ * `flywheel-<os>-<arch>.tar.gz` (so `releases/latest/download/flywheel-linux-x64.tar.gz` always works); then
+ * `install.sh` with the release public key filled in, and `checksums.txt` (sha256sum format) listing exactly the
+ * files this run wrote. `--target all` cross-compiles linux/darwin × x64/arm64; Bun downloads each target's
+ * runtime from the npm registry into its install cache on first use.
  * `--no-minify` and `--no-bytecode` exist because Bun's minifier and bytecode compiler have each miscompiled
  * real code in some release; they let a suspected miscompile be confirmed without editing this file.
  * `--version-override` stamps another version than package.json's (tests build 0.0.1 and 0.0.2 from one tree).
@@ -16,22 +19,34 @@
  * docs/RELEASING.md has the commands to make a pair.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "./package.json" with { type: "json" };
 import {
+  ARCHIVE_EXECUTABLE,
+  archiveName,
   assetName,
   bunCompileTarget,
   CHECKSUMS_ASSET,
   CHECKSUMS_SIGNATURE_ASSET,
   hostPlatform,
+  INSTALLER_ASSET,
+  latestArchiveName,
   RELEASE_PLATFORMS,
   type ReleasePlatform,
 } from "./src/update/platform.ts";
 import { sha256Hex } from "./src/update/release.ts";
 import { parseVersion, stripV } from "./src/update/semver.ts";
-import { decodePrivateKey, decodePublicKey, publicKeyOf, signWithPrivateKey, verifySignature } from "./src/update/signature.ts";
+import {
+  decodePrivateKey,
+  decodePublicKey,
+  publicKeyOf,
+  publicKeySpkiBase64,
+  signWithPrivateKey,
+  verifySignature,
+} from "./src/update/signature.ts";
+import { writeTar } from "./src/update/tar.ts";
 
 /**
  * Options for {@link buildFlywheel}. `{}` means: host target only, minified, with bytecode, into `./dist`,
@@ -58,8 +73,8 @@ export interface BuildOptions {
   signingKey?: Uint8Array;
 }
 
-/** One compiled binary. */
-export interface BuiltBinary {
+/** One file a build wrote and listed in `checksums.txt`. */
+export interface BuiltAsset {
   name: string;
   path: string;
   bytes: number;
@@ -67,6 +82,9 @@ export interface BuiltBinary {
 }
 
 const ENTRY = join(import.meta.dir, "src", "cli", "main.ts");
+const INSTALLER = join(import.meta.dir, INSTALLER_ASSET);
+/** The line of install.sh that carries the release public key; build.ts fills it in. */
+const INSTALLER_KEY_LINE = /^RELEASE_PUBLIC_KEY=.*$/m;
 
 /** Which platforms `target` means; throws a one-line message for anything unknown. */
 export function resolveTargets(target: string): ReleasePlatform[] {
@@ -85,11 +103,12 @@ export function resolveTargets(target: string): ReleasePlatform[] {
 }
 
 /**
- * Compiles one binary per target and writes `checksums.txt`. Every binary is built with bunfig.toml and .env
- * autoloading off: with them on, a `preload` in a stranger's `bunfig.toml` in the working directory runs code
- * inside flywheel (verified against Bun 1.4.5; `test/binary` keeps that proven).
+ * Compiles one binary per target, packs each into its archives, writes install.sh and `checksums.txt`, and
+ * returns every file listed there. Every binary is built with bunfig.toml and .env autoloading off: with them
+ * on, a `preload` in a stranger's `bunfig.toml` in the working directory runs code inside flywheel (verified
+ * against Bun 1.4.5; `test/binary` keeps that proven).
  */
-export async function buildFlywheel(options: BuildOptions = {}): Promise<BuiltBinary[]> {
+export async function buildFlywheel(options: BuildOptions = {}): Promise<BuiltAsset[]> {
   const version = stripV(options.version ?? pkg.version);
   if (!parseVersion(version)) throw new Error(`build: version ${JSON.stringify(version)} is not MAJOR.MINOR.PATCH`);
   const targets = resolveTargets(options.target ?? "host");
@@ -104,8 +123,16 @@ export async function buildFlywheel(options: BuildOptions = {}): Promise<BuiltBi
   // Read in src/update/signature.ts as RELEASE_PUBLIC_KEY, the same define pattern as the version.
   if (signingPublicKey) define.FLYWHEEL_SIGNING_PUBLIC_KEY = JSON.stringify(Buffer.from(signingPublicKey).toString("base64"));
   await mkdir(outdir, { recursive: true });
+  const mtime = Math.floor(Date.now() / 1000);
 
-  const built: BuiltBinary[] = [];
+  const built: BuiltAsset[] = [];
+  const record = async (name: string, bytes: Uint8Array, mode: number) => {
+    const path = join(outdir, name);
+    await writeFile(path, bytes);
+    // Explicit chmod: writeFile's mode is filtered through the umask, and a rebuild keeps the old file's mode.
+    await chmod(path, mode);
+    built.push({ name, path, bytes: bytes.byteLength, sha256: sha256Hex(bytes) });
+  };
   // Sequential on purpose: each cross-compile may download a ~30 MB runtime, and the logs stay readable.
   for (const platform of targets) {
     const name = assetName(version, platform);
@@ -132,9 +159,16 @@ export async function buildFlywheel(options: BuildOptions = {}): Promise<BuiltBi
       const why = result.logs.map((l) => String(l)).join("\n");
       throw new Error(`build: compiling ${name} failed\n${why}`);
     }
-    const bytes = await Bun.file(path).bytes();
-    built.push({ name, path, bytes: (await stat(path)).size, sha256: sha256Hex(bytes) });
+    const executable = await Bun.file(path).bytes();
+    built.push({ name, path, bytes: executable.byteLength, sha256: sha256Hex(executable) });
+    // Level 6: level 9 takes twice as long on a 100 MB binary for 2% fewer bytes.
+    const archive = Bun.gzipSync(writeTar([{ name: ARCHIVE_EXECUTABLE, bytes: executable, mode: 0o755, mtime }]), { level: 6 });
+    await record(archiveName(version, platform), archive, 0o644);
+    await record(latestArchiveName(platform), archive, 0o644);
   }
+  // The key that signs this release: what the binaries embed, or the signer's public half when none is embedded.
+  const installerKey = signingPublicKey ?? (signingKey ? await publicKeyOf(signingKey) : undefined);
+  await record(INSTALLER_ASSET, installerWithKey(readFileSync(INSTALLER, "utf8"), installerKey), 0o755);
 
   const sums = new TextEncoder().encode(built.map((b) => `${b.sha256}  ${b.name}\n`).join(""));
   await writeFile(join(outdir, CHECKSUMS_ASSET), sums);
@@ -143,6 +177,16 @@ export async function buildFlywheel(options: BuildOptions = {}): Promise<BuiltBi
   await rm(sigPath, { force: true });
   if (signingKey) await writeFile(sigPath, await signChecked(sums, signingKey));
   return built;
+}
+
+/**
+ * install.sh with its `RELEASE_PUBLIC_KEY=` line set to `publicKey` (base64 of the DER SubjectPublicKeyInfo),
+ * or left empty for an unsigned build, so the script checks the release's signature as the binaries do.
+ */
+export function installerWithKey(script: string, publicKey: Uint8Array | undefined): Uint8Array {
+  if (!INSTALLER_KEY_LINE.test(script)) throw new Error(`build: ${INSTALLER_ASSET} has no RELEASE_PUBLIC_KEY= line to put the release key in`);
+  const value = publicKey ? publicKeySpkiBase64(publicKey) : "";
+  return new TextEncoder().encode(script.replace(INSTALLER_KEY_LINE, `RELEASE_PUBLIC_KEY='${value}'`));
 }
 
 /** Signs `data` and verifies the result with the key's own public half, so a broken signature is never written. */
@@ -174,7 +218,7 @@ function readKeyArgument(flag: string, arg: string, decode: (input: string | Uin
 }
 
 function formatSize(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
 if (import.meta.main) {
@@ -240,7 +284,8 @@ if (import.meta.main) {
     );
     const off = [values["no-minify"] && "not minified", values["no-bytecode"] && "no bytecode"].filter(Boolean);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    console.log(`built ${built.length} binar${built.length === 1 ? "y" : "ies"} in ${seconds} s${off.length ? ` (${off.join(", ")})` : ""}`);
+    const targets = resolveTargets(values.target ?? "host").length;
+    console.log(`built ${targets} binar${targets === 1 ? "y" : "ies"} in ${seconds} s${off.length ? ` (${off.join(", ")})` : ""}`);
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
     process.exit(1);

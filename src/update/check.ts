@@ -70,6 +70,14 @@ export function updateCheckEnabled(env: Env = process.env, isTTY?: boolean): boo
 }
 
 /**
+ * Whether stderr is a terminal a person watches: `FLYWHEEL_FORCE_TTY=1` says yes (tests and demos), otherwise
+ * stderr's TTY state. Decides whether self-update draws a progress bar.
+ */
+export function isStderrTerminal(env: Env = process.env): boolean {
+  return env.FLYWHEEL_FORCE_TTY === "1" || stderrIsTTY();
+}
+
+/**
  * `process.stderr.isTTY`, with a fast path: a terminal is always a character device, so a pipe or file (the
  * usual case under cron and scripts) is ruled out by one fstat, without building the Node stream behind
  * `process.stderr`, which costs ~6 ms of startup in a compiled binary.

@@ -49,6 +49,30 @@ export function assetName(version: string, platform: ReleasePlatform): string {
   return `flywheel-${version}-${platform.os}-${platform.arch}`;
 }
 
+/**
+ * The release asset name of the `.tar.gz` archive for one version and platform, `flywheel-<version>-<os>-<arch>.tar.gz`:
+ * a gzipped tar holding one file, `flywheel` (mode 0755). What self-update downloads when a release has it.
+ * @example archiveName("1.2.3", { os: "linux", arch: "x64" }) // "flywheel-1.2.3-linux-x64.tar.gz"
+ */
+export function archiveName(version: string, platform: ReleasePlatform): string {
+  return `${assetName(version, platform)}.tar.gz`;
+}
+
+/**
+ * The same archive under a name without the version, `flywheel-<os>-<arch>.tar.gz`, published in every release
+ * so that `https://github.com/<owner>/<repo>/releases/latest/download/flywheel-linux-x64.tar.gz` always names the
+ * newest one (install.sh downloads it). Byte-identical to {@link archiveName}'s file, with the same checksum.
+ */
+export function latestArchiveName(platform: ReleasePlatform): string {
+  return `flywheel-${platform.os}-${platform.arch}.tar.gz`;
+}
+
+/** The name of the executable inside every release archive. */
+export const ARCHIVE_EXECUTABLE = "flywheel";
+
+/** Name of the installer script asset (install.sh with the release public key filled in by build.ts). */
+export const INSTALLER_ASSET = "install.sh";
+
 /** Bun's `--compile` target string for a platform (`bun-linux-x64`, …). */
 export function bunCompileTarget(platform: ReleasePlatform): `bun-${ReleaseOs}-${ReleaseArch}` {
   return `bun-${platform.os}-${platform.arch}`;

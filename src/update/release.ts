@@ -181,32 +181,60 @@ export async function fetchRelease(base: string, version?: string, options: Http
   return parseRelease(json, url);
 }
 
+/** Called as a download's body arrives: bytes so far, and the total when the server declared one. */
+export type DownloadProgress = (received: number, total: number | undefined) => void;
+
+/** {@link HttpOptions} plus a progress callback for the body. */
+export interface DownloadOptions extends HttpOptions {
+  onProgress?: DownloadProgress;
+}
+
 /**
  * Downloads an asset completely into memory and returns its bytes. The whole body is read before anything is
  * written anywhere (a half-downloaded binary must never reach disk beside the real one), and a body shorter or
- * longer than `Content-Length` is rejected.
+ * longer than `Content-Length` is rejected. `onProgress` sees every chunk as it arrives.
  */
-export async function downloadAsset(asset: ReleaseAsset, options: HttpOptions = {}): Promise<Uint8Array> {
+export async function downloadAsset(asset: ReleaseAsset, options: DownloadOptions = {}): Promise<Uint8Array<ArrayBuffer>> {
   const url = asset.browser_download_url;
   const res = await get(url, `download of ${asset.name}`, "application/octet-stream", options.signal ?? AbortSignal.timeout(600_000), options.fetch ?? fetch);
   if (!res.ok) {
     await res.body?.cancel();
     throw new UpdateError("network", `flywheel: download of ${asset.name} failed: HTTP ${res.status} from ${url}`);
   }
-  let bytes: Uint8Array;
+  // Content-Length describes the encoded body; only compare (and show progress against it) when the transfer was not compressed.
+  const declaredHeader = res.headers.get("content-encoding") ? null : res.headers.get("content-length");
+  const declared = declaredHeader === null || !/^\d+$/.test(declaredHeader) ? undefined : Number(declaredHeader);
+  let bytes: Uint8Array<ArrayBuffer>;
   try {
-    bytes = new Uint8Array(await res.arrayBuffer());
+    bytes = await readBody(res, declared, options.onProgress);
   } catch (cause) {
     const why = cause instanceof Error ? cause.message : String(cause);
     throw new UpdateError("network", `flywheel: download of ${asset.name} was interrupted: ${why}`, { cause });
   }
-  const declared = res.headers.get("content-length");
-  // Content-Length describes the encoded body; only compare when the transfer was not compressed.
-  if (declared !== null && !res.headers.get("content-encoding") && Number(declared) !== bytes.byteLength) {
+  if (declared !== undefined && declared !== bytes.byteLength) {
     throw new UpdateError(
       "network",
       `flywheel: download of ${asset.name} was truncated: got ${bytes.byteLength} of ${declared} bytes`,
     );
+  }
+  return bytes;
+}
+
+/** Reads a response body chunk by chunk, reporting progress, into one buffer. */
+async function readBody(res: Response, total: number | undefined, onProgress: DownloadProgress | undefined): Promise<Uint8Array<ArrayBuffer>> {
+  if (!res.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for await (const chunk of res.body) {
+    chunks.push(chunk);
+    received += chunk.byteLength;
+    onProgress?.(received, total);
+  }
+  const bytes = new Uint8Array(received);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
   }
   return bytes;
 }

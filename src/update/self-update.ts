@@ -1,6 +1,6 @@
 import { VERSION } from "../core/version.ts";
 import { installRefusal, runningInstall, stageExecutable, type InstallFacts } from "./install.ts";
-import { assetName, CHECKSUMS_ASSET, CHECKSUMS_SIGNATURE_ASSET, hostPlatform, type ReleasePlatform } from "./platform.ts";
+import { archiveName, CHECKSUMS_ASSET, CHECKSUMS_SIGNATURE_ASSET, hostPlatform, type ReleasePlatform } from "./platform.ts";
 import {
   downloadAsset,
   fetchRelease,
@@ -8,10 +8,12 @@ import {
   parseChecksums,
   updateBaseUrl,
   verifyChecksum,
+  type DownloadProgress,
   type FetchLike,
   type HttpOptions,
   type Release,
 } from "./release.ts";
+import { executableFromArchive, platformAsset } from "./release-asset.ts";
 import { compareVersions, parseVersion, stripV } from "./semver.ts";
 import { assertSignedChecksums, RELEASE_PUBLIC_KEY } from "./signature.ts";
 import { UpdateError } from "./update-error.ts";
@@ -52,19 +54,24 @@ export interface SelfUpdateOptions {
   verifyStaged?: (path: string, expectedVersion: string) => Promise<void>;
   /** Progress lines (downloading…, verified…); defaults to none. */
   log?: (line: string) => void;
+  /** Called as the binary's download arrives (not for the small checksum files); defaults to none. */
+  onProgress?: DownloadProgress;
 }
 
 /** What {@link selfUpdate} did or, with `check`, would do. */
 export type SelfUpdateResult =
-  | { action: "up-to-date"; current: string; latest: string }
-  | { action: "available"; current: string; target: string }
+  | { action: "up-to-date"; current: string; latest: string; url: string | null }
+  | { action: "available"; current: string; target: string; url: string | null }
   | { action: "updated"; from: string; to: string; path: string };
 
 /**
- * Replaces the running flywheel binary with a release: resolve the release, pick the asset for this platform,
- * verify its SHA-256 against the release's `checksums.txt`, write it beside the binary, check it runs, and
- * rename it over the old one. Throws {@link UpdateError}; whatever the failure, the installed binary is left
- * byte-identical, because nothing touches its path before the final `rename`.
+ * Replaces the running flywheel binary with a release: resolve the release, pick the asset for this platform
+ * (the `.tar.gz`, or the bare executable of older releases), verify its SHA-256 against the release's
+ * `checksums.txt`, take `flywheel` out of the archive, write it beside the binary, check it runs, and rename it
+ * over the old one. In results, `url` is the download URL of this platform's asset in the release compared
+ * (`null` when it has none), so `--check` can say what would be fetched. Throws {@link UpdateError}; whatever
+ * the failure, the installed binary is left byte-identical, because nothing touches its path before the final
+ * `rename`.
  *
  * Guarantees: no unverified byte is ever installed (a release without `checksums.txt` is refused); with a
  * release key, `checksums.txt` itself must carry a valid signature, so a source that swaps binary and checksums
@@ -104,24 +111,30 @@ export async function selfUpdate(options: SelfUpdateOptions = {}): Promise<SelfU
   const order = compareVersions(release.version, current);
   // A pin installs whatever differs (including downgrades); "latest" only ever moves forward.
   const wanted = options.force || (pinned !== undefined ? order !== 0 : order > 0);
-  if (!wanted) return { action: "up-to-date", current, latest: release.version };
-  if (options.check) return { action: "available", current, target: release.version };
+  const found = platformAsset(release, platform);
+  const url = found?.asset.browser_download_url ?? null;
+  if (!wanted) return { action: "up-to-date", current, latest: release.version, url };
+  if (options.check) return { action: "available", current, target: release.version, url };
 
-  const name = assetName(release.version, platform);
-  const asset = findAsset(release, name);
-  if (!asset) {
-    throw new UpdateError("release", `flywheel: release ${release.tag} has no binary for ${platform.os}-${platform.arch} (looked for ${name})`);
+  if (!found) {
+    throw new UpdateError(
+      "release",
+      `flywheel: release ${release.tag} has no binary for ${platform.os}-${platform.arch} (looked for ${archiveName(release.version, platform)})`,
+    );
   }
+  const { asset, archived } = found;
   const sums = await trustedChecksums(release, options.releasePublicKey ?? RELEASE_PUBLIC_KEY, http);
-  const expected = sums.get(name);
+  const expected = sums.get(asset.name);
   if (!expected) {
-    throw new UpdateError("checksum", `flywheel: ${CHECKSUMS_ASSET} of ${release.tag} has no entry for ${name}; refusing to install it`);
+    throw new UpdateError("checksum", `flywheel: ${CHECKSUMS_ASSET} of ${release.tag} has no entry for ${asset.name}; refusing to install it`);
   }
 
-  log(`downloading ${name} from ${asset.browser_download_url}`);
-  const bytes = await downloadAsset(asset, http);
-  verifyChecksum(name, bytes, expected);
-  log(`verified sha256 ${expected} (${formatBytes(bytes.byteLength)})`);
+  log(`downloading ${asset.name} from ${asset.browser_download_url}`);
+  const downloaded = await downloadAsset(asset, { ...http, onProgress: options.onProgress });
+  verifyChecksum(asset.name, downloaded, expected);
+  log(`verified sha256 ${expected} (${formatBytes(downloaded.byteLength)})`);
+  // Only verified bytes are unpacked: the archive's checksum vouches for what is inside it.
+  const bytes = archived ? executableFromArchive(asset.name, release.tag, downloaded) : downloaded;
 
   const staged = await stageExecutable(install.execPath, bytes);
   try {

@@ -46,6 +46,14 @@ export function decodePrivateKey(input: string | Uint8Array): Uint8Array | undef
   return unwrapKey(input, PKCS8_PREFIX, "PRIVATE KEY");
 }
 
+/**
+ * The raw 32-byte public key as base64 of its DER SubjectPublicKeyInfo: the one-line body of its PEM, which is
+ * how install.sh carries the release key (`openssl` reads it once wrapped in PEM armour).
+ */
+export function publicKeySpkiBase64(publicKey: Uint8Array): string {
+  return Buffer.concat([SPKI_PREFIX, publicKey]).toString("base64");
+}
+
 function unwrapKey(input: string | Uint8Array, prefix: Buffer, pemLabel: string): Uint8Array | undefined {
   if (typeof input !== "string" && input.byteLength === KEY_BYTES) return new Uint8Array(input);
   const text = (typeof input === "string" ? input : new TextDecoder().decode(input)).trim();

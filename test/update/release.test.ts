@@ -152,6 +152,22 @@ describe("HTTP", () => {
     );
   });
 
+  test("onProgress sees every chunk with the declared total, ending at the whole size", async () => {
+    const chunks = ["aaaa", "bb", "cccccc"].map((c) => new TextEncoder().encode(c));
+    const body = () => new ReadableStream({ start: (c) => (chunks.forEach((x) => c.enqueue(x)), c.close()) });
+    const seen: [number, number | undefined][] = [];
+    const onProgress = (received: number, total: number | undefined) => seen.push([received, total]);
+    const sized = async () => new Response(body(), { headers: { "content-length": "12" } });
+    const bytes = await downloadAsset({ name: "x", browser_download_url: "https://x/x" }, { fetch: sized, onProgress });
+    expect(new TextDecoder().decode(bytes)).toBe("aaaabbcccccc");
+    expect(seen).toEqual([[4, 12], [6, 12], [12, 12]]);
+
+    seen.length = 0;
+    const unsized = async () => new Response(body());
+    await downloadAsset({ name: "x", browser_download_url: "https://x/x" }, { fetch: unsized, onProgress });
+    expect(seen.at(-1)).toEqual([12, undefined]);
+  });
+
   test("a body shorter than Content-Length is refused as truncated", async () => {
     const fetchShort = async () => new Response("abc", { headers: { "content-length": "10" } });
     const e = await downloadAsset({ name: "x", browser_download_url: "https://x/x" }, { fetch: fetchShort }).catch(

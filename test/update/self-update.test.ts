@@ -7,11 +7,16 @@ import { selfUpdate, type SelfUpdateOptions } from "../../src/update/self-update
 import { exitStatusOf, FlywheelError } from "../../src/core/errors.ts";
 import { UpdateError } from "../../src/update/update-error.ts";
 import { signWithPrivateKey } from "../../src/update/signature.ts";
+import { writeTar } from "../../src/update/tar.ts";
 import { checksumsFor, useReleaseServer, type FakeReleaseServer } from "./fake-release-server.ts";
 import { throwawayKeyPair, type ThrowawayKeyPair } from "./throwaway-keys.ts";
 
 const PLATFORM: ReleasePlatform = { os: "linux", arch: "arm64" };
 const bin = (v: string) => `flywheel-${v}-linux-arm64`;
+const tgz = (v: string) => `${bin(v)}.tar.gz`;
+/** A release archive as build.ts makes it, holding `flywheel` with `content` (or, with `name`, another file). */
+const archiveOf = (content: string, name = "flywheel") =>
+  Bun.gzipSync(writeTar([{ name, bytes: new TextEncoder().encode(content), mode: 0o755, mtime: 0 }]));
 
 let server: FakeReleaseServer;
 let root: string;
@@ -81,7 +86,7 @@ describe("selfUpdate", () => {
   test("already latest: says so and downloads nothing", async () => {
     server.publish([{ version: "1.0.0", assets: {} }]);
     const result = await selfUpdate(opts());
-    expect(result).toEqual({ action: "up-to-date", current: "1.0.0", latest: "1.0.0" });
+    expect(result).toEqual({ action: "up-to-date", current: "1.0.0", latest: "1.0.0", url: null });
     expect(renderSelfUpdate(result)).toBe("flywheel 1.0.0 is the latest version");
     expect(server.requests).toEqual(["/releases/latest"]);
   });
@@ -93,7 +98,7 @@ describe("selfUpdate", () => {
 
   test("--check reports and changes nothing, even where installing would be refused", async () => {
     const result = await selfUpdate(opts({ check: true, probe: () => false }));
-    expect(result).toEqual({ action: "available", current: "1.0.0", target: "1.1.0" });
+    expect(result).toEqual({ action: "available", current: "1.0.0", target: "1.1.0", url: `${server.url}/download/v1.1.0/${bin("1.1.0")}` });
     expect(renderSelfUpdate(result)).toBe("flywheel 1.1.0 is available (you have 1.0.0): run `flywheel self-update`");
     expect(server.requests).toEqual(["/releases/latest"]);
     expect(installed()).toBe("binary 1.0.0");
@@ -167,7 +172,7 @@ describe("selfUpdate", () => {
 
   test("no asset for this platform: names the platform and the asset looked for", async () => {
     const e = await failure(selfUpdate(opts({ platform: { os: "darwin", arch: "x64" } })));
-    expect(e.message).toBe("flywheel: release v1.1.0 has no binary for darwin-x64 (looked for flywheel-1.1.0-darwin-x64)");
+    expect(e.message).toBe("flywheel: release v1.1.0 has no binary for darwin-x64 (looked for flywheel-1.1.0-darwin-x64.tar.gz)");
   });
 
   test("a staged binary that fails its smoke run is discarded; old binary untouched", async () => {
@@ -224,6 +229,67 @@ describe("selfUpdate", () => {
     const e = await failure(selfUpdate(opts({ version: "1.1.0", fetch: lying })));
     expect(e.message).toContain("asked");
     expect(e.message).toContain("v6.6.6");
+  });
+});
+
+describe("release archives (.tar.gz)", () => {
+  /** Release 1.1.0 with `assets` and a checksums.txt listing them, or `sums` instead. */
+  function publish(assets: Record<string, string | Uint8Array>, sums: Record<string, string | Uint8Array> = assets) {
+    server.publish([{ version: "1.1.0", assets: { ...assets, "checksums.txt": checksumsFor(sums) } }]);
+  }
+
+  test("the archive is preferred over the bare binary: its checksum verified, the flywheel inside installed", async () => {
+    publish({ [bin("1.1.0")]: "bare 1.1.0", [tgz("1.1.0")]: archiveOf("archived 1.1.0") });
+    const progress: number[] = [];
+    const result = await selfUpdate(opts({ onProgress: (received) => progress.push(received) }));
+    expect(result).toEqual({ action: "updated", from: "1.0.0", to: "1.1.0", path: target });
+    expect(installed()).toBe("archived 1.1.0");
+    expect(verified).toEqual(["archived 1.1.0@1.1.0"]);
+    expect(siblings()).toEqual(["flywheel"]);
+    expect(server.requests).toEqual(["/releases/latest", "/download/v1.1.0/checksums.txt", `/download/v1.1.0/${tgz("1.1.0")}`]);
+    expect(progress.at(-1)).toBe(archiveOf("archived 1.1.0").byteLength);
+  });
+
+  test("--check names the archive's URL", async () => {
+    publish({ [bin("1.1.0")]: "bare 1.1.0", [tgz("1.1.0")]: archiveOf("archived 1.1.0") });
+    expect(await selfUpdate(opts({ check: true }))).toEqual({
+      action: "available",
+      current: "1.0.0",
+      target: "1.1.0",
+      url: `${server.url}/download/v1.1.0/${tgz("1.1.0")}`,
+    });
+  });
+
+  test("a tampered archive: checksum mismatch naming the archive, old binary untouched", async () => {
+    publish({ [tgz("1.1.0")]: archiveOf("evil 1.1.0") }, { [tgz("1.1.0")]: archiveOf("archived 1.1.0") });
+    const e = await failure(selfUpdate(opts()));
+    expect(e.code).toBe("update_checksum");
+    expect(e.message).toStartWith(`flywheel: checksum mismatch for ${tgz("1.1.0")}: expected`);
+    expect(installed()).toBe("binary 1.0.0");
+    expect(siblings()).toEqual(["flywheel"]);
+    expect(verified).toEqual([]);
+  });
+
+  test("an archive that matches its checksum but holds no flywheel, or is no archive: refused, old binary untouched", async () => {
+    publish({ [tgz("1.1.0")]: archiveOf("1.1.0", "bin/flywheel") });
+    const empty = await failure(selfUpdate(opts()));
+    expect(empty.code).toBe("update_release");
+    expect(empty.message).toBe(`flywheel: ${tgz("1.1.0")} of release v1.1.0 holds no file named flywheel; nothing was changed`);
+
+    publish({ [tgz("1.1.0")]: "plain text, not gzip" });
+    const garbage = await failure(selfUpdate(opts()));
+    expect(garbage.code).toBe("update_release");
+    expect(garbage.message).toStartWith(`flywheel: ${tgz("1.1.0")} of release v1.1.0 is not a gzipped tar archive (`);
+    expect(installed()).toBe("binary 1.0.0");
+    expect(siblings()).toEqual(["flywheel"]);
+    expect(verified).toEqual([]);
+  });
+
+  test("the archive's checksums.txt entry is what counts: an entry for the bare binary only is refused", async () => {
+    publish({ [bin("1.1.0")]: "bare 1.1.0", [tgz("1.1.0")]: archiveOf("archived 1.1.0") }, { [bin("1.1.0")]: "bare 1.1.0" });
+    const e = await failure(selfUpdate(opts()));
+    expect(e.message).toBe(`flywheel: checksums.txt of v1.1.0 has no entry for ${tgz("1.1.0")}; refusing to install it`);
+    expect(installed()).toBe("binary 1.0.0");
   });
 });
 
