@@ -134,7 +134,9 @@ function effectiveSettings(config: FlywheelConfig) {
       kill_grace: d(r.killGraceMs),
       instance: r.instance,
     },
-    log: config.log,
+    // The token itself never leaves the config: doctor output gets pasted into tickets.
+    http: { api: config.http.api, dashboard: config.http.dashboard, api_token: config.http.apiToken === null ? "(not set)" : "(set)" },
+    log: { level: config.log.level, format: config.log.format, job_output: config.log.jobOutput },
     schedules: config.schedules.map((s) => s.slug),
   };
 }

@@ -200,6 +200,12 @@ schedules:
     expect(json.checks.find((c: any) => c.name === "database").status).toBe("ok");
     expect(json.checks.find((c: any) => c.name === "schema")).toEqual({ name: "schema", status: "ok", detail: `version ${MIGRATIONS.length} (latest)` });
     expect(json.settings.runtime).toMatchObject({ concurrency: 3, retention: "7d", http_addr: "127.0.0.1:7741", lease: "30s" });
+    expect(json.settings.http).toEqual({ api: true, dashboard: true, api_token: "(not set)" });
+    // A token is reported as set, never printed.
+    const token = "doctor-token-0123456789";
+    const withToken = await cli(box, ["doctor", "--config", file, "--json"], { env: { FLYWHEEL_API_TOKEN: token } });
+    expect(JSON.parse(withToken.stdout).settings.http.api_token).toBe("(set)");
+    expect(withToken.stdout).not.toContain(token);
   });
 
   test("a bad config: every problem listed with file:line and key, exit 1", async () => {
