@@ -475,17 +475,24 @@ export class Flywheel<Tx = unknown> {
    * Binds topic `pattern` to `target.kind`: every later publish of a topic it matches enqueues one job of that
    * kind (on `target.queue`, else the kind's queue), with args `{ topic, payload }` or `target.args`. Patterns
    * follow AMQP: `*` is one token, `#` zero or more (`orders.#` matches `orders` and `orders.eu.paid`). Binding
-   * the same pattern and kind again replaces the queue and args.
+   * the same pattern and kind again replaces the queue and args. `options.source` says who made it (`api` by
+   * default; the CLI says `cli`, a daemon's config `config:<instance>`): config reconcile removes only its own.
    * @throws ValidationError for a bad pattern, kind, queue or args.
    * @example await fw.bind("orders.*.paid", { kind: "ship_order" });
    */
-  async bind(pattern: string, target: { kind: string | WorkerDefinition<any, any>; queue?: string; args?: unknown }): Promise<BindingRecord> {
+  async bind(
+    pattern: string,
+    target: { kind: string | WorkerDefinition<any, any>; queue?: string; args?: unknown },
+    options: { source?: string } = {},
+  ): Promise<BindingRecord> {
     assertPattern(pattern);
     const kind = typeof target.kind === "string" ? target.kind : target.kind.kind;
     assertName(kind, "kind", { required: true });
     assertName(target.queue, "queue");
     const argsJson = target.args === undefined ? null : this.runtime.builder.build(kind, target.args, {}, this.clock.now()).argsJson;
-    return this.driver.bindingSave({ pattern, prefix: literalPrefix(pattern), kind, queue: target.queue ?? null, argsJson, now: this.clock.now() });
+    const source = options.source ?? "api";
+    assertName(source, "source", { required: true });
+    return this.driver.bindingSave({ pattern, prefix: literalPrefix(pattern), kind, queue: target.queue ?? null, argsJson, source, now: this.clock.now() });
   }
 
   /** Removes the binding of `pattern` to `kind`; returns false when there was none. */

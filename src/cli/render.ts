@@ -266,5 +266,5 @@ export function historyJson(h: HistoryRecord) {
 
 /** A topic binding as `--json` prints it. */
 export function bindingJson(b: BindingRecord) {
-  return { pattern: b.pattern, kind: b.kind, queue: b.queue, args: b.args, created_at: iso(b.createdAt), updated_at: iso(b.updatedAt) };
+  return { pattern: b.pattern, kind: b.kind, queue: b.queue, args: b.args, source: b.source, created_at: iso(b.createdAt), updated_at: iso(b.updatedAt) };
 }

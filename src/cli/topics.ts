@@ -36,7 +36,7 @@ const ls = defineCommand({
     await withFlywheel(args, async (fw) => {
       const bindings = await fw.listBindings();
       if (args.json) return printJson(bindings.map(bindingJson));
-      console.log(table(["pattern", "kind", "queue", "args"], bindings.map((b) => [b.pattern, b.kind, b.queue ?? "-", b.args === null ? "{ topic, payload }" : JSON.stringify(b.args)])));
+      console.log(table(["pattern", "kind", "queue", "source", "args"], bindings.map((b) => [b.pattern, b.kind, b.queue ?? "-", b.source, b.args === null ? "{ topic, payload }" : JSON.stringify(b.args)])));
     });
   },
 });
@@ -53,7 +53,7 @@ const add = defineCommand({
   async run({ args }) {
     const jobArgs = args.args === undefined ? undefined : jsonObjectArg(args.args, "--args");
     await withFlywheel(args, async (fw) => {
-      const binding = await fw.bind(String(args.pattern), { kind: String(args.kind), queue: args.queue === undefined ? undefined : String(args.queue), args: jobArgs });
+      const binding = await fw.bind(String(args.pattern), { kind: String(args.kind), queue: args.queue === undefined ? undefined : String(args.queue), args: jobArgs }, { source: "cli" });
       if (args.json) return printJson(bindingJson(binding));
       console.log(`bound ${binding.pattern} to ${binding.kind}`);
     });

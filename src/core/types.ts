@@ -331,6 +331,8 @@ export interface BindingRecord {
   queue: string | null;
   /** Args its jobs get instead of `{ topic, payload }`; null: `{ topic, payload }`. */
   args: unknown;
+  /** Who made it: `api` (the library or HTTP API), `cli`, or `config:<instance>` (a daemon's `bindings:`). */
+  source: string;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -10,6 +10,7 @@ import { hasAlerts, nodeOptions } from "./node-options.ts";
 import { openFlywheel } from "./open.ts";
 import { isConfigSource } from "./periodic-source.ts";
 import { reconcileSchedules } from "./reconcile.ts";
+import { reconcileMessaging } from "./reconcile-messaging.ts";
 
 /** Options for {@link runDaemon}. */
 export interface RunDaemonOptions {
@@ -58,6 +59,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<void> {
       job_output: config.log.jobOutput || undefined,
     });
     await reconcileSchedules(fw, config, logger);
+    await reconcileMessaging(fw, config, logger);
     if (signal.aborted) return;
     const running = fw.node(node);
     if (!hasAlerts(config)) return await running.run(signal);

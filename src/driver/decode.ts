@@ -144,6 +144,7 @@ export function rowDecoders(c: ColumnCodec): RowDecoders {
       kind: r.kind,
       queue: r.queue ?? null,
       args: c.json(r.args),
+      source: r.source,
       createdAt: c.date(r.created_at)!,
       updatedAt: c.date(r.updated_at)!,
     }),

@@ -371,6 +371,8 @@ export interface BindingSaveRow {
   kind: string;
   queue: string | null;
   argsJson: string | null;
+  /** Who made it: `api`, `cli`, or `config:<instance>`. */
+  source: string;
   now: Date;
 }
 

@@ -12,13 +12,15 @@ import {
   RUNNER_DEFAULTS,
   SQLITE_DEFAULTS,
 } from "../../core/defaults.ts";
-import { type CommandKind, validateCommandArgs } from "../../workers/index.ts";
+import type { CommandKind } from "../../workers/index.ts";
 import { type RawAlert, resolveAlerts } from "./alerts.ts";
 import { defaultDatabasePath } from "./discover.ts";
 import { applyLogEnv } from "./log-env.ts";
-import { ConfigError, type ConfigIssue, configIssueOf, dedupeIssues, explainArgIssue } from "./issues.ts";
-import { dotPath, locate, splitDotPath } from "./locate.ts";
-import { commandJobTimeout, expandHome, pathProblem, resolveCommandPaths } from "./paths.ts";
+import { ConfigError, type ConfigIssue, configIssueOf, dedupeIssues } from "./issues.ts";
+import { dotPath, locate } from "./locate.ts";
+import { resolveBindings, resolveQueues } from "./messaging.ts";
+import { commandJobTimeout, expandHome } from "./paths.ts";
+import { resolveWorkerArgs } from "./worker-args.ts";
 import { CONFIG_SCHEMA, type RawConfig } from "./schema.ts";
 import type { ConfigEnv, ConfigSource, DatabaseConfig, FlywheelConfig, HttpAddress, HttpConfig, RuntimeConfig, ScheduleConfig } from "./types.ts";
 
@@ -70,21 +72,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
     const timezone: string = s.timezone ?? PERIODIC_DEFAULTS.timezone;
     if (s.every !== undefined && s.every < 1000) at([...base, "every"], "expected at least 1s");
     const kind = s.worker as CommandKind;
-    const rawArgs = s[kind] as Record<string, unknown>;
-    const argIssues = validateCommandArgs(kind, rawArgs);
-    for (const issue of argIssues) {
-      const path = splitDotPath(issue.path);
-      at([...base, kind, ...path], explainArgIssue(kind, path, issue.message, rawArgs));
-    }
-    let args = rawArgs;
-    if (argIssues.length === 0) {
-      const resolved = resolveCommandPaths(kind, rawArgs, ctx.baseDir);
-      args = resolved.args;
-      for (const p of resolved.paths) {
-        const problem = pathProblem(p.path, p.mustBe);
-        if (problem) at([...base, kind, p.key], problem);
-      }
-    }
+    const args = resolveWorkerArgs(kind, s[kind] as Record<string, unknown>, base, ctx.baseDir, at);
     schedules.push({
       slug: s.slug,
       kind,
@@ -105,6 +93,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
       graceMs: s.grace ?? ALERT_DEFAULTS.graceMs,
     });
   });
+  const bindings = resolveBindings(c.bindings, runtime.queues, ctx.baseDir, at);
   if (issues.length > 0) throw new ConfigError(ctx.file, issues);
 
   let db: DatabaseConfig;
@@ -123,6 +112,8 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
     log: applyLogEnv({ level: c.log?.level ?? LOG_DEFAULTS.level, format: c.log?.format ?? LOG_DEFAULTS.format, jobOutput: c.log?.job_output ?? LOG_DEFAULTS.jobOutput }, ctx.env),
     schedules,
     alerts,
+    bindings,
+    queues: resolveQueues(c.queues),
   };
 }
 

@@ -92,6 +92,22 @@ export interface ScheduleConfig {
   graceMs: number;
 }
 
+/** One entry of `bindings:` (SPEC §18), validated: a topic pattern whose published topics run a command worker. */
+export interface BindingConfig {
+  pattern: string;
+  /** The command worker kind (`worker:`). */
+  kind: CommandKind;
+  /** The worker's args, checked and with their paths absolute: every job the binding makes gets these. */
+  args: Record<string, unknown>;
+  queue?: string;
+}
+
+/** One entry of `queues:`: a queue this config keeps paused (or explicitly not). */
+export interface QueueConfig {
+  name: string;
+  paused: boolean;
+}
+
 /** How the config file was found: `--config`, `$FLYWHEEL_CONFIG`, `./flywheel.yaml`, the XDG path, or `defaults` (none). */
 export type ConfigSource = "flag" | "env" | "cwd" | "xdg" | "defaults";
 
@@ -110,4 +126,8 @@ export interface FlywheelConfig {
   schedules: ScheduleConfig[];
   /** The top-level `alerts:`: every schedule's that gives none of its own, and those added by the CLI or library. */
   alerts: AlertRule[];
+  /** `bindings:`, reconciled at start and on reload like schedules. */
+  bindings: BindingConfig[];
+  /** `queues:`, by name. */
+  queues: QueueConfig[];
 }
