@@ -241,16 +241,16 @@ describe("queues", () => {
 describe("topics", () => {
   test("publish fans out through the bindings, idempotent with unique_key; a bad topic is 422 naming it", async () => {
     await node.fw.bind("api.*.done", { kind: "echo", args: { n: 5 } });
-    const published = await node.json("/api/v1/topics/api.x.done/publish", { method: "POST", body: { payload: { ok: true }, unique_key: "k-1" } });
+    const published = await node.json("/api/v1/topics/api.x.done", { method: "POST", body: { payload: { ok: true }, unique_key: "k-1" } });
     expect(published.status).toBe(201);
     expect(published.body.jobs).toHaveLength(1);
-    const again = await node.json("/api/v1/topics/api.x.done/publish", { method: "POST", body: { unique_key: "k-1" } });
+    const again = await node.json("/api/v1/topics/api.x.done", { method: "POST", body: { unique_key: "k-1" } });
     expect(again.body.jobs).toEqual(published.body.jobs);
     expect((await node.json(`/api/v1/jobs/${published.body.jobs[0]}`)).body.history[0]).toMatchObject({ action: "enqueued", actor: "api" });
-    const bad = await node.json("/api/v1/topics/api..done/publish", { method: "POST", body: {} });
+    const bad = await node.json("/api/v1/topics/api..done", { method: "POST", body: {} });
     expect(bad.status).toBe(422);
     expect(bad.body.error.message).toContain('"api..done"');
     expect((await node.json("/api/v1/bindings")).body.bindings).toContainEqual(expect.objectContaining({ pattern: "api.*.done", kind: "echo" }));
-    expect((await node.json("/api/v1/topics/api.x.done/publish", { method: "POST", body: {}, token: null })).status).toBe(401);
+    expect((await node.json("/api/v1/topics/api.x.done", { method: "POST", body: {}, token: null })).status).toBe(401);
   });
 });
