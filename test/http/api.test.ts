@@ -194,7 +194,7 @@ describe("schedules", () => {
 });
 
 describe("overview and nodes", () => {
-  test("GET /api/v1/overview: kinds with defaults, health, queues, counts, schedules, failures, throughput", async () => {
+  test("GET /api/v1/overview: kinds with defaults, health, queues, counts, schedules, failures, throughput, nodes", async () => {
     const ok = await enqueue("echo", { n: 1 });
     const bad = await enqueue("broken");
     await settled(node.fw, ok);
@@ -212,6 +212,7 @@ describe("overview and nodes", () => {
     const last = body.throughput.buckets.at(-1);
     expect(last.succeeded).toBeGreaterThan(0);
     expect(last.failed).toBeGreaterThan(0);
+    expect(body.nodes).toEqual([expect.objectContaining({ executor_id: node.fw.executorId, pid: process.pid, self: true })]);
   });
 
   test("GET /api/v1/nodes lists the registry's live nodes, this one marked self", async () => {

@@ -5,12 +5,12 @@ import { ActionButton, Badge, Loading, Section, useLoad, When } from "./ui.tsx";
 
 const FINISHED = ["succeeded", "cancelled", "discarded"];
 
-/** One job: its fields, every attempt with exit code, duration, stdout, stderr and error, and its workflow steps. */
+/** One job: its fields, every attempt with exit code, duration, stdout, stderr and error, its workflow steps and its history. */
 export function JobPage({ id, tick, reload }: { id: string; tick: number; reload: () => void }) {
   const loaded = useLoad(() => api<JobDetailResponse>(`/api/v1/jobs/${encodeURIComponent(id)}`), [id, tick]);
   return (
     <Loading loaded={loaded}>
-      {({ job, runs, steps }) => (
+      {({ job, runs, steps, history }) => (
         <>
           <h2 class="job-title">
             {job.kind} <Badge value={job.state} /> <code>{job.id}</code>
@@ -73,6 +73,30 @@ export function JobPage({ id, tick, reload }: { id: string; tick: number; reload
               </table>
             </Section>
           )}
+          <Section title="History" aside="what happened besides its attempts">
+            <table class="history">
+              <thead>
+                <tr>
+                  <th>When</th>
+                  <th>What</th>
+                  <th>By</th>
+                  <th>Detail</th>
+                </tr>
+              </thead>
+              <tbody>
+                {history.map((h, i) => (
+                  <tr key={`${h.at}-${i}`} data-action={h.action}>
+                    <td>
+                      <When at={h.at} />
+                    </td>
+                    <td>{h.action}</td>
+                    <td>{h.actor}</td>
+                    <td class="message">{h.detail === null ? "" : JSON.stringify(h.detail)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </Section>
         </>
       )}
     </Loading>
