@@ -1,7 +1,7 @@
 import type { JobDetailResponse, RunJson } from "../wire.ts";
 import { api } from "./api.ts";
 import { duration, localTime } from "./format.ts";
-import { ActionButton, Badge, Loading, Section, useLoad, When } from "./ui.tsx";
+import { ActionButton, Badge, Loading, Section, TableHead, useLoad, When } from "./ui.tsx";
 
 const FINISHED = ["succeeded", "cancelled", "discarded"];
 
@@ -40,16 +40,7 @@ export function JobPage({ id, tick, reload }: { id: string; tick: number; reload
           {steps.length > 0 && (
             <Section title="Workflow steps">
               <table>
-                <thead>
-                  <tr>
-                    <th>Step</th>
-                    <th>Status</th>
-                    <th>Tries</th>
-                    <th>Started</th>
-                    <th>Finished</th>
-                    <th>Output or error</th>
-                  </tr>
-                </thead>
+                <TableHead columns={["Step", "Status", "Tries", "Started", "Finished", "Output or error"]} />
                 <tbody>
                   {steps.map((s) => (
                     <tr key={s.key}>
@@ -75,14 +66,7 @@ export function JobPage({ id, tick, reload }: { id: string; tick: number; reload
           )}
           <Section title="History" aside="what happened besides its attempts">
             <table class="history">
-              <thead>
-                <tr>
-                  <th>When</th>
-                  <th>What</th>
-                  <th>By</th>
-                  <th>Detail</th>
-                </tr>
-              </thead>
+              <TableHead columns={["When", "What", "By", "Detail"]} />
               <tbody>
                 {history.map((h, i) => (
                   <tr key={`${h.at}-${i}`} data-action={h.action}>

@@ -1,23 +1,12 @@
 import type { RegistryNodeJson } from "../wire.ts";
-import { When } from "./ui.tsx";
+import { TableHead, When } from "./ui.tsx";
 
 /** The live nodes of the registry: where each runs, what it serves, when it last reported. */
 export function NodeTable({ nodes }: { nodes: RegistryNodeJson[] }) {
   if (nodes.length === 0) return <p class="muted bad">No live node: nothing is claiming jobs or firing schedules.</p>;
   return (
     <table class="nodes">
-      <thead>
-        <tr>
-          <th>Node</th>
-          <th>Host</th>
-          <th>PID</th>
-          <th>Version</th>
-          <th>Queues</th>
-          <th>Kinds</th>
-          <th>Started</th>
-          <th>Last heartbeat</th>
-        </tr>
-      </thead>
+      <TableHead columns={["Node", "Host", "PID", "Version", "Queues", "Kinds", "Started", "Last heartbeat"]} />
       <tbody>
         {nodes.map((n) => (
           <tr key={n.id} data-node={n.executor_id}>

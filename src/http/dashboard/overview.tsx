@@ -5,7 +5,7 @@ import { duration, shortId } from "./format.ts";
 import { NodeTable } from "./nodes.tsx";
 import { QueueTable, queueRows } from "./queues.tsx";
 import { ScheduleTable } from "./schedules.tsx";
-import { Loading, Section, Sparkline, useLoad, When } from "./ui.tsx";
+import { Loading, Section, Sparkline, TableHead, useLoad, When } from "./ui.tsx";
 
 /** The first screen: queues, throughput, schedules, recent failures, nodes and kinds. */
 export function Overview({ tick, reload }: { tick: number; reload: () => void }) {
@@ -37,16 +37,7 @@ export function Overview({ tick, reload }: { tick: number; reload: () => void })
               <p class="muted">None.</p>
             ) : (
               <table class="failures">
-                <thead>
-                  <tr>
-                    <th>Job</th>
-                    <th>Kind</th>
-                    <th>Queue</th>
-                    <th>Attempts</th>
-                    <th>Error</th>
-                    <th>When</th>
-                  </tr>
-                </thead>
+                <TableHead columns={["Job", "Kind", "Queue", "Attempts", "Error", "When"]} />
                 <tbody>
                   {o.failures.map((f) => (
                     <tr key={f.job_id}>
@@ -71,16 +62,7 @@ export function Overview({ tick, reload }: { tick: number; reload: () => void })
           </Section>
           <Section title="Kinds" aside="registered on this node, with their defaults">
             <table>
-              <thead>
-                <tr>
-                  <th>Kind</th>
-                  <th>Queue</th>
-                  <th>Priority</th>
-                  <th>Max attempts</th>
-                  <th>Timeout</th>
-                  <th>Jobs</th>
-                </tr>
-              </thead>
+              <TableHead columns={["Kind", "Queue", "Priority", "Max attempts", "Timeout", "Jobs"]} />
               <tbody>
                 {o.kinds.map((k) => (
                   <tr key={k.kind}>

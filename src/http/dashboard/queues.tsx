@@ -1,7 +1,7 @@
 import type { HealthJson, QueueJson } from "../wire.ts";
 import { api } from "./api.ts";
 import { duration } from "./format.ts";
-import { ActionButton, Badge } from "./ui.tsx";
+import { ActionButton, Badge, TableHead } from "./ui.tsx";
 
 const QUEUE_STATES = ["available", "scheduled", "running", "retryable", "waiting", "succeeded", "discarded", "cancelled"] as const;
 
@@ -43,18 +43,7 @@ export function QueueTable({ rows, changed }: { rows: QueueRow[]; changed: () =>
   const act = (name: string, action: "pause" | "resume") => () => api(`/api/v1/queues/${encodeURIComponent(name)}/${action}`, { method: "POST" });
   return (
     <table class="queues">
-      <thead>
-        <tr>
-          <th>Queue</th>
-          <th>Status</th>
-          <th>Ready</th>
-          <th>Lag</th>
-          {QUEUE_STATES.map((s) => (
-            <th key={s}>{s}</th>
-          ))}
-          <th />
-        </tr>
-      </thead>
+      <TableHead columns={["Queue", "Status", "Ready", "Lag", ...QUEUE_STATES, ""]} />
       <tbody>
         {rows.map((q) => (
           <tr key={q.name} data-queue={q.name}>
