@@ -3,37 +3,62 @@ import { AlreadyEnqueuedError, FlywheelError, ValidationError } from "../core/er
 import type { PeriodicRecord } from "../core/types.ts";
 import { CONFIG_ARG, JSON_ARG, commandArgsFromCli, durationFlag, intFlag, jsonObjectArg, withFlywheel } from "./context.ts";
 import { UsageError } from "./usage-error.ts";
-import { formatInZone, formatRelative, periodicJson, printJson, scheduleText, sourceText, table } from "./render.ts";
+import { coarse, formatInZone, formatRelative, periodicJson, printJson, scheduleText, sourceText, table } from "./render.ts";
 
 const slugArg = { slug: { type: "positional", description: "Schedule slug", required: true } } as const;
 
 const ls = defineCommand({
-  meta: { name: "ls", description: "List schedules with their next fire time in their own timezone" },
+  meta: { name: "ls", description: "List schedules: last run (when, result, exit code, duration), next fire in their own timezone, failure streak" },
   args: { ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
       const periodics = await fw.listPeriodics();
       if (args.json) return printJson(periodics.map(periodicJson));
-      console.log(renderSchedules(periodics, fw.clock.now()));
+      console.log(renderSchedules(periodics, fw.clock.now(), { source: true }));
     });
   },
 });
 
-/** The schedules table shared by `schedule ls` and `status`. */
-export function renderSchedules(periodics: PeriodicRecord[], now: Date): string {
+/**
+ * The schedules table shared by `schedule ls` (with `source`) and `status`: one row per schedule with what its
+ * last run came to (SPEC §20) and when it fires next. LAST is when that run ended; RESULT reads `failed` for a
+ * discarded job; FAILS is the failure streak.
+ */
+export function renderSchedules(periodics: PeriodicRecord[], now: Date, options: { source?: boolean } = {}): string {
+  const headers = ["slug", "schedule", "last", "result", "exit", "duration", "next", "fails"];
   return table(
-    ["slug", "kind", "schedule", "timezone", "next fire", "active", "skipped", "source"],
-    periodics.map((p) => [
-      p.slug,
-      p.kind,
-      scheduleText(p),
-      p.timezone,
-      p.isActive ? `${formatInZone(p.nextRunAt, p.timezone)} (${formatRelative(p.nextRunAt, now)})` : "-",
-      p.isActive ? "yes" : "no",
-      String(p.skippedCount),
-      sourceText(p.source),
-    ]),
+    options.source ? [...headers, "source"] : headers,
+    periodics.map((p) => {
+      const row = [
+        p.slug,
+        scheduleText(p),
+        formatRelative(p.lastFinishedAt, now),
+        resultText(p.lastOutcome),
+        p.lastExitCode === null ? "-" : String(p.lastExitCode),
+        p.lastDurationMs === null ? "-" : coarse(p.lastDurationMs),
+        nextText(p, now),
+        String(p.consecutiveFailures),
+      ];
+      return options.source ? [...row, sourceText(p.source)] : row;
+    }),
   );
+}
+
+/** A last run's outcome for people: a discarded job is a failed run. */
+function resultText(outcome: string | null): string {
+  if (outcome === null) return "-";
+  return outcome === "discarded" ? "failed" : outcome;
+}
+
+/**
+ * When a schedule fires next, on its own wall clock: `paused`, or `<time in its zone> (in 5m)`, or `overdue 8s`
+ * once the fire time has passed by a second or more (no scheduler took it yet), never a past time read as future.
+ */
+function nextText(p: Pick<PeriodicRecord, "isActive" | "nextRunAt" | "timezone">, now: Date): string {
+  if (!p.isActive) return "paused";
+  const late = now.getTime() - p.nextRunAt.getTime();
+  if (late >= 1000) return `overdue ${coarse(late)}`;
+  return `${formatInZone(p.nextRunAt, p.timezone)} (${formatRelative(p.nextRunAt, now)})`;
 }
 
 const add = defineCommand({
