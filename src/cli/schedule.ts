@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { AlreadyEnqueuedError, FlywheelError, ValidationError } from "../core/errors.ts";
 import type { PeriodicRecord } from "../core/types.ts";
 import { CONFIG_ARG, JSON_ARG, commandArgsFromCli, durationFlag, intFlag, jsonObjectArg, withFlywheel } from "./context.ts";
+import { waitForFire } from "./trigger-wait.ts";
 import { UsageError } from "./usage-error.ts";
 import { coarse, formatInZone, formatRelative, periodicJson, printJson, scheduleText, sourceText, table } from "./render.ts";
 
@@ -139,25 +140,47 @@ function toggle(active: boolean) {
 }
 
 const trigger = defineCommand({
-  meta: { name: "trigger", description: "Enqueue one fire of a schedule now; prints the job id" },
-  args: { ...slugArg, ...CONFIG_ARG, ...JSON_ARG },
+  meta: {
+    name: "trigger",
+    description: "Enqueue one fire of a schedule now and print the job id; --wait waits for it, prints its output and exits with its exit code",
+  },
+  args: {
+    ...slugArg,
+    wait: { type: "boolean", description: "Wait for the job to end; print its stdout and stderr; exit with its exit code (see below)" },
+    timeout: { type: "string", valueHint: "duration", description: "With --wait: stop waiting after this long and exit 124 (the job carries on)" },
+    ...CONFIG_ARG,
+    ...JSON_ARG,
+  },
   async run({ args }) {
+    if (args.timeout !== undefined && !args.wait) throw new UsageError("--timeout: only with --wait");
+    const timeoutMs = args.timeout !== undefined ? durationFlag(args.timeout, "timeout") : undefined;
+    const slug = String(args.slug);
     await withFlywheel(args, async (fw) => {
+      let id: string;
+      let enqueued = true;
       try {
-        const id = await fw.triggerPeriodic(String(args.slug), { actor: "cli" });
-        if (args.json) printJson({ id, enqueued: true });
-        else console.log(id);
+        id = await fw.triggerPeriodic(slug, { actor: "cli" });
       } catch (error) {
         // overlap: skip and the previous fire is still queued or running: report it, as enqueue does.
         if (!(error instanceof AlreadyEnqueuedError)) throw error;
-        if (args.json) printJson({ id: error.existingId, enqueued: false });
-        else console.log(`already enqueued: ${error.existingId}`);
+        id = error.existingId;
+        enqueued = false;
       }
+      if (!args.wait) {
+        if (args.json) printJson({ id, enqueued });
+        else console.log(enqueued ? id : `already enqueued: ${id}`);
+        return;
+      }
+      process.exitCode = await waitForFire(fw, slug, id, enqueued, { timeoutMs, json: Boolean(args.json) });
     });
   },
 });
 
-/** `flywheel schedule ls|add|rm|enable|disable|trigger`. Unknown slugs exit 1. */
+/**
+ * `flywheel schedule ls|add|rm|enable|disable|trigger`. Unknown slugs exit 1. `trigger --wait` exits with the
+ * job's status: 0 succeeded, the job's exit code, 1 failed without one, 124 on `--timeout`, 130 on Ctrl+C
+ * (`WAIT_EXIT` in trigger-wait.ts).
+ */
 export default defineCommand({
   meta: { name: "schedule", description: "List, add, remove, pause, resume and trigger schedules" },
   subCommands: { ls, add, rm, enable: toggle(true), disable: toggle(false), trigger },
