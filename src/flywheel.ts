@@ -81,6 +81,7 @@ export class Flywheel<Tx = unknown> {
     this.runtime = createRuntime(driver, options);
     for (const observer of [this.metrics, ...(options.observers ?? [])]) attachObserver(this.runtime.events, observer);
     trackScheduleRuns(this.runtime);
+    this.metrics.watchSchedules(this.runtime.events);
     this.#maintenance = new Scheduler(this.runtime);
   }
 
