@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { FlywheelError, PeriodicNotFoundError } from "../core/errors.ts";
 import type { RunOutcome } from "../core/types.ts";
 import type { Flywheel } from "../flywheel.ts";
-import { CONFIG_ARG, JSON_ARG, intFlag, withFlywheel } from "./context.ts";
+import { CONFIG_ARG, intFlag, withFlywheel } from "./context.ts";
 import { interrupt } from "./interrupt.ts";
 import { commandOutputOf, coarse, formatTime, runJson } from "./render.ts";
 import { follow, RunTail, type TailEntry, type TailSource } from "./run-tail.ts";
@@ -98,7 +98,7 @@ export default defineCommand({
     follow: { type: "boolean", alias: "f", description: "Keep following new runs until Ctrl+C (a job: until it ends)" },
     runs: { type: "string", valueHint: "n", description: `Show the latest n runs (default ${DEFAULT_RUNS})` },
     ...CONFIG_ARG,
-    ...JSON_ARG,
+    json: { type: "boolean", description: "Print one line of JSON per run (as jobs inspect --json shows runs)" },
   },
   async run({ args }) {
     const limit = intFlag(args.runs, "runs", 1) ?? DEFAULT_RUNS;

@@ -146,10 +146,13 @@ const trigger = defineCommand({
   },
   args: {
     ...slugArg,
-    wait: { type: "boolean", description: "Wait for the job to end; print its stdout and stderr; exit with its exit code (see below)" },
+    wait: {
+      type: "boolean",
+      description: "Wait for the job to end, print its stdout and stderr, and exit 0 (succeeded), with its exit code, 1 (failed without one), 124 (--timeout) or 130 (Ctrl+C)",
+    },
     timeout: { type: "string", valueHint: "duration", description: "With --wait: stop waiting after this long and exit 124 (the job carries on)" },
     ...CONFIG_ARG,
-    ...JSON_ARG,
+    json: { type: "boolean", description: "Print JSON: the job id (with --wait: one document at the end with the job, its runs and exit_status)" },
   },
   async run({ args }) {
     if (args.timeout !== undefined && !args.wait) throw new UsageError("--timeout: only with --wait");
