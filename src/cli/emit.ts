@@ -7,7 +7,11 @@ import { printJson } from "./render.ts";
  * one that has not reached its wait yet gets it when it does. Unknown ids and finished runs exit 1.
  */
 export default defineCommand({
-  meta: { name: "emit", description: "Emit an event to a workflow run, e.g. emit <id> approval '{\"by\":\"ann\"}'" },
+  meta: {
+    name: "emit",
+    description: "Emit an event to a workflow run (a run waiting for it wakes)",
+    examples: [`flywheel emit 0193a1b2 approval '{"by":"ann"}'`, "flywheel emit 0193a1b2-7c1e-7a4b-9d2f-1e2d3c4b5a69 cancelled"],
+  },
   args: {
     id: { type: "positional", description: "The workflow run's job id", required: true },
     name: { type: "positional", description: "Event name", required: true },

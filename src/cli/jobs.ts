@@ -6,7 +6,7 @@ import { UsageError } from "./usage-error.ts";
 import { clip, commandOutputOf, fields, formatRelative, formatTime, historyJson, jobJson, printJson, runJson, stepJson, table } from "./render.ts";
 
 const ls = defineCommand({
-  meta: { name: "ls", description: "List jobs, newest first" },
+  meta: { name: "ls", description: "List jobs, newest first", examples: ["flywheel jobs ls", "flywheel jobs ls --state discarded --kind shell", "flywheel jobs ls --queue mail --limit 10 --json"] },
   args: {
     state: { type: "string", valueHint: "state", description: `Only this state: ${JOB_STATES.join(", ")}` },
     kind: { type: "string", description: "Only this kind" },
@@ -41,7 +41,11 @@ const ls = defineCommand({
 });
 
 const inspect = defineCommand({
-  meta: { name: "inspect", description: "Show a job, every run with its output (exit code, stdout, stderr), and a workflow's steps" },
+  meta: {
+    name: "inspect",
+    description: "Show a job, every run with its output (exit code, stdout, stderr), and a workflow's steps",
+    examples: ["flywheel jobs inspect 0193a1b2", "flywheel jobs inspect 0193a1b2 --json"],
+  },
   args: { id: { type: "positional", description: "Job id", required: true }, ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -54,7 +58,7 @@ const inspect = defineCommand({
 });
 
 const retry = defineCommand({
-  meta: { name: "retry", description: "Make a job available now (a spent attempt budget gets one more)" },
+  meta: { name: "retry", description: "Make a job available now (a spent attempt budget gets one more)", examples: ["flywheel jobs retry 0193a1b2"] },
   args: { id: { type: "positional", description: "Job id", required: true }, ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -66,7 +70,7 @@ const retry = defineCommand({
 });
 
 const cancel = defineCommand({
-  meta: { name: "cancel", description: "Cancel a job that has not finished (a running attempt is aborted)" },
+  meta: { name: "cancel", description: "Cancel a job that has not finished (a running attempt is aborted)", examples: ["flywheel jobs cancel 0193a1b2"] },
   args: { id: { type: "positional", description: "Job id", required: true }, ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -141,6 +145,6 @@ function waitingFor(job: JobRecord, steps: StepRecord[]): string {
 
 /** `flywheel jobs ls|inspect|retry|cancel`. Unknown ids exit 1 with `flywheel: job <id> not found`. */
 export default defineCommand({
-  meta: { name: "jobs", description: "List, inspect, retry and cancel jobs" },
+  meta: { name: "jobs", description: "List, inspect, retry and cancel jobs", examples: ["flywheel jobs ls --state running", "flywheel jobs inspect 0193a1b2"] },
   subCommands: { ls, inspect, retry, cancel },
 });

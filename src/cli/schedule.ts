@@ -8,7 +8,7 @@ import { formatInZone, formatRelative, periodicJson, printJson, scheduleText, so
 const slugArg = { slug: { type: "positional", description: "Schedule slug", required: true } } as const;
 
 const ls = defineCommand({
-  meta: { name: "ls", description: "List schedules with their next fire time in their own timezone" },
+  meta: { name: "ls", description: "List schedules with their next fire time in their own timezone", examples: ["flywheel schedule ls", "flywheel schedule ls --json"] },
   args: { ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -37,7 +37,14 @@ export function renderSchedules(periodics: PeriodicRecord[], now: Date): string 
 }
 
 const add = defineCommand({
-  meta: { name: "add", description: "Add or update a schedule, e.g. add tidy shell --every 1h --args '{\"inline\":\"…\"}'" },
+  meta: {
+    name: "add",
+    description: "Add or update a schedule",
+    examples: [
+      `flywheel schedule add tidy shell --every 1h --args '{"inline":"find /tmp -mtime +7 -delete"}'`,
+      `flywheel schedule add nightly exec --cron "0 3 * * *" --tz Europe/Berlin --args '{"command":"/usr/local/bin/backup"}'`,
+    ],
+  },
   args: {
     ...slugArg,
     kind: { type: "positional", description: "Worker kind: exec, shell, python, mage, http, or your own", required: true },
@@ -87,7 +94,7 @@ const add = defineCommand({
 });
 
 const rm = defineCommand({
-  meta: { name: "rm", description: "Delete a schedule (its jobs and their history stay)" },
+  meta: { name: "rm", description: "Delete a schedule (its jobs and their history stay)", examples: ["flywheel schedule rm tidy"] },
   args: { ...slugArg, ...CONFIG_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -102,6 +109,7 @@ function toggle(active: boolean) {
     meta: {
       name: active ? "enable" : "disable",
       description: active ? "Resume a schedule (missed fires are not backfilled)" : "Pause a schedule (config schedules resume at the next serve start unless `active: false`)",
+      examples: [`flywheel schedule ${active ? "enable" : "disable"} nightly`],
     },
     args: { ...slugArg, ...CONFIG_ARG },
     async run({ args }) {
@@ -114,7 +122,7 @@ function toggle(active: boolean) {
 }
 
 const trigger = defineCommand({
-  meta: { name: "trigger", description: "Enqueue one fire of a schedule now; prints the job id" },
+  meta: { name: "trigger", description: "Enqueue one fire of a schedule now; prints the job id", examples: ["flywheel schedule trigger nightly"] },
   args: { ...slugArg, ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -134,6 +142,6 @@ const trigger = defineCommand({
 
 /** `flywheel schedule ls|add|rm|enable|disable|trigger`. Unknown slugs exit 1. */
 export default defineCommand({
-  meta: { name: "schedule", description: "List, add, remove, pause, resume and trigger schedules" },
+  meta: { name: "schedule", description: "List, add, remove, pause, resume and trigger schedules", examples: ["flywheel schedule ls", "flywheel schedule trigger nightly"] },
   subCommands: { ls, add, rm, enable: toggle(true), disable: toggle(false), trigger },
 });
