@@ -33,6 +33,7 @@ const commands: Record<string, Loader> = {
   doctor: () => import("./doctor.ts").then((m) => m.default),
   version: () => import("./version.ts").then((m) => m.default),
   "self-update": () => import("./self-update.ts").then((m) => m.default),
+  completion: () => import("./completion.ts").then((m) => m.completionCommand(() => m.commandTree(commands))),
   // `main` answers `flywheel help …` itself; this entry lists it and gives `flywheel help --help` its text.
   help: async () =>
     defineCommand({
