@@ -18,6 +18,7 @@ type Loader = () => Promise<CommandDef<any>>;
 
 /** Every command, by name, imported on first use so `flywheel version` loads no database driver. Add new commands here. */
 const commands: Record<string, Loader> = {
+  init: () => import("./init.ts").then((m) => m.default),
   serve: () => import("./serve.ts").then((m) => m.default),
   migrate: () => import("./migrate.ts").then((m) => m.default),
   enqueue: () => import("./enqueue.ts").then((m) => m.default),
