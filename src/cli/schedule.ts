@@ -9,7 +9,11 @@ import { coarse, formatInZone, formatRelative, periodicJson, printJson, schedule
 const slugArg = { slug: { type: "positional", description: "Schedule slug", required: true } } as const;
 
 const ls = defineCommand({
-  meta: { name: "ls", description: "List schedules: last run (when, result, exit code, duration), next fire in their own timezone, failure streak" },
+  meta: {
+    name: "ls",
+    description: "List schedules: last run (when, result, exit code, duration), next fire in their own timezone, failure streak",
+    examples: ["flywheel schedule ls", "flywheel schedule ls --json"],
+  },
   args: { ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -63,7 +67,14 @@ function nextText(p: Pick<PeriodicRecord, "isActive" | "nextRunAt" | "timezone">
 }
 
 const add = defineCommand({
-  meta: { name: "add", description: "Add or update a schedule, e.g. add tidy shell --every 1h --args '{\"inline\":\"…\"}'" },
+  meta: {
+    name: "add",
+    description: "Add or update a schedule",
+    examples: [
+      `flywheel schedule add tidy shell --every 1h --args '{"inline":"find /tmp -mtime +7 -delete"}'`,
+      `flywheel schedule add nightly exec --cron "0 3 * * *" --tz Europe/Berlin --args '{"command":"/usr/local/bin/backup"}'`,
+    ],
+  },
   args: {
     ...slugArg,
     kind: { type: "positional", description: "Worker kind: exec, shell, python, mage, http, or your own", required: true },
@@ -113,7 +124,7 @@ const add = defineCommand({
 });
 
 const rm = defineCommand({
-  meta: { name: "rm", description: "Delete a schedule (its jobs and their history stay)" },
+  meta: { name: "rm", description: "Delete a schedule (its jobs and their history stay)", examples: ["flywheel schedule rm tidy"] },
   args: { ...slugArg, ...CONFIG_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -128,6 +139,7 @@ function toggle(active: boolean) {
     meta: {
       name: active ? "enable" : "disable",
       description: active ? "Resume a schedule (missed fires are not backfilled)" : "Pause a schedule (config schedules resume at the next serve start unless `active: false`)",
+      examples: [`flywheel schedule ${active ? "enable" : "disable"} nightly`],
     },
     args: { ...slugArg, ...CONFIG_ARG },
     async run({ args }) {
@@ -143,6 +155,7 @@ const trigger = defineCommand({
   meta: {
     name: "trigger",
     description: "Enqueue one fire of a schedule now and print the job id; --wait waits for it, prints its output and exits with its exit code",
+    examples: ["flywheel schedule trigger nightly", "flywheel schedule trigger nightly --wait --timeout 10m"],
   },
   args: {
     ...slugArg,
@@ -185,6 +198,6 @@ const trigger = defineCommand({
  * (`WAIT_EXIT` in trigger-wait.ts).
  */
 export default defineCommand({
-  meta: { name: "schedule", description: "List, add, remove, pause, resume and trigger schedules" },
+  meta: { name: "schedule", description: "List, add, remove, pause, resume and trigger schedules", examples: ["flywheel schedule ls", "flywheel schedule trigger nightly"] },
   subCommands: { ls, add, rm, enable: toggle(true), disable: toggle(false), trigger },
 });

@@ -52,7 +52,11 @@ function render({ health, periodics, failures, nodes, warnings }: Awaited<Return
  * with `--json` it prints one JSON document per line per sample instead of redrawing.
  */
 export default defineCommand({
-  meta: { name: "status", description: "Queue health, lag, counts, schedules and the last day's failures" },
+  meta: {
+    name: "status",
+    description: "Queue health, lag, counts, schedules and the last day's failures",
+    examples: ["flywheel status", "flywheel status --watch --interval 5s", "flywheel status --json"],
+  },
   args: {
     watch: { type: "boolean", description: "Redraw until Ctrl+C" },
     interval: { type: "string", valueHint: "duration", description: "Redraw interval for --watch (default 2s)" },
