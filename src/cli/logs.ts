@@ -11,7 +11,7 @@ import { follow, RunTail, type TailEntry, type TailSource } from "./run-tail.ts"
 const DEFAULT_RUNS = 10;
 
 /** A run's outcome in the words of a log: `succeeded`, `failed`, `timed out`, `running`… */
-export function outcomeText(outcome: RunOutcome): string {
+function outcomeText(outcome: RunOutcome): string {
   return OUTCOME_TEXT[outcome];
 }
 
@@ -43,7 +43,7 @@ export function runSummary(entry: TailEntry): string {
  * duration), the error when it failed, then its stdout as written and its stderr under a header of its own; a
  * worker that is not a command shows its output as JSON. A run still going is the header alone.
  */
-export function renderRun(entry: TailEntry): string {
+function renderRun(entry: TailEntry): string {
   const { job, run, slug } = entry;
   const lines = [`==> ${slug !== null ? `${slug}: ` : ""}job ${job.id} ${runSummary(entry)} <==`];
   if (run.errorMessage) lines.push(`error (${run.errorClass ?? "?"}): ${run.errorMessage}`);
