@@ -92,7 +92,11 @@ async function targetOf(fw: Flywheel, name: string): Promise<TailSource> {
  * until Ctrl+C (exit 0); following one job ends when the job does. Unknown names exit 1.
  */
 export default defineCommand({
-  meta: { name: "logs", description: "Show the output (stdout, stderr, exit code) of a schedule's latest runs or of a job; -f follows" },
+  meta: {
+    name: "logs",
+    description: "Show the output (stdout, stderr, exit code) of a schedule's latest runs or of a job; -f follows",
+    examples: ["flywheel logs nightly-backup", "flywheel logs nightly-backup -f", "flywheel logs 01a22331 --json"],
+  },
   args: {
     target: { type: "positional", description: "Schedule slug, or job id (or its first 8+ characters)", required: true },
     follow: { type: "boolean", alias: "f", description: "Keep following new runs until Ctrl+C (a job: until it ends)" },
