@@ -42,6 +42,8 @@ describe("completion", () => {
         complete(["flywheel", "--no-color", "schedule", "add", "--ev"]),
         complete(["flywheel", "jobs", "ls", "--state", ""]),
         complete(["flywheel", "status", "--config", "flywheel.ba"]),
+        complete(["flywheel", "help", "sched"]),
+        complete(["flywheel", "help", "jobs", ""]),
       ].join("\n"),
     );
     expect(r.stderr).toBe("");
@@ -54,6 +56,8 @@ describe("completion", () => {
       "--every",
       "",
       "flywheel.bash",
+      "schedule",
+      "ls inspect retry cancel --help",
       "",
     ]);
   });
