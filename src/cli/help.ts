@@ -45,7 +45,7 @@ export async function renderHelp({ cmd, path }: HelpTarget, fd: 1 | 2 = 1): Prom
   const positionals = Object.entries(args).filter(([, d]) => d.type === "positional");
   const flags = Object.entries(args).filter(([, d]) => d.type !== "positional");
   if (subs && Object.keys(subs).length > 0) {
-    section("USAGE", [`${name} <command>${path.length === 0 ? "" : " [flags]"}`]);
+    section("USAGE", [`${name} <command> [flags]`]);
     const rows: [string, string][] = [];
     for (const [sub, def] of Object.entries(subs)) {
       const subMeta: CommandMeta | undefined = await resolveValue((await resolveValue(def))?.meta);
