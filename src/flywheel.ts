@@ -402,6 +402,11 @@ export class Flywheel<Tx = unknown> {
     return pruneFinished(this.runtime, parseDuration(options.olderThan));
   }
 
+  /** What {@link deleteFinishedJobs} would delete for `olderThan`, counted per terminal state; changes nothing. */
+  countFinishedJobs(options: { olderThan: Duration }): Promise<Array<{ state: JobState; count: number }>> {
+    return this.driver.jobCountFinished({ before: new Date(this.clock.now().getTime() - parseDuration(options.olderThan)) });
+  }
+
   // ---- periodics ---------------------------------------------------------------------------------------
 
   /**

@@ -25,7 +25,12 @@ export const SHELLS = ["bash", "zsh", "fish"] as const;
 
 /** Loads every command of `table` (name → loader, as in `main.ts`) into a tree of {@link CommandNode}s. */
 export async function commandTree(table: Record<string, () => Promise<CommandDef<any>>>): Promise<CommandNode[]> {
-  return Promise.all(Object.entries(table).map(async ([name, load]) => nodeOf(name, await load())));
+  const nodes = await Promise.all(Object.entries(table).map(async ([name, load]) => nodeOf(name, await load())));
+  // `flywheel help jobs ls` names commands as the command line does: complete it from the same tree, without flags.
+  const help = nodes.find((n) => n.name === "help");
+  const bare = (n: CommandNode): CommandNode => ({ ...n, flags: [], subcommands: n.subcommands.map(bare) });
+  if (help) help.subcommands = nodes.filter((n) => n !== help).map(bare);
+  return nodes;
 }
 
 async function nodeOf(name: string, cmd: CommandDef<any>): Promise<CommandNode> {

@@ -58,12 +58,18 @@ export function intFlag(value: unknown, flag: string, min = Number.MIN_SAFE_INTE
   return n;
 }
 
-/** Parses a `--flag` duration (`10m`, `1h30m`); throws a UsageError naming the flag. */
+/**
+ * Parses a `--flag` duration (`10m`, `1h30m`); throws a UsageError naming the flag. A bare number is refused on
+ * the command line (the library reads it as milliseconds, which nobody typing `--older-than 30` means).
+ */
 export function durationFlag(value: unknown, flag: string): number {
+  const text = String(value).trim();
+  const refused = () => new UsageError(`--${flag}: expected a duration with a unit (ms, s, m, h, d) such as 30s, 10m, 2h or 30d, got ${JSON.stringify(value)}`);
+  if (!/[a-z]$/.test(text)) throw refused();
   try {
-    return parseDuration(String(value));
+    return parseDuration(text);
   } catch {
-    throw new UsageError(`--${flag}: expected a duration such as 30s, 10m, 2h, got ${JSON.stringify(value)}`);
+    throw refused();
   }
 }
 

@@ -45,7 +45,7 @@ export async function renderHelp({ cmd, path }: HelpTarget, fd: 1 | 2 = 1): Prom
   const positionals = Object.entries(args).filter(([, d]) => d.type === "positional");
   const flags = Object.entries(args).filter(([, d]) => d.type !== "positional");
   if (subs && Object.keys(subs).length > 0) {
-    section("USAGE", [`${name} <command>${path.length === 0 ? "" : " [flags]"}`]);
+    section("USAGE", [`${name} <command> [flags]`]);
     const rows: [string, string][] = [];
     for (const [sub, def] of Object.entries(subs)) {
       const subMeta: CommandMeta | undefined = await resolveValue((await resolveValue(def))?.meta);
@@ -58,6 +58,8 @@ export async function renderHelp({ cmd, path }: HelpTarget, fd: 1 | 2 = 1): Prom
     section("USAGE", [[name, ...words, ...required, "[flags]"].join(" ")]);
     section("ARGUMENTS", columns(positionals.map(([key, d]) => [`<${key}>`, describe(d)])));
   }
+  const aliases = meta.alias === undefined ? [] : Array.isArray(meta.alias) ? meta.alias : [meta.alias];
+  section("ALIASES", aliases.length > 0 ? [aliases.map((a) => ["flywheel", ...path.slice(0, -1), a].join(" ")).join(", ")] : []);
   const flagRows = flags.map(([key, d]): [string, string] => [flagLabel(key, d), describe(d)]);
   section("FLAGS", columns(path.length === 0 ? GLOBAL_FLAGS : [...flagRows, ["-h, --help", "Show help for this command"]]));
   section("EXAMPLES", (meta.examples ?? []).map((e) => (e.startsWith("#") ? paint.dim(e) : `$ ${e}`)));

@@ -3,7 +3,7 @@ import type { HistoryRecord, JobRecord, JobState, RunRecord, StepRecord } from "
 import { JOB_STATES } from "../core/types.ts";
 import { CONFIG_ARG, JOB_ID_ARG, JSON_ARG, intFlag, withFlywheel } from "./context.ts";
 import { UsageError } from "./usage-error.ts";
-import { clip, commandOutputOf, fields, formatRelative, formatTime, historyJson, jobJson, printJson, runJson, stepJson, table } from "./render.ts";
+import { clip, commandOutputOf, fields, formatRelative, formatTime, historyJson, jobJson, outputWidth, printJson, runJson, stepJson, table } from "./render.ts";
 
 const ls = defineCommand({
   meta: { name: "ls", description: "List jobs, newest first", examples: ["flywheel jobs ls", "flywheel jobs ls --state discarded --kind shell", "flywheel jobs ls --queue mail --limit 10 --json"] },
@@ -122,11 +122,14 @@ function renderJob(job: JobRecord, runs: RunRecord[], steps: StepRecord[], histo
   }
   out.push("", "history:", ...history.map((h) => `  ${formatTime(h.at)}  ${h.action} by ${h.actor}${h.detail ? `  ${JSON.stringify(h.detail)}` : ""}`));
   if (steps.length > 0) {
+    const terminal = outputWidth();
     out.push("", "steps:");
     out.push(
       table(
         ["key", "status", "tries", "finished", "output"],
         steps.map((s) => [s.key, s.status, String(s.attempts), formatTime(s.finishedAt), s.error ? `error: ${clip(s.error, 80)}` : clip(JSON.stringify(s.output ?? null), 80)]),
+        // Indented by two below, so it must fit in two columns less.
+        { width: terminal === undefined ? undefined : terminal - 2 },
       )
         .split("\n")
         .map((line) => `  ${line}`)

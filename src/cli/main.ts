@@ -99,7 +99,7 @@ async function dispatch(first: string, rest: string[]): Promise<number> {
   if (!load) {
     console.error(`${await renderHelp({ cmd: root, path: [] }, 2)}\n`);
     const what = first.startsWith("-") ? `unknown flag ${first}` : `unknown command ${JSON.stringify(first)}`;
-    const names = first.startsWith("-") ? ["--help", "--version", GLOBAL.debug, GLOBAL.noColor] : [...Object.keys(commands), ...Object.keys(aliases), "help"];
+    const names = first.startsWith("-") ? ["--help", "--version", GLOBAL.debug, GLOBAL.noColor] : [...Object.keys(commands), ...Object.keys(aliases)];
     throw new UsageError(`${what}${didYouMean(first, names)}`);
   }
   const cmd = await load();

@@ -105,6 +105,8 @@ export interface Driver<Tx = unknown> {
   jobRetry(p: { id: string; now: Date; actor?: string }): Promise<{ before: JobRecord; heldBy: string | null } | null>;
   /** Hard-deletes up to `limit` terminal jobs finalized before `before`, and their runs; returns how many jobs. */
   jobDeleteFinished(p: { before: Date; limit: number }): Promise<number>;
+  /** How many terminal jobs `jobDeleteFinished` would delete for `before`, per state (states with none left out); reads only. */
+  jobCountFinished(p: { before: Date }): Promise<Array<{ state: JobState; count: number }>>;
 
   periodicGet(p: { slug: string }): Promise<PeriodicRecord | null>;
   /** Every periodic, by slug. */

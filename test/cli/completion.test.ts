@@ -15,11 +15,16 @@ beforeAll(async () => {
 });
 afterAll(() => box.remove());
 
-/** Runs `script` in a bash shell. */
-async function bash(script: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn(["bash", "-c", script], { cwd: box.dir, env: box.env, stdout: "pipe", stderr: "pipe" });
+/** Runs `argv` in the sandbox to completion. */
+async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn(argv, { cwd: box.dir, env: box.env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, stdout, stderr };
+}
+
+/** Runs `script` in a bash shell. */
+function bash(script: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(["bash", "-c", script]);
 }
 
 describe("completion", () => {
@@ -37,6 +42,8 @@ describe("completion", () => {
         complete(["flywheel", "--no-color", "schedule", "add", "--ev"]),
         complete(["flywheel", "jobs", "ls", "--state", ""]),
         complete(["flywheel", "status", "--config", "flywheel.ba"]),
+        complete(["flywheel", "help", "sched"]),
+        complete(["flywheel", "help", "jobs", ""]),
       ].join("\n"),
     );
     expect(r.stderr).toBe("");
@@ -49,16 +56,36 @@ describe("completion", () => {
       "--every",
       "",
       "flywheel.bash",
+      "schedule",
+      "ls inspect retry cancel --help",
       "",
     ]);
   });
 
-  test("zsh: syntax-checks when zsh exists; otherwise a #compdef function with a case for every command", async () => {
+  test("zsh: where zsh exists, the script syntax-checks and offers subcommands, flags and files; always a #compdef function with a case for every command", async () => {
     const zsh = Bun.which("zsh");
     if (zsh) {
       const file = box.write("_flywheel", scripts.zsh!);
-      const proc = Bun.spawn([zsh, "-n", file], { stderr: "pipe" });
-      expect(await proc.exited).toBe(0);
+      expect(await run([zsh, "-n", file])).toEqual({ code: 0, stdout: "", stderr: "" });
+      // The completion system itself needs a terminal; stubbing its entry points shows what _flywheel offers.
+      const offered = (words: string[]) =>
+        `words=(${words.map((w) => `'${w}'`).join(" ")}); CURRENT=${words.length}; _flywheel; print -- ---`;
+      const r = await run([
+        zsh,
+        "-c",
+        [
+          'compdef() { :; }; _describe() { print -l -- "${(@P)${@[-1]}}"; }; _files() { print FILES; }',
+          `source ${file}`,
+          offered(["flywheel", "jobs", ""]),
+          offered(["flywheel", "schedule", "add", "--ev"]),
+          offered(["flywheel", "status", "--config", "x"]),
+        ].join("\n"),
+      ]);
+      expect(r.stderr).toBe("");
+      const [jobs, add, config] = r.stdout.split("---\n");
+      expect(jobs!.trim().split("\n").map((l) => l.split(":")[0])).toEqual(["ls", "inspect", "retry", "cancel", "--help"]);
+      expect(add).toContain("--every:Fixed interval\n");
+      expect(config).toBe("FILES\n");
     }
     const text = scripts.zsh!;
     expect(text.split("\n")[0]).toBe("#compdef flywheel");
@@ -69,11 +96,16 @@ describe("completion", () => {
     expect(text.match(/\bcase\b/g)?.length).toBe(text.match(/\besac\b/g)?.length);
   });
 
-  test("fish: syntax-checks when fish exists; otherwise every line is a `complete -c flywheel` for a real command or flag", async () => {
+  test("fish: where fish exists, the script syntax-checks and completes; always every line a `complete -c flywheel` for a real command or flag", async () => {
     const fish = Bun.which("fish");
     if (fish) {
-      const proc = Bun.spawn([fish, "--no-execute", box.write("flywheel.fish", scripts.fish!)], { stderr: "pipe" });
-      expect(await proc.exited).toBe(0);
+      const file = box.write("flywheel.fish", scripts.fish!);
+      expect(await run([fish, "--no-execute", file])).toEqual({ code: 0, stdout: "", stderr: "" });
+      const r = await run([fish, "-c", `source ${file}; complete -C'flywheel jo'; echo ---; complete -C'flywheel jobs '; echo ---; complete -C'flywheel jobs ls --st'`]);
+      const [top, jobs, flag] = r.stdout.split("---\n").map((block) => block.trim().split("\n").map((l) => l.split("\t")[0]));
+      expect(top).toEqual(["jobs"]);
+      expect(jobs!.sort()).toEqual(["cancel", "inspect", "ls", "retry"]);
+      expect(flag).toEqual(["--state"]);
     }
     const lines = scripts.fish!.trimEnd().split("\n").filter((l) => !l.startsWith("#"));
     for (const line of lines) expect(line).toStartWith("complete -c flywheel ");

@@ -65,6 +65,8 @@ describe("help", () => {
     const jobs = (await cli(box, ["jobs", "--help"])).stdout;
     expect(listed(jobs, "SUBCOMMANDS")).toEqual(["ls", "inspect", "retry", "cancel"]);
     expect(jobs).toContain("USAGE\n  flywheel jobs <command> [flags]");
+    const update = await cli(box, ["update", "--help"]);
+    expect(update.stdout).toContain("USAGE\n  flywheel self-update [flags]\n\nALIASES\n  flywheel update, flywheel upgrade\n");
   });
 
   test("colour on a terminal; none with NO_COLOR (any non-empty value) or --no-color", async () => {

@@ -43,7 +43,7 @@ describe("schedule trigger --wait", () => {
   test("usage errors: a bad --timeout, --timeout without --wait", async () => {
     const bad = await cli(box, ["schedule", "trigger", "hello", "--wait", "--timeout", "soon"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toEndWith('flywheel: --timeout: expected a duration such as 30s, 10m, 2h, got "soon"\n');
+    expect(bad.stderr).toEndWith('flywheel: --timeout: expected a duration with a unit (ms, s, m, h, d) such as 30s, 10m, 2h or 30d, got "soon"\n');
     const alone = await cli(box, ["schedule", "trigger", "hello", "--timeout", "1s"]);
     expect(alone.code).toBe(2);
     expect(alone.stderr).toEndWith("flywheel: --timeout: only with --wait\n");

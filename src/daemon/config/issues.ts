@@ -12,6 +12,8 @@ import { COMMAND_ARG_SCHEMAS, CONFIG_SCHEMA } from "./schema.ts";
 export interface ConfigIssue {
   path: string;
   line?: number;
+  /** 1-based, when known (YAML syntax errors). */
+  column?: number;
   message: string;
 }
 
@@ -34,9 +36,10 @@ export class ConfigError extends FlywheelError {
   }
 }
 
-/** `file:line: key: message`, leaving out what is unknown. */
+/** `file:line: key: message` (`file:line:column:` when the column is known), leaving out what is unknown. */
 export function formatIssue(file: string | null, issue: ConfigIssue): string {
-  const where = file === null ? "" : issue.line !== undefined ? `${file}:${issue.line}: ` : `${file}: `;
+  const at = issue.line === undefined ? "" : `:${issue.line}${issue.column === undefined ? "" : `:${issue.column}`}`;
+  const where = file === null ? "" : `${file}${at}: `;
   return `${where}${issue.path ? `${issue.path}: ` : ""}${issue.message}`;
 }
 

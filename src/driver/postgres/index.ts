@@ -199,6 +199,9 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   jobDeleteFinished(p: { before: Date; limit: number }): Promise<number> {
     return this.#call("jobDeleteFinished", (c) => admin.jobDeleteFinished(c, p));
   }
+  jobCountFinished(p: { before: Date }): Promise<Array<{ state: JobState; count: number }>> {
+    return this.#call("jobCountFinished", (c) => admin.jobCountFinished(c, p));
+  }
 
   periodicGet(p: { slug: string }): Promise<PeriodicRecord | null> {
     return this.#call("periodicGet", (c) => periodic.periodicGet(c, p));

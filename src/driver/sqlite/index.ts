@@ -24,7 +24,7 @@ import type {
   QueueStats,
   StepWrite,
 } from "../types.ts";
-import { cancelJob, deleteFinishedJobs, retryJob } from "./admin.ts";
+import { cancelJob, countFinishedJobs, deleteFinishedJobs, retryJob } from "./admin.ts";
 import { checkDatabase } from "./check.ts";
 import { claimJobs } from "./claim.ts";
 import {
@@ -226,6 +226,10 @@ export class SqliteDriver implements Driver<Database> {
 
   async jobDeleteFinished(p: { before: Date; limit: number }): Promise<number> {
     return this.#write("jobDeleteFinished", (db) => deleteFinishedJobs(db, p));
+  }
+
+  async jobCountFinished(p: { before: Date }): Promise<Array<{ state: JobState; count: number }>> {
+    return this.#run("jobCountFinished", (db) => countFinishedJobs(db, p));
   }
 
   async periodicGet(p: { slug: string }): Promise<PeriodicRecord | null> {
