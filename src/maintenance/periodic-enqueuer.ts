@@ -1,5 +1,6 @@
 import type { PeriodicRecord } from "../core/types.ts";
 import { MAINTENANCE_DEFAULTS } from "../core/defaults.ts";
+import { catchUpSkipReason, OVERLAP_SKIP_REASON } from "../core/skip-reason.ts";
 import type { JobInsertRow } from "../driver/types.ts";
 import { planFires } from "../periodic/planner.ts";
 import { fireOptions, specOf } from "../periodic/spec.ts";
@@ -20,7 +21,7 @@ export async function firePeriodics(ctx: RuntimeContext, tickMs: number): Promis
       enqueued += await fire(ctx, periodic, now, tickMs);
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
-      ctx.logger.error("flywheel: periodic failed to fire; the others carry on", { slug: periodic.slug, error: message });
+      ctx.logger.error("flywheel: periodic failed to fire; the others carry on", { schedule: periodic.slug, error: message });
       ctx.events.emit("periodic:failed", { slug: periodic.slug, error: message });
       // Best effort: the error is logged and reported already, and the database may be what failed.
       await ctx.driver.periodicRecordError({ id: periodic.id, error: message, now }).catch(() => false);
@@ -41,20 +42,23 @@ async function fire(ctx: RuntimeContext, periodic: PeriodicRecord, now: Date, ti
     tickMs: tickMs + 1_000,
   });
   const jobs = plan.fires.map((at) => fireRow(ctx, periodic, at, now));
+  const catchUpReason = plan.skipped > 0 ? catchUpSkipReason(periodic.catchUp, periodic.backfill) : null;
   const { fired, inserted } = await ctx.driver.periodicFire({
     id: periodic.id,
     expectedNextRunAt: periodic.nextRunAt,
     nextRunAt: plan.nextRunAt,
     jobs,
     skipped: plan.skipped,
-    skipReason: plan.skipped > 0 ? `catch_up=${periodic.catchUp}` : null,
+    skipReason: catchUpReason,
     now,
   });
   if (!fired) return 0;
   const count = inserted.filter((o) => o.inserted).length;
   const overlapped = inserted.filter((o) => !o.inserted && o.key === "unique_active_key").length;
-  if (plan.skipped > 0) ctx.logger.warn("flywheel: periodic fires skipped by catch-up policy", { slug: periodic.slug, skipped: plan.skipped, catch_up: periodic.catchUp });
-  if (overlapped > 0) ctx.logger.warn("flywheel: periodic fire skipped: previous run still active", { slug: periodic.slug, skipped: overlapped });
+  // `schedule=<slug>`, as on every job line, so one grep follows a schedule through fires and runs (SPEC §20).
+  if (catchUpReason) ctx.logger.warn("flywheel: periodic fires skipped by catch-up policy", { schedule: periodic.slug, skipped: plan.skipped, reason: catchUpReason });
+  if (overlapped > 0) ctx.logger.warn("flywheel: periodic fire skipped: previous run still active", { schedule: periodic.slug, skipped: overlapped, reason: OVERLAP_SKIP_REASON });
+  // The event carries the short code alert payloads expose (`reason`, `FLYWHEEL_REASON`); the periodic records the words.
   const reason = overlapped > 0 ? "overlap" : plan.skipped > 0 ? `catch_up=${periodic.catchUp}` : null;
   ctx.events.emit("periodic:fired", { slug: periodic.slug, enqueued: count, skipped: plan.skipped + overlapped, reason });
   return count;

@@ -11,6 +11,7 @@ import type { FinalizeItem, JobInsertRow } from "../../src/driver/types.ts";
 import { crashed } from "../../src/jobs/outcome.ts";
 import { Finalizer } from "../../src/jobs/finalizer.ts";
 import { newId } from "../../src/core/id.ts";
+import { OVERLAP_SKIP_REASON } from "../../src/core/skip-reason.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { defineWorker } from "../../src/runtime/define-worker.ts";
 import { deferred, eventually } from "../support/helpers.ts";
@@ -922,7 +923,7 @@ export function runConformance(name: string, open: OpenConformance): void {
         ]);
         const p = await fw.findPeriodic("every-minute");
         expect(p.skippedCount).toBe(7);
-        expect(p.lastSkipReason).toBe("catch_up=all");
+        expect(p.lastSkipReason).toBe("catch_up=all: missed fires beyond backfill=3 were dropped");
         expect(p.nextRunAt).toEqual(new Date("2026-03-08T06:11:00Z"));
       });
 
@@ -956,7 +957,7 @@ export function runConformance(name: string, open: OpenConformance): void {
         expect(await fw.tick()).toBe(1);
         const s = await fw.findPeriodic("s");
         expect(s.skippedCount).toBe(1);
-        expect(s.lastSkipReason).toBe("overlap");
+        expect(s.lastSkipReason).toBe(OVERLAP_SKIP_REASON);
         expect(s.lastSkippedAt).toEqual(clock.now());
         fw.register(noop);
         await fw.runUntilIdle();

@@ -1,4 +1,5 @@
 import { newId } from "../../core/id.ts";
+import { OVERLAP_SKIP_REASON } from "../../core/skip-reason.ts";
 import type { PeriodicRecord } from "../../core/types.ts";
 import type { InsertOutcome, PeriodicFireParams, PeriodicRunParams, PeriodicSaveRow } from "../types.ts";
 import { decode } from "./codec.ts";
@@ -92,13 +93,14 @@ export async function periodicFire(ctx: PgContext, p: PeriodicFireParams): Promi
   }
   const skipped = `${ps.add(p.skipped)}::int`;
   const reason = `${ps.add(p.skipReason)}::text`;
+  const overlapReason = `${ps.add(OVERLAP_SKIP_REASON)}::text`;
   const text = `WITH ${cas}, ${ins},
     counts AS (SELECT ${overlapped} AS overlapped, EXISTS (SELECT 1 FROM ins) AS enqueued),
     upd AS (
       UPDATE ${t.periodics} pe SET next_run_at = ${ps.add(p.nextRunAt)}::timestamptz, updated_at = ${now},
         skipped_count = pe.skipped_count + ${skipped} + c.overlapped,
         last_skipped_at = CASE WHEN ${skipped} + c.overlapped > 0 THEN ${now} ELSE pe.last_skipped_at END,
-        last_skip_reason = CASE WHEN c.overlapped > 0 THEN 'overlap' WHEN ${skipped} > 0 THEN ${reason} ELSE pe.last_skip_reason END,
+        last_skip_reason = CASE WHEN c.overlapped > 0 THEN ${overlapReason} WHEN ${skipped} > 0 THEN ${reason} ELSE pe.last_skip_reason END,
         last_enqueued_at = CASE WHEN c.enqueued THEN ${now} ELSE pe.last_enqueued_at END,
         last_error = NULL, last_error_at = NULL
       FROM cas, counts c WHERE pe.id = cas.id

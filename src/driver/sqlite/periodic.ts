@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { newId } from "../../core/id.ts";
+import { OVERLAP_SKIP_REASON } from "../../core/skip-reason.ts";
 import type { PeriodicRecord } from "../../core/types.ts";
 import type { Row } from "../decode.ts";
 import type { InsertOutcome, PeriodicFireParams, PeriodicRunParams, PeriodicSaveRow } from "../types.ts";
@@ -77,7 +78,7 @@ export function firePeriodic(db: Database, p: PeriodicFireParams): { fired: bool
   const inserted = p.jobs.length > 0 ? insertJobs(db, p.jobs) : [];
   const overlapped = inserted.filter((o) => !o.inserted && o.key === "unique_active_key").length;
   const skipped = p.skipped + overlapped;
-  const reason = overlapped > 0 ? "overlap" : p.skipReason;
+  const reason = overlapped > 0 ? OVERLAP_SKIP_REASON : p.skipReason;
   const enqueued = inserted.some((o) => o.inserted);
   db.query(
     `UPDATE job_periodics SET skipped_count = skipped_count + ?1,

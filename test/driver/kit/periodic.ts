@@ -1,5 +1,6 @@
 import { describe, expect } from "bun:test";
 import { newId } from "../../../src/core/id.ts";
+import { OVERLAP_SKIP_REASON } from "../../../src/core/skip-reason.ts";
 import type { PeriodicRecord } from "../../../src/core/types.ts";
 import type { PeriodicFireParams } from "../../../src/driver/types.ts";
 import { T0, at, jobFixture, periodicRow, row, type AnyDriver } from "./factory.ts";
@@ -189,7 +190,7 @@ export function periodicArea(kit: Kit): void {
           { inserted: false, id: fired.id, key: "unique_key", value: "periodic:p@120" },
         ],
       });
-      expectFields(await get(driver, "p"), { skippedCount: 3, lastSkippedAt: second, lastSkipReason: "overlap", lastEnqueuedAt: null, nextRunAt: at(180_000) });
+      expectFields(await get(driver, "p"), { skippedCount: 3, lastSkippedAt: second, lastSkipReason: OVERLAP_SKIP_REASON, lastEnqueuedAt: null, nextRunAt: at(180_000) });
     });
 
     kit.test("periodicRecordError records why a periodic could not fire until its next fire clears it; false when gone", async () => {
