@@ -16,6 +16,7 @@ type Loader = () => Promise<CommandDef<any>>;
 /** Every command, by name, imported on first use so `flywheel version` loads no database driver. Add new commands here. */
 const commands: Record<string, Loader> = {
   serve: () => import("./serve.ts").then((m) => m.default),
+  reload: () => import("./reload.ts").then((m) => m.default),
   migrate: () => import("./migrate.ts").then((m) => m.default),
   enqueue: () => import("./enqueue.ts").then((m) => m.default),
   emit: () => import("./emit.ts").then((m) => m.default),
