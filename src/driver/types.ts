@@ -407,6 +407,7 @@ export type PeriodicSaveRow = Pick<
   | "maxAttempts"
   | "priority"
   | "timeoutMs"
+  | "jitterMs"
   | "source"
   | "isActive"
   | "nextRunAt"

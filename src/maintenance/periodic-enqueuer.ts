@@ -2,6 +2,7 @@ import type { PeriodicRecord } from "../core/types.ts";
 import { MAINTENANCE_DEFAULTS } from "../core/defaults.ts";
 import { catchUpSkipReason, OVERLAP_SKIP_REASON } from "../core/skip-reason.ts";
 import type { JobInsertRow } from "../driver/types.ts";
+import { jitterOffsetMs } from "../periodic/jitter.ts";
 import { planFires } from "../periodic/planner.ts";
 import { fireOptions, specOf } from "../periodic/spec.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
@@ -64,10 +65,14 @@ async function fire(ctx: RuntimeContext, periodic: PeriodicRecord, now: Date, ti
   return count;
 }
 
-/** One fire's job: scheduled at its fire time (or now, for a fire in the future of a late tick), tagged with its periodic. */
+/**
+ * One fire's job: scheduled at its fire time (or now, for a fire in the future of a late tick) plus the
+ * periodic's jitter offset, tagged with its periodic and the fire time it stands for (unjittered: the unique
+ * key and missed-fire checks speak of fire times; a missed check allows for the delay through `scheduled_at`).
+ */
 function fireRow(ctx: RuntimeContext, periodic: PeriodicRecord, at: Date, now: Date): JobInsertRow {
-  const row = ctx.builder.build(periodic.kind, periodic.args, fireOptions(periodic, at), now);
-  row.scheduledAt = at.getTime() < now.getTime() ? at : now;
+  const scheduleAt = new Date(Math.min(at.getTime(), now.getTime()) + jitterOffsetMs(periodic.slug, periodic.jitterMs));
+  const row = ctx.builder.build(periodic.kind, periodic.args, { ...fireOptions(periodic, at), scheduleAt }, now);
   row.metadata = { ...row.metadata, periodic: periodic.slug, fire_at: at.toISOString() };
   return row;
 }

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { FixedClock } from "../../src/core/clock.ts";
 import { createLogger } from "../../src/core/logger.ts";
 import { catchUpSkipReason } from "../../src/core/skip-reason.ts";
+import { jitterOffsetMs } from "../../src/periodic/jitter.ts";
 import { ConfigError, parseConfig } from "../../src/daemon/config/index.ts";
 import { reconcileSchedules } from "../../src/daemon/reconcile.ts";
 import { connect, type Flywheel } from "../../src/index.ts";
@@ -102,4 +103,34 @@ test("the library's periodics keep their own defaults: catch_up all, the job def
   const jobs = await fw.listJobs({ kind: "shell" });
   expect(jobs.map((j) => j.maxAttempts)).toEqual([25, 25, 25]);
   expect((await fw.findPeriodic("lib")).catchUp).toBe("all");
+});
+
+test("jitter: a config schedule's fires wait the slug's stable offset below jitter; a jitter as long as every is a config error", async () => {
+  const dir = await tempDir();
+  const clock = new FixedClock(new Date("2026-03-08T02:00:00Z"));
+  const fw: Flywheel = await connect(`sqlite:${join(dir.path, "fw.db")}`, { clock });
+  cleanup = async () => (await fw.close(), await dir.remove());
+  await fw.migrate();
+  fw.register(...commandWorkers());
+  const yaml = (jitter: string) => `schedules:\n  - { slug: nightly-backup, cron: "0 3 * * *", jitter: ${jitter}, ${SHELL} }\n`;
+  const config = parseConfig(yaml("10m"), { file: join(dir.path, "flywheel.yaml"), env: {} });
+  expect(config.schedules[0]!.jitterMs).toBe(600_000);
+  await reconcileSchedules(fw, config, createLogger({ format: "json", write: () => {} }));
+  const offset = jitterOffsetMs("nightly-backup", 600_000);
+  expect(offset).toBeGreaterThanOrEqual(0);
+  expect(offset).toBeLessThan(600_000);
+  for (const day of ["08", "09"]) {
+    clock.set(new Date(`2026-03-${day}T03:00:00Z`));
+    expect(await fw.tick()).toBe(1);
+    const job = (await fw.listJobs({ kind: "shell" })).find((j) => j.metadata.fire_at === `2026-03-${day}T03:00:00.000Z`);
+    // The same offset every night: a stable start time, not a random one.
+    expect(job?.scheduledAt).toEqual(new Date(Date.parse(`2026-03-${day}T03:00:00Z`) + offset));
+    expect(job?.state).toBe("scheduled");
+    clock.set(job!.scheduledAt);
+    expect(await fw.runUntilIdle()).toBe(1);
+  }
+  expect(() => parseConfig(`schedules:\n  - { slug: s, every: 5m, jitter: 5m, ${SHELL} }\n`, { file: "/etc/fw.yaml", env: {} })).toThrow(
+    "flywheel: /etc/fw.yaml:2: schedules[0].jitter: expected a duration shorter than every",
+  );
+  expect(() => parseConfig(yaml("soon"), { file: "/etc/fw.yaml", env: {} })).toThrow(/schedules\[0\]\.jitter: expected a duration with a unit/);
 });

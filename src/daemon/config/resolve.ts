@@ -71,6 +71,10 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
     }
     const timezone: string = s.timezone ?? PERIODIC_DEFAULTS.timezone;
     if (s.every !== undefined && s.every < 1000) at([...base, "every"], "expected at least 1s");
+    if (s.every !== undefined && s.jitter !== undefined && s.jitter >= s.every) {
+      // Each fire's job would start after the next fire: the schedule would overlap itself.
+      at([...base, "jitter"], "expected a duration shorter than every");
+    }
     const queue: string = s.queue ?? PERIODIC_DEFAULTS.queue;
     if (!runtime.queues.includes(queue)) {
       // No runner would ever claim its jobs: every fire would wait forever (and alert as missed).
@@ -106,6 +110,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
       maxAttempts: s.max_attempts ?? CONFIG_SCHEDULE_DEFAULTS.maxAttempts,
       priority: s.priority,
       timeoutMs: s.timeout ?? commandJobTimeout(args, runtime.killGraceMs),
+      jitterMs: s.jitter,
       active: s.active ?? true,
       alerts: s.alerts === undefined ? alerts : resolveAlerts(s.alerts, [...base, "alerts"], ctx.baseDir, at),
       ping: s.ping ?? null,

@@ -85,6 +85,8 @@ export interface ScheduleConfig {
   priority?: number;
   /** The runtime's deadline for each fire's job; derived from the worker's `timeout_seconds` when not given. */
   timeoutMs?: number;
+  /** `jitter:` in milliseconds: each fire's job waits a stable per-slug offset below it; undefined for none. */
+  jitterMs?: number;
   active: boolean;
   /** This schedule's alerts: its own `alerts:`, else the top-level ones (SPEC §20). */
   alerts: AlertRule[];

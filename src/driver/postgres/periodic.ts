@@ -22,13 +22,13 @@ export async function periodicList(ctx: PgContext): Promise<PeriodicRecord[]> {
 export async function periodicSave(ctx: PgContext, p: PeriodicSaveRow): Promise<PeriodicRecord> {
   const [row] = await ctx.query(
     `INSERT INTO ${ctx.t.periodics} (id, slug, kind, queue, args_template, cron_expr, interval_seconds, timezone, overlap,
-       catch_up, backfill, max_attempts, priority, timeout_ms, source, next_run_at, is_active, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
+       catch_up, backfill, max_attempts, priority, timeout_ms, source, next_run_at, is_active, created_at, updated_at, jitter_ms)
+     VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19)
      ON CONFLICT (slug) DO UPDATE SET kind = excluded.kind, queue = excluded.queue, args_template = excluded.args_template,
        cron_expr = excluded.cron_expr, interval_seconds = excluded.interval_seconds, timezone = excluded.timezone,
        overlap = excluded.overlap, catch_up = excluded.catch_up, backfill = excluded.backfill,
        max_attempts = excluded.max_attempts, priority = excluded.priority, timeout_ms = excluded.timeout_ms,
-       source = excluded.source, next_run_at = excluded.next_run_at, is_active = excluded.is_active,
+       jitter_ms = excluded.jitter_ms, source = excluded.source, next_run_at = excluded.next_run_at, is_active = excluded.is_active,
        updated_at = excluded.updated_at
      RETURNING *`,
     [
@@ -50,6 +50,7 @@ export async function periodicSave(ctx: PgContext, p: PeriodicSaveRow): Promise<
       p.nextRunAt,
       p.isActive,
       p.now,
+      p.jitterMs === null ? null : Math.round(p.jitterMs),
     ],
   );
   return decode.periodic(row!);
