@@ -143,3 +143,11 @@ test("flywheel reload with no daemon running exits 1 with one line", async () =>
   expect(result.stdout).toBe("");
   expect(result.stderr).toBe(`flywheel: no flywheel serve is running on this host for ${join(box.dir, "fw.db")}\n`);
 });
+
+test("an operator's disable survives a restart too: the new daemon's reconcile leaves it paused and says so", async () => {
+  daemon = serve(box, []);
+  const line = await daemon.waitForLog("the start's reconcile", (l) => l.msg === "flywheel: schedules reconciled", 20_000);
+  expect(line).toMatchObject({ paused_by_operator: ["added"] });
+  expect(await fw.findPeriodic("added")).toMatchObject({ isActive: false, pausedBy: "operator" });
+  expect(await daemon.stop("SIGTERM")).toBe(0);
+});

@@ -8,8 +8,8 @@ import { ConfigError, parseConfig } from "../../src/daemon/config/index.ts";
 import { reconcileSchedules } from "../../src/daemon/reconcile.ts";
 import { connect, type Flywheel } from "../../src/index.ts";
 import { commandWorkers } from "../../src/workers/index.ts";
-import { tempDir } from "../support/helpers.ts";
-import { cli, sandbox } from "../cli/helpers.ts";
+import { eventually, tempDir } from "../support/helpers.ts";
+import { cli, openDb, sandbox, serve } from "../cli/helpers.ts";
 
 // Config schedules default to cron's semantics (SPEC §20): one attempt, and after downtime the latest missed
 // fire only. The library's own defaults stay as they were.
@@ -134,3 +134,42 @@ test("jitter: a config schedule's fires wait the slug's stable offset below jitt
   );
   expect(() => parseConfig(yaml("soon"), { file: "/etc/fw.yaml", env: {} })).toThrow(/schedules\[0\]\.jitter: expected a duration with a unit/);
 });
+
+test("through the daemon: a failing config schedule is not retried (one run, one discarded line with schedule=), a jittered one starts its offset late", async () => {
+  const box = await sandbox();
+  let fwDb: Flywheel | undefined;
+  box.write(
+    "flywheel.yaml",
+    `db: { sqlite: ./fw.db }
+runtime: { http_addr: off, poll_interval: 50ms, retry_backoff: { base: 10ms, cap: 50ms } }
+log: { format: json }
+schedules:
+  - { slug: fails, every: 1s, worker: shell, shell: { inline: "echo no >&2; exit 3" } }
+  - { slug: jittered, every: 2s, jitter: 1500ms, worker: shell, shell: { inline: "echo ok" } }
+`,
+  );
+  const daemon = serve(box, []);
+  cleanup = async () => {
+    await daemon.stop("SIGKILL");
+    await fwDb?.close();
+    await box.remove();
+  };
+  const discarded = await daemon.waitForLog("the discarded line", (l) => l.msg === "jobs: job discarded" && l.schedule === "fails", 20_000);
+  expect(discarded).toMatchObject({ level: "error", attempts: 1 });
+  fwDb = await openDb(join(box.dir, "fw.db"));
+  const failed = await fwDb.findJob(discarded.job_id);
+  expect(failed).toMatchObject({ state: "discarded", attempt: 1, maxAttempts: 1 });
+  expect(await fwDb.listRuns(failed.id)).toHaveLength(1);
+
+  const offset = jitterOffsetMs("jittered", 1500);
+  const job = await eventually(
+    "a jittered fire to succeed",
+    async () => (await fwDb!.listJobs({ kind: "shell", state: "succeeded", limit: 100 })).find((j) => j.metadata.periodic === "jittered"),
+    20_000,
+  );
+  const fireAt = Date.parse(String(job.metadata.fire_at));
+  expect(job.scheduledAt.getTime() - fireAt).toBe(offset);
+  const [run] = await fwDb.listRuns(job.id);
+  expect(run!.startedAt.getTime()).toBeGreaterThanOrEqual(job.scheduledAt.getTime());
+  expect(await daemon.stop("SIGTERM")).toBe(0);
+}, 40_000);
