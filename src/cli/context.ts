@@ -25,6 +25,9 @@ export const CONFIG_ARG = {
   },
 } as const;
 
+/** `<id>`: a job id, or a prefix of one (8+ characters, as tables show them); resolve it with `fw.resolveJobId`. */
+export const JOB_ID_ARG = { id: { type: "positional", description: "Job id, or a unique prefix of it (8+ characters)", required: true } } as const;
+
 /** `--json`: stable machine-readable output on stdout. */
 export const JSON_ARG = { json: { type: "boolean", description: "Print stable JSON instead of a table" } } as const;
 

@@ -8,7 +8,11 @@ import { printJson } from "./render.ts";
  * longer ago than the given age, with their runs. Unfinished jobs are never touched. `--json` prints `{ deleted }`.
  */
 export default defineCommand({
-  meta: { name: "prune", description: "Delete finished jobs (and their runs) older than an age" },
+  meta: {
+    name: "prune",
+    description: "Delete finished jobs (and their runs) older than an age",
+    examples: ["flywheel prune --older-than 14d", "flywheel prune --older-than 30d --dry-run"],
+  },
   args: {
     "older-than": { type: "string", valueHint: "duration", description: "Age, e.g. 14d", required: true },
     ...CONFIG_ARG,

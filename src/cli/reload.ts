@@ -12,7 +12,11 @@ import { CONFIG_ARG, readConfig } from "./context.ts";
  * `serve` on this host gets SIGHUP. No daemon exits 1 with one line.
  */
 export default defineCommand({
-  meta: { name: "reload", description: "Make the running daemon re-read its config (same as SIGHUP)" },
+  meta: {
+    name: "reload",
+    description: "Make the running daemon re-read its config (same as SIGHUP)",
+    examples: ["flywheel reload", "flywheel reload --config /etc/flywheel/flywheel.yaml"],
+  },
   args: { ...CONFIG_ARG },
   async run({ args }) {
     const config = readConfig(args);

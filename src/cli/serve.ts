@@ -25,7 +25,11 @@ function httpAddrFlag(value: unknown, configured: HttpAddress | null): HttpAddre
  * one line.
  */
 export default defineCommand({
-  meta: { name: "serve", description: "Run the daemon: workers, scheduler and /healthz /readyz /metrics" },
+  meta: {
+    name: "serve",
+    description: "Run the daemon: workers, scheduler and /healthz /readyz /metrics",
+    examples: ["flywheel serve", "flywheel serve --config /etc/flywheel/flywheel.yaml", "flywheel serve --http-addr 127.0.0.1:0"],
+  },
   args: {
     ...CONFIG_ARG,
     "http-addr": { type: "string", valueHint: "host:port|off", description: "Override runtime.http_addr (port 0 picks a free port)" },

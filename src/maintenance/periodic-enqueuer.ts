@@ -59,9 +59,14 @@ async function fire(ctx: RuntimeContext, periodic: PeriodicRecord, now: Date, ti
   // `schedule=<slug>`, as on every job line, so one grep follows a schedule through fires and runs (SPEC §20).
   if (catchUpReason) ctx.logger.warn("flywheel: periodic fires skipped by catch-up policy", { schedule: periodic.slug, skipped: plan.skipped, reason: catchUpReason });
   if (overlapped > 0) ctx.logger.warn("flywheel: periodic fire skipped: previous run still active", { schedule: periodic.slug, skipped: overlapped, reason: OVERLAP_SKIP_REASON });
-  // The event carries the short code alert payloads expose (`reason`, `FLYWHEEL_REASON`); the periodic records the words.
-  const reason = overlapped > 0 ? "overlap" : plan.skipped > 0 ? `catch_up=${periodic.catchUp}` : null;
-  ctx.events.emit("periodic:fired", { slug: periodic.slug, enqueued: count, skipped: plan.skipped + overlapped, reason });
+  // The event carries short codes, which alert payloads (`reason`, `FLYWHEEL_REASON`) and metric labels expose;
+  // the periodic records the words.
+  const catchUp = `catch_up=${periodic.catchUp}`;
+  const reason = overlapped > 0 ? "overlap" : plan.skipped > 0 ? catchUp : null;
+  const skips: Record<string, number> = {};
+  if (plan.skipped > 0) skips[catchUp] = plan.skipped;
+  if (overlapped > 0) skips.overlap = overlapped;
+  ctx.events.emit("periodic:fired", { slug: periodic.slug, enqueued: count, skipped: plan.skipped + overlapped, reason, skips });
   return count;
 }
 

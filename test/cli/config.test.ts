@@ -136,9 +136,9 @@ describe("usage errors", () => {
   test("an unknown flag prints usage and exits 2", async () => {
     const result = await cli(box, ["jobs", "ls", "--stat", "running"]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("USAGE flywheel jobs ls");
+    expect(result.stderr).toContain("USAGE\n  flywheel jobs ls [flags]");
     expect(result.stderr).toContain("--state");
-    expect(result.stderr.trim().split("\n").at(-1)).toBe("flywheel: unknown flag --stat for `flywheel jobs ls`");
+    expect(result.stderr.trim().split("\n").at(-1)).toBe("flywheel: unknown flag --stat for `flywheel jobs ls` (did you mean `--state`?)");
     expect(result.stdout).toBe("");
   });
 

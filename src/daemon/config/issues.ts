@@ -1,4 +1,5 @@
 import type * as v from "valibot";
+import { closest } from "../../core/closest.ts";
 import { FlywheelError } from "../../core/errors.ts";
 import { COMMAND_KINDS, type CommandKind } from "../../workers/index.ts";
 import { dotPath, locate } from "./locate.ts";
@@ -107,24 +108,4 @@ function allowedKeys(schema: unknown, path: readonly (string | number)[], input:
     unwrap();
   }
   return s?.entries ? Object.keys(s.entries) : undefined;
-}
-
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
 }
