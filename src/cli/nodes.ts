@@ -3,7 +3,7 @@ import { CONFIG_ARG, JSON_ARG, withFlywheel } from "./context.ts";
 import { formatRelative, formatTime, nodeJson, printJson, table } from "./render.ts";
 
 const ls = defineCommand({
-  meta: { name: "ls", description: "List the running nodes: host, pid, version, queues, last heartbeat" },
+  meta: { name: "ls", description: "List the running nodes: host, pid, version, queues, last heartbeat", examples: ["flywheel nodes ls", "flywheel nodes ls --json"] },
   args: { ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -21,6 +21,6 @@ const ls = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "nodes", description: "The node registry: which nodes are alive" },
+  meta: { name: "nodes", description: "The node registry: which nodes are alive", examples: ["flywheel nodes ls"] },
   subCommands: { ls },
 });

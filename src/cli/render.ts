@@ -1,3 +1,4 @@
+import { isatty } from "node:tty";
 import { formatDuration } from "../core/duration.ts";
 import type { BindingRecord, FailureRecord, HistoryRecord, JobRecord, NodeRecord, PeriodicRecord, QueueHealth, QueueRecord, RunRecord, StepRecord } from "../core/types.ts";
 import { parseSource } from "../daemon/periodic-source.ts";
@@ -6,12 +7,76 @@ import { parseSource } from "../daemon/periodic-source.ts";
 // are snake_case, like the database columns and the audit trail, and dates are ISO-8601 UTC strings; scripts
 // depend on these names, so add fields rather than rename them.
 
-/** Left-aligned columns separated by two spaces, headers upper-cased; `(none)` for no rows. */
-export function table(headers: string[], rows: string[][]): string {
+/** Columns whose cells are ids: cut last, and never below {@link ID_MIN} characters (a prefix that long is accepted back). */
+const ID_HEADERS = ["id", "job", "node"];
+/** The fewest characters of an id a table shows; `resolveJobId` takes a prefix this long. */
+export const ID_MIN = 8;
+/** Other columns are cut (widest first) no narrower than this, or their own width when smaller. */
+const TEXT_MIN = 12;
+
+/**
+ * The width tables must fit: `$COLUMNS` when set, else the terminal's when stdout is one, else undefined:
+ * piped output is never cut, so scripts and `grep` see whole values.
+ */
+export function outputWidth(env: Record<string, string | undefined> = process.env): number | undefined {
+  const columns = Number(env.COLUMNS);
+  if (env.COLUMNS && Number.isInteger(columns) && columns > 0) return columns;
+  // isatty first: `process.stdout` builds a Node stream (~6 ms), worth it only for a terminal.
+  return isatty(1) ? process.stdout.columns || undefined : undefined;
+}
+
+/**
+ * Left-aligned columns separated by two spaces, headers upper-cased; `(none)` for no rows. When the table is
+ * wider than `width` (default {@link outputWidth}), the widest non-id column loses characters first, cut cells
+ * ending in `…`; id columns (`ids`, default id/job/node) are cut last, keeping at least {@link ID_MIN} characters and
+ * enough to tell the rows apart.
+ */
+export function table(headers: string[], rows: string[][], options: { width?: number; ids?: string[] } = {}): string {
   if (rows.length === 0) return "(none)";
   const all = [headers.map((h) => h.toUpperCase()), ...rows];
   const widths = headers.map((_, i) => Math.max(...all.map((r) => width(r[i] ?? ""))));
-  return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + " ".repeat(widths[i]! - width(cell)))).join("  ").trimEnd()).join("\n");
+  const ids = options.ids ?? ID_HEADERS;
+  const max = options.width ?? outputWidth();
+  if (max !== undefined) {
+    const isId = headers.map((h) => ids.includes(h.toLowerCase()));
+    const floor = headers.map((_, i) => Math.min(widths[i]!, isId[i] ? uniquePrefix(rows.map((r) => r[i] ?? "")) + 1 : TEXT_MIN));
+    fit(widths, floor, max, isId);
+  }
+  const cut = (cell: string, w: number) => (width(cell) <= w ? cell : `${[...cell].slice(0, w - 1).join("")}…`);
+  return all
+    .map((r) =>
+      r
+        .map((raw, i) => {
+          const cell = cut(raw, widths[i]!);
+          return i === r.length - 1 ? cell : cell + " ".repeat(widths[i]! - width(cell));
+        })
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+/**
+ * The shortest prefix length, at least {@link ID_MIN}, that still tells `values` apart: ids of jobs created in the
+ * same minute share their first 8 characters (UUIDv7 starts with the time), so a cut id must keep more of them.
+ */
+function uniquePrefix(values: string[]): number {
+  const distinct = new Set(values).size;
+  const longest = Math.max(...values.map((v) => v.length));
+  for (let n = ID_MIN; n < longest; n++) if (new Set(values.map((v) => v.slice(0, n))).size === distinct) return n;
+  return longest;
+}
+
+/** Narrows `widths` in place until they fit `max`: the widest text column first, then ids, never below `floor`. */
+function fit(widths: number[], floor: number[], max: number, isId: boolean[]): void {
+  const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+  while (total() > max) {
+    const shrinkable = (id: boolean) => widths.map((w, i) => (isId[i] === id && w > floor[i]! ? i : -1)).filter((i) => i >= 0);
+    const pool = shrinkable(false).length > 0 ? shrinkable(false) : shrinkable(true);
+    if (pool.length === 0) return;
+    const widest = pool.reduce((a, b) => (widths[b]! > widths[a]! ? b : a));
+    widths[widest]!--;
+  }
 }
 
 /** `key  value` lines with the keys padded to one width. */
@@ -174,6 +239,16 @@ export function periodicJson(p: PeriodicRecord) {
     skipped_count: p.skippedCount,
     last_skipped_at: iso(p.lastSkippedAt),
     last_skip_reason: p.lastSkipReason,
+    // What its runs came to (SPEC §20), the fields of `status` and `schedule ls`: the last run that ended
+    // (`last_outcome` is its job's final state: succeeded, discarded or cancelled), and the failure streak.
+    last_job_id: p.lastJobId,
+    last_outcome: p.lastOutcome,
+    last_exit_code: p.lastExitCode,
+    last_duration_ms: p.lastDurationMs,
+    last_finished_at: iso(p.lastFinishedAt),
+    last_success_at: iso(p.lastSuccessAt),
+    consecutive_failures: p.consecutiveFailures,
+    paused_by: p.pausedBy,
   };
 }
 

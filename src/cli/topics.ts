@@ -11,7 +11,11 @@ const patternArgs = {
 
 /** `flywheel publish <topic> [json]`: one job per matching binding; prints their ids. */
 export const publish = defineCommand({
-  meta: { name: "publish", description: "Publish a payload on a topic: one job per matching binding, e.g. publish orders.eu.paid '{\"id\":7}'" },
+  meta: {
+    name: "publish",
+    description: "Publish a payload on a topic: one job per matching binding; prints their ids",
+    examples: [`flywheel publish orders.eu.paid '{"id":7}'`, `flywheel publish orders.eu.paid '{"id":7}' --unique order-7-paid`],
+  },
   args: {
     topic: { type: "positional", description: "Topic: words of letters, digits, _ and - joined by dots", required: true },
     payload: { type: "positional", description: "Payload as JSON (any JSON value)", required: false },
@@ -30,7 +34,7 @@ export const publish = defineCommand({
 });
 
 const ls = defineCommand({
-  meta: { name: "ls", description: "List topic bindings" },
+  meta: { name: "ls", description: "List topic bindings", examples: ["flywheel bindings ls"] },
   args: { ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -42,7 +46,11 @@ const ls = defineCommand({
 });
 
 const add = defineCommand({
-  meta: { name: "add", description: "Bind a topic pattern to a kind, e.g. bindings add 'orders.*.paid' ship_order --queue shipping" },
+  meta: {
+    name: "add",
+    description: "Bind a topic pattern to a kind",
+    examples: ["flywheel bindings add 'orders.*.paid' ship_order --queue shipping", "flywheel bindings add 'audit.#' audit_log"],
+  },
   args: {
     ...patternArgs,
     queue: { type: "string", description: "Queue for its jobs (default: the kind's)" },
@@ -61,7 +69,7 @@ const add = defineCommand({
 });
 
 const rm = defineCommand({
-  meta: { name: "rm", description: "Remove a topic binding" },
+  meta: { name: "rm", description: "Remove a topic binding", examples: ["flywheel bindings rm 'orders.*.paid' ship_order"] },
   args: { ...patternArgs, ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -74,6 +82,6 @@ const rm = defineCommand({
 
 /** `flywheel bindings ls|add|rm`. */
 export const bindings = defineCommand({
-  meta: { name: "bindings", description: "List, add and remove topic bindings" },
+  meta: { name: "bindings", description: "List, add and remove topic bindings", examples: ["flywheel bindings ls", "flywheel bindings add 'orders.*.paid' ship_order"] },
   subCommands: { ls, add, rm },
 });

@@ -7,4 +7,5 @@ export { openFlywheel, type OpenOptions } from "./open.ts";
 export { configSource, isConfigSource, parseSource } from "./periodic-source.ts";
 export { reconcileSchedules } from "./reconcile.ts";
 export { reconcileMessaging } from "./reconcile-messaging.ts";
+export { needsRestart, reloadConfig, ReloadRequests } from "./reload.ts";
 export { runDaemon, type RunDaemonOptions } from "./run.ts";

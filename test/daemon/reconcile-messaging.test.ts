@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { createLogger } from "../../src/core/logger.ts";
 import { ConfigError, parseConfig } from "../../src/daemon/config/index.ts";
 import { reconcileMessaging } from "../../src/daemon/reconcile-messaging.ts";
+import { reloadConfig } from "../../src/daemon/reload.ts";
 import { connect, type Flywheel } from "../../src/index.ts";
 import { commandWorkers } from "../../src/workers/index.ts";
 import { tempDir } from "../support/helpers.ts";
@@ -127,5 +128,16 @@ describe("reconcileMessaging", () => {
     });
     expect(await reconcileMessaging(fw, configOf(`queues:\n  reports: { paused: false }\n`), logger)).toMatchObject({ resumed: ["reports"] });
     expect(await state()).toEqual({ billing: "operator", reports: null });
+  });
+
+  test("a reload applies the new config's bindings and queue pauses like its schedules", async () => {
+    const { fw, logger, configOf } = await open();
+    const running = configOf(`bindings:\n  - { pattern: "a.*", worker: shell, shell: { inline: "echo a" } }\n`);
+    await reconcileMessaging(fw, running, logger);
+    const next = configOf(`bindings:\n  - { pattern: "b.#", worker: shell, shell: { inline: "echo b" } }\nqueues:\n  reports: { paused: true }\n`);
+    const applied = await reloadConfig(fw, running, () => next, logger);
+    expect(applied.bindings).toEqual(next.bindings);
+    expect((await fw.listBindings()).map((b) => b.pattern)).toEqual(["b.#"]);
+    expect((await fw.listQueues()).map((q) => [q.name, q.paused])).toEqual([["reports", true]]);
   });
 });
