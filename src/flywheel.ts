@@ -28,7 +28,7 @@ import { trackScheduleRuns } from "./maintenance/schedule-state.ts";
 import { Node, type NodeOptions } from "./node/node.ts";
 import { Metrics } from "./observe/metrics.ts";
 import { attachObserver, type Observer } from "./observe/observer.ts";
-import { fireOptions, nextRunAtFor, periodicRow, specOf, type PeriodicSpec } from "./periodic/spec.ts";
+import { fireKeyPrefix, fireOptions, nextRunAtFor, periodicRow, specOf, type PeriodicSpec } from "./periodic/spec.ts";
 import { nextFire } from "./periodic/cron.ts";
 import { createRuntime, type RuntimeContext, type RuntimeOptions } from "./runtime/context.ts";
 import { assertName } from "./runtime/job-builder.ts";
@@ -81,6 +81,7 @@ export class Flywheel<Tx = unknown> {
     this.runtime = createRuntime(driver, options);
     for (const observer of [this.metrics, ...(options.observers ?? [])]) attachObserver(this.runtime.events, observer);
     trackScheduleRuns(this.runtime);
+    this.metrics.watchSchedules(this.runtime.events);
     this.#maintenance = new Scheduler(this.runtime);
   }
 
@@ -467,6 +468,15 @@ export class Flywheel<Tx = unknown> {
     const id = inserted((await this.driver.jobInsert({ jobs: [row] }))[0]!);
     this.#wakeFor([row]);
     return id;
+  }
+
+  /**
+   * The jobs periodic `slug` fired (scheduled fires and triggers), newest first: `{}` means the 50 newest; with
+   * `after` (a job id), only those newer than it, for polling. Jobs outlive their periodic: a deleted slug still
+   * lists the jobs retention kept.
+   */
+  listPeriodicJobs(slug: string, options: { limit?: number; after?: string } = {}): Promise<JobRecord[]> {
+    return this.driver.jobListByKeyPrefix({ prefix: fireKeyPrefix(slug), limit: options.limit ?? READ_DEFAULTS.listLimit, after: options.after });
   }
 
   /** Deactivates periodics of `source` whose slug is not in `keep` (config reconcile); returns their slugs. */

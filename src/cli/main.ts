@@ -26,6 +26,7 @@ const commands: Record<string, Loader> = {
   jobs: () => import("./jobs.ts").then((m) => m.default),
   schedule: () => import("./schedule.ts").then((m) => m.default),
   status: () => import("./status.ts").then((m) => m.default),
+  logs: () => import("./logs.ts").then((m) => m.default),
   queues: () => import("./queues.ts").then((m) => m.default),
   nodes: () => import("./nodes.ts").then((m) => m.default),
   publish: () => import("./topics.ts").then((m) => m.publish),

@@ -239,6 +239,16 @@ export function periodicJson(p: PeriodicRecord) {
     skipped_count: p.skippedCount,
     last_skipped_at: iso(p.lastSkippedAt),
     last_skip_reason: p.lastSkipReason,
+    // What its runs came to (SPEC §20), the fields of `status` and `schedule ls`: the last run that ended
+    // (`last_outcome` is its job's final state: succeeded, discarded or cancelled), and the failure streak.
+    last_job_id: p.lastJobId,
+    last_outcome: p.lastOutcome,
+    last_exit_code: p.lastExitCode,
+    last_duration_ms: p.lastDurationMs,
+    last_finished_at: iso(p.lastFinishedAt),
+    last_success_at: iso(p.lastSuccessAt),
+    consecutive_failures: p.consecutiveFailures,
+    paused_by: p.pausedBy,
   };
 }
 

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import type { Flywheel } from "../flywheel.ts";
 import { JOB_STATES, type PeriodicRecord } from "../core/types.ts";
 import { CONFIG_ARG, JSON_ARG, durationFlag, withFlywheel } from "./context.ts";
+import { interrupt } from "./interrupt.ts";
 import { UsageError } from "./usage-error.ts";
 import { clip, coarse, failureJson, formatRelative, healthJson, nodeJson, periodicJson, table } from "./render.ts";
 import { renderSchedules } from "./schedule.ts";
@@ -81,19 +82,14 @@ export default defineCommand({
       };
       await show();
       if (!args.watch) return;
-      const stopped = new Promise<void>((resolve) => {
-        process.once("SIGINT", () => resolve());
-        process.once("SIGTERM", () => resolve());
-      });
-      for (;;) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const tick = new Promise<"tick">((resolve) => (timer = setTimeout(() => resolve("tick"), intervalMs)));
-        if ((await Promise.race([tick, stopped.then(() => "stop" as const)])) === "stop") {
-          clearTimeout(timer);
-          return;
+      const stop = interrupt();
+      try {
+        while (await stop.sleep(intervalMs)) {
+          if (!args.json && !process.stdout.isTTY) console.log("");
+          await show();
         }
-        if (!args.json && !process.stdout.isTTY) console.log("");
-        await show();
+      } finally {
+        stop.dispose();
       }
     });
   },

@@ -171,8 +171,6 @@ export const HTTP_API_DEFAULTS = {
   /** The throughput sparkline: finished attempts counted per bucket, over this many buckets. */
   throughputBucketMs: 60_000,
   throughputBuckets: 60,
-  /** Newest jobs of a schedule's kind and queue read to find each schedule's last fire. */
-  scheduleScanJobs: 200,
 } as const;
 
 /** What an alert gets when its config does not say. */

@@ -75,6 +75,12 @@ export interface Driver<Tx = unknown> {
   jobIdsByPrefix(p: { prefix: string; limit: number }): Promise<string[]>;
   /** Newest first; `before` is an id cursor. */
   jobList(p: JobListParams): Promise<JobRecord[]>;
+  /**
+   * Up to `limit` live jobs whose `unique_key` starts with `prefix` (non-empty), newest first; with `after` (an id),
+   * only jobs newer than it. A schedule's fires are keyed `periodic:<slug>@…`, so this lists a schedule's jobs, and
+   * `after` lets a follower poll for new ones cheaply.
+   */
+  jobListByKeyPrefix(p: { prefix: string; limit: number; after?: string }): Promise<JobRecord[]>;
   /** Every run of a job, oldest attempt first. */
   runList(p: { jobId: string }): Promise<RunRecord[]>;
   /** Counts per (kind, state), optionally for one kind. */

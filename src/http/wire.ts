@@ -104,6 +104,12 @@ export type FailureJson = ReturnType<typeof failureJson>;
 /** Queue health. */
 export type HealthJson = ReturnType<typeof healthJson>;
 
+/** A queue in `GET /api/v1/queues`. */
+export type QueueJson = ReturnType<typeof queueJson>;
+
+/** A node of the registry in `GET /api/v1/nodes` and the overview; `self` marks the node answering. */
+export type RegistryNodeJson = ReturnType<typeof registryNodeJson> & { self: boolean };
+
 /** Attempts finished per bucket, oldest first. */
 export interface ThroughputJson {
   bucket_seconds: number;
@@ -120,6 +126,8 @@ export interface OverviewResponse {
   schedules: ScheduleJson[];
   failures: FailureJson[];
   throughput: ThroughputJson;
+  /** Every live node of the registry (SPEC §18), as `GET /api/v1/nodes` lists them. */
+  nodes: RegistryNodeJson[];
 }
 
 /** `GET /api/v1/jobs`: a page, and the cursor of the next (older) one. */

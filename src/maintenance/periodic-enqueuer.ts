@@ -55,8 +55,12 @@ async function fire(ctx: RuntimeContext, periodic: PeriodicRecord, now: Date, ti
   const overlapped = inserted.filter((o) => !o.inserted && o.key === "unique_active_key").length;
   if (plan.skipped > 0) ctx.logger.warn("flywheel: periodic fires skipped by catch-up policy", { slug: periodic.slug, skipped: plan.skipped, catch_up: periodic.catchUp });
   if (overlapped > 0) ctx.logger.warn("flywheel: periodic fire skipped: previous run still active", { slug: periodic.slug, skipped: overlapped });
-  const reason = overlapped > 0 ? "overlap" : plan.skipped > 0 ? `catch_up=${periodic.catchUp}` : null;
-  ctx.events.emit("periodic:fired", { slug: periodic.slug, enqueued: count, skipped: plan.skipped + overlapped, reason });
+  const catchUp = `catch_up=${periodic.catchUp}`;
+  const reason = overlapped > 0 ? "overlap" : plan.skipped > 0 ? catchUp : null;
+  const skips: Record<string, number> = {};
+  if (plan.skipped > 0) skips[catchUp] = plan.skipped;
+  if (overlapped > 0) skips.overlap = overlapped;
+  ctx.events.emit("periodic:fired", { slug: periodic.slug, enqueued: count, skipped: plan.skipped + overlapped, reason, skips });
   return count;
 }
 

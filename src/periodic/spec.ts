@@ -97,6 +97,11 @@ export function nextRunAtFor(row: PeriodicRow, existing: PeriodicRecord | null, 
   return sameSchedule ? existing.nextRunAt : nextFire(specOf(row), now);
 }
 
+/** The start of the unique key of every job periodic `slug` fires, scheduled or triggered: `periodic:<slug>@`. */
+export function fireKeyPrefix(slug: string): string {
+  return `periodic:${slug}@`;
+}
+
 /**
  * The insert options of one fire at `fire` (a scheduled fire time, or the trigger time of a manual one): the
  * periodic's job settings, a unique key per fire so no fire is enqueued twice, and with `overlap: skip` a key
@@ -113,7 +118,7 @@ export function fireOptions(
     priority: p.priority ?? undefined,
     maxAttempts: p.maxAttempts ?? undefined,
     timeout: p.timeoutMs ?? undefined,
-    uniqueKey: `periodic:${p.slug}@${stamp}`,
+    uniqueKey: `${fireKeyPrefix(p.slug)}${stamp}`,
     uniqueActiveKey: p.overlap === "skip" ? `periodic:${p.slug}` : undefined,
   };
 }

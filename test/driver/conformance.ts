@@ -1033,6 +1033,23 @@ export function runConformance(name: string, open: OpenConformance): void {
         await expect(fw.deletePeriodic("t")).rejects.toMatchObject({ code: "periodic_not_found" });
       });
 
+      test("listPeriodicJobs: a schedule's fires and triggers, newest first, not another schedule's; after pages to the new ones", async () => {
+        const fw = await setup();
+        await fw.upsertPeriodic({ slug: "lp", kind: "noop", every: "1h", overlap: "allow" });
+        await fw.upsertPeriodic({ slug: "lp-other", kind: "noop", every: "1h", overlap: "allow" });
+        clock.advance("1h");
+        expect(await fw.tick()).toBe(2);
+        const fired = (await fw.listPeriodicJobs("lp")).map((j) => j.id);
+        expect(fired).toHaveLength(1);
+        const triggered = await fw.triggerPeriodic("lp");
+        await fw.insert("noop", {});
+        expect((await fw.listPeriodicJobs("lp")).map((j) => j.id)).toEqual([triggered, fired[0]!]);
+        expect((await fw.listPeriodicJobs("lp", { limit: 1 })).map((j) => j.id)).toEqual([triggered]);
+        expect((await fw.listPeriodicJobs("lp", { after: fired[0]! })).map((j) => j.id)).toEqual([triggered]);
+        expect((await fw.listPeriodicJobs("lp-other")).map((j) => j.metadata.periodic)).toEqual(["lp-other"]);
+        expect(await fw.listPeriodicJobs("nope")).toEqual([]);
+      });
+
       test("deactivateMissingPeriodics deactivates only that source's periodics that left", async () => {
         const fw = await setup();
         await fw.upsertPeriodic({ slug: "keep", kind: "noop", every: "1h", source: "config" });

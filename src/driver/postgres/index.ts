@@ -174,6 +174,9 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   jobList(p: JobListParams): Promise<JobRecord[]> {
     return this.#call("jobList", (c) => read.jobList(c, p));
   }
+  jobListByKeyPrefix(p: { prefix: string; limit: number; after?: string }): Promise<JobRecord[]> {
+    return this.#call("jobListByKeyPrefix", (c) => read.jobListByKeyPrefix(c, p));
+  }
   runList(p: { jobId: string }): Promise<RunRecord[]> {
     return this.#call("runList", (c) => read.runList(c, p));
   }

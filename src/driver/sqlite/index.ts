@@ -59,7 +59,7 @@ import {
 } from "./periodic.ts";
 import { listQueues, setQueuePaused } from "./queues.ts";
 import { deleteBinding, listBindings, listHistory, matchBindings, saveBinding } from "./topics.ts";
-import { countJobsByKind, getJob, getQueueStats, jobIdsByPrefix, listFailures, listJobs, listRuns } from "./read.ts";
+import { countJobsByKind, getJob, getQueueStats, jobIdsByPrefix, listFailures, listJobs, listJobsByKeyPrefix, listRuns } from "./read.ts";
 import { emitEvent, loadWorkflow, saveStep } from "./workflow.ts";
 
 /** Options for {@link SqliteDriver}. `{}` means {@link SQLITE_DEFAULTS}: WAL, `synchronous=NORMAL`, 5 s busy timeout, 10 ms wake poll. */
@@ -194,6 +194,10 @@ export class SqliteDriver implements Driver<Database> {
 
   async jobList(p: JobListParams): Promise<JobRecord[]> {
     return this.#run("jobList", (db) => listJobs(db, p));
+  }
+
+  async jobListByKeyPrefix(p: { prefix: string; limit: number; after?: string }): Promise<JobRecord[]> {
+    return this.#run("jobListByKeyPrefix", (db) => listJobsByKeyPrefix(db, p));
   }
 
   async runList(p: { jobId: string }): Promise<RunRecord[]> {
