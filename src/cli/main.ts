@@ -20,6 +20,7 @@ type Loader = () => Promise<CommandDef<any>>;
 const commands: Record<string, Loader> = {
   init: () => import("./init.ts").then((m) => m.default),
   serve: () => import("./serve.ts").then((m) => m.default),
+  reload: () => import("./reload.ts").then((m) => m.default),
   migrate: () => import("./migrate.ts").then((m) => m.default),
   enqueue: () => import("./enqueue.ts").then((m) => m.default),
   emit: () => import("./emit.ts").then((m) => m.default),

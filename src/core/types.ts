@@ -228,6 +228,8 @@ export interface PeriodicRecord {
   maxAttempts: number | null;
   priority: number | null;
   timeoutMs: number | null;
+  /** Each fire's job waits a stable offset in [0, jitterMs) derived from the slug (see `jitterOffsetMs`); null for none. */
+  jitterMs: number | null;
   source: string;
   skippedCount: number;
   lastSkippedAt: Date | null;

@@ -6,4 +6,5 @@ export { nodeOptions } from "./node-options.ts";
 export { openFlywheel, type OpenOptions } from "./open.ts";
 export { configSource, isConfigSource, parseSource } from "./periodic-source.ts";
 export { reconcileSchedules } from "./reconcile.ts";
+export { needsRestart, reloadConfig, ReloadRequests } from "./reload.ts";
 export { runDaemon, type RunDaemonOptions } from "./run.ts";

@@ -46,6 +46,7 @@ export async function reconcileSchedules(
       maxAttempts: s.maxAttempts,
       priority: s.priority,
       timeout: s.timeoutMs,
+      jitter: s.jitterMs,
       active: s.active && !paused,
       source,
     });

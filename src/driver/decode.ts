@@ -107,6 +107,7 @@ export function rowDecoders(c: ColumnCodec): RowDecoders {
       maxAttempts: r.max_attempts ?? null,
       priority: r.priority ?? null,
       timeoutMs: c.int(r.timeout_ms),
+      jitterMs: c.int(r.jitter_ms),
       source: r.source,
       skippedCount: r.skipped_count,
       lastSkippedAt: c.date(r.last_skipped_at),

@@ -415,6 +415,7 @@ export type PeriodicSaveRow = Pick<
   | "maxAttempts"
   | "priority"
   | "timeoutMs"
+  | "jitterMs"
   | "source"
   | "isActive"
   | "nextRunAt"

@@ -290,7 +290,7 @@ schedules:
     expect(issuesOf(`schedules:\n  - slug: a\n    every: 1m\n    worker: shell\n    shell: {}\n    http: { url: "http://x" }\n`)[0]).toMatchObject({
       path: "schedules[0].http",
       line: 6,
-      message: "unknown key (expected one of slug, cron, every, timezone, overlap, catch_up, backfill, max_attempts, priority, queue, timeout, active, alerts, ping, grace, worker, shell)",
+      message: "unknown key (expected one of slug, cron, every, timezone, overlap, catch_up, backfill, max_attempts, priority, queue, timeout, jitter, active, alerts, ping, grace, worker, shell)",
     });
   });
 

@@ -8,7 +8,7 @@ import { parsePrometheus } from "../support/prometheus.ts";
 import { cli, cliJson, openDb, sandbox, serve, type Sandbox, type Serve } from "./helpers.ts";
 
 // One daemon for the whole file: each test enqueues through the CLI, waits on the database, and asserts on
-// what the CLI prints. The last two signal it while a job runs: SIGHUP, which it survives, then SIGTERM.
+// what the CLI prints. The last two signal it while a job runs: SIGHUP, which reloads the config, then SIGTERM.
 
 let box: Sandbox;
 let daemon: Serve;
@@ -209,14 +209,14 @@ echo "problem $n" >&2
     expect(finished.some((s) => s.labels.kind === "http" && s.labels.outcome === "error")).toBe(true);
   });
 
-  test("SIGHUP while a job runs is logged and ignored: the daemon keeps serving and the job completes", async () => {
+  test("SIGHUP while a job runs reloads the config: the daemon keeps serving and the job completes", async () => {
     const dir = join(box.dir, "hangup");
     box.write("hangup/.keep", "");
     // The job holds its slot until the test releases it, so the signal certainly arrives mid-job.
     const id = await enqueue("shell", { inline: "touch started; while [ ! -e release ]; do sleep 0.02; done; echo finished", dir });
     await eventually("the job to start", () => existsSync(join(dir, "started")));
     daemon.proc.kill("SIGHUP");
-    await daemon.waitForLog("the SIGHUP line", (l) => l.level === "info" && l.msg === "flywheel: SIGHUP received; reload is not supported yet, ignoring");
+    await daemon.waitForLog("the reload line", (l) => l.level === "info" && l.msg === "flywheel: config reloaded");
     box.write("hangup/release", "");
     await settled(id, "succeeded");
     const [run] = await fw.listRuns(id);

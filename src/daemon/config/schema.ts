@@ -170,6 +170,8 @@ const SCHEDULE_FIELDS = {
   priority: v.optional(v.pipe(v.number("expected a whole number"), v.integer("expected a whole number"))),
   queue: v.optional(nonEmpty),
   timeout: v.optional(duration),
+  /** Delays each fire's job by a stable per-slug offset below this (SPEC §20). */
+  jitter: v.optional(duration),
   active: v.optional(v.boolean("expected true or false")),
   /** Replaces the top-level `alerts:` for this schedule. */
   alerts: v.optional(ALERTS),

@@ -35,7 +35,7 @@ export interface RuntimeConfig {
   prefetch: number;
   leaseMs: number;
   pollIntervalMs: number;
-  /** Hard-delete finished jobs older than this; off by default. */
+  /** Hard-delete finished jobs older than this; 30 days by default (`DAEMON_DEFAULTS`), `null` when `off`. */
   retentionMs: number | null;
   /** `null` when `http_addr: off`. */
   httpAddr: HttpAddress | null;
@@ -77,12 +77,16 @@ export interface ScheduleConfig {
   args: Record<string, unknown>;
   queue?: string;
   overlap?: Overlap;
-  catchUp?: CatchUp;
+  /** Default `latest` (`CONFIG_SCHEDULE_DEFAULTS`): a daemon that was down runs the latest missed fire once, as cron-with-anacron would. */
+  catchUp: CatchUp;
   backfill?: number;
-  maxAttempts?: number;
+  /** Default 1 (`CONFIG_SCHEDULE_DEFAULTS`): a failed run waits for the next fire, as under cron. */
+  maxAttempts: number;
   priority?: number;
   /** The runtime's deadline for each fire's job; derived from the worker's `timeout_seconds` when not given. */
   timeoutMs?: number;
+  /** `jitter:` in milliseconds: each fire's job waits a stable per-slug offset below it; undefined for none. */
+  jitterMs?: number;
   active: boolean;
   /** This schedule's alerts: its own `alerts:`, else the top-level ones (SPEC §20). */
   alerts: AlertRule[];
