@@ -11,6 +11,8 @@ import { parseSource } from "../daemon/periodic-source.ts";
 const ID_HEADERS = ["id", "job", "node"];
 /** The fewest characters of an id a table shows; `resolveJobId` takes a prefix this long. */
 export const ID_MIN = 8;
+/** Columns of names people type back (`schedule trigger <slug>`): never cut. */
+const NAME_HEADERS = ["slug"];
 /** Other columns are cut (widest first) no narrower than this, or their own width when smaller. */
 const TEXT_MIN = 12;
 
@@ -29,7 +31,7 @@ export function outputWidth(env: Record<string, string | undefined> = process.en
  * Left-aligned columns separated by two spaces, headers upper-cased; `(none)` for no rows. When the table is
  * wider than `width` (default {@link outputWidth}), the widest non-id column loses characters first, cut cells
  * ending in `…`; id columns (`ids`, default id/job/node) are cut last, keeping at least {@link ID_MIN} characters and
- * enough to tell the rows apart.
+ * enough to tell the rows apart; a slug is never cut. What cannot fit past those limits overflows.
  */
 export function table(headers: string[], rows: string[][], options: { width?: number; ids?: string[] } = {}): string {
   if (rows.length === 0) return "(none)";
@@ -39,7 +41,9 @@ export function table(headers: string[], rows: string[][], options: { width?: nu
   const max = options.width ?? outputWidth();
   if (max !== undefined) {
     const isId = headers.map((h) => ids.includes(h.toLowerCase()));
-    const floor = headers.map((_, i) => Math.min(widths[i]!, isId[i] ? uniquePrefix(rows.map((r) => r[i] ?? "")) + 1 : TEXT_MIN));
+    const floor = headers.map((h, i) =>
+      NAME_HEADERS.includes(h.toLowerCase()) ? widths[i]! : Math.min(widths[i]!, isId[i] ? uniquePrefix(rows.map((r) => r[i] ?? "")) + 1 : TEXT_MIN),
+    );
     fit(widths, floor, max, isId);
   }
   const cut = (cell: string, w: number) => (width(cell) <= w ? cell : `${[...cell].slice(0, w - 1).join("")}…`);

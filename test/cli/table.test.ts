@@ -56,4 +56,13 @@ describe("table width", () => {
     const r = await cli(box, ["jobs", "ls"], { env: { COLUMNS: "wide" } });
     expect(r.stdout).toContain(LONG_KIND);
   });
+
+  test("a schedule's slug is never cut: people type it back", async () => {
+    const slug = "nightly-backup-of-every-database-we-have";
+    expect((await cli(box, ["schedule", "add", slug, "shell", "--cron", "0 3 * * *", "--tz", "Europe/Berlin", "--args", '{"inline":"true"}'])).code).toBe(0);
+    const r = await cli(box, ["schedule", "ls"], { env: { COLUMNS: "80" } });
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n")[1]).toStartWith(`${slug}  `);
+    expect(r.stdout).toContain("…");
+  });
 });
