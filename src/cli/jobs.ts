@@ -3,7 +3,8 @@ import type { HistoryRecord, JobRecord, JobState, RunRecord, StepRecord } from "
 import { JOB_STATES } from "../core/types.ts";
 import { CONFIG_ARG, JOB_ID_ARG, JSON_ARG, intFlag, withFlywheel } from "./context.ts";
 import { UsageError } from "./usage-error.ts";
-import { clip, commandOutputOf, fields, formatRelative, formatTime, historyJson, jobJson, outputWidth, printJson, runJson, stepJson, table } from "./render.ts";
+import { clip, fields, formatRelative, formatTime, outputWidth, printJson, table } from "./render.ts";
+import { commandOutputOf, historyJson, jobJson, runJson, stepJson } from "../observe/json.ts";
 
 const ls = defineCommand({
   meta: { name: "ls", description: "List jobs, newest first", examples: ["flywheel jobs ls", "flywheel jobs ls --state discarded --kind shell", "flywheel jobs ls --queue mail --limit 10 --json"] },

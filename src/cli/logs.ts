@@ -4,7 +4,8 @@ import type { RunOutcome } from "../core/types.ts";
 import type { Flywheel } from "../flywheel.ts";
 import { CONFIG_ARG, intFlag, withFlywheel } from "./context.ts";
 import { interrupt } from "./interrupt.ts";
-import { commandOutputOf, coarse, formatTime, runJson } from "./render.ts";
+import { coarse, formatTime } from "./render.ts";
+import { commandOutputOf, runJson } from "../observe/json.ts";
 import { follow, RunTail, type TailEntry, type TailSource } from "./run-tail.ts";
 
 /** How many runs `logs` shows when `--runs` is not given. */

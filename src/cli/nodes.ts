@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { CONFIG_ARG, JSON_ARG, withFlywheel } from "./context.ts";
-import { formatRelative, formatTime, nodeJson, printJson, table } from "./render.ts";
+import { formatRelative, formatTime, printJson, table } from "./render.ts";
+import { nodeJson } from "../observe/json.ts";
 
 const ls = defineCommand({
   meta: { name: "ls", description: "List the running nodes: host, pid, version, queues, last heartbeat", examples: ["flywheel nodes ls", "flywheel nodes ls --json"] },

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { CONFIG_ARG, JSON_ARG, withFlywheel } from "./context.ts";
-import { coarse, formatTime, printJson, queueJson, table } from "./render.ts";
+import { coarse, formatTime, printJson, table } from "./render.ts";
+import { queueJson } from "../observe/json.ts";
 
 const nameArg = { name: { type: "positional", description: "Queue name", required: true } } as const;
 

@@ -4,7 +4,8 @@ import type { PeriodicRecord } from "../core/types.ts";
 import { CONFIG_ARG, JSON_ARG, commandArgsFromCli, durationFlag, intFlag, jsonObjectArg, withFlywheel } from "./context.ts";
 import { waitForFire } from "./trigger-wait.ts";
 import { UsageError } from "./usage-error.ts";
-import { coarse, formatInZone, formatRelative, periodicJson, printJson, scheduleText, sourceText, table } from "./render.ts";
+import { coarse, formatInZone, formatRelative, printJson, scheduleText, sourceText, table } from "./render.ts";
+import { periodicJson } from "../observe/json.ts";
 
 const slugArg = { slug: { type: "positional", description: "Schedule slug", required: true } } as const;
 

@@ -4,7 +4,8 @@ import { JOB_STATES, type PeriodicRecord } from "../core/types.ts";
 import { CONFIG_ARG, JSON_ARG, durationFlag, withFlywheel } from "./context.ts";
 import { interrupt } from "./interrupt.ts";
 import { UsageError } from "./usage-error.ts";
-import { clip, coarse, failureJson, formatRelative, healthJson, nodeJson, periodicJson, table } from "./render.ts";
+import { clip, coarse, formatRelative, table } from "./render.ts";
+import { failureJson, healthJson, nodeJson, periodicJson } from "../observe/json.ts";
 import { renderSchedules } from "./schedule.ts";
 
 /** One status sample: queue health, schedules, the last day's failures, the live nodes, and what is wrong. */

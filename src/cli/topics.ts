@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { CONFIG_ARG, JSON_ARG, jsonObjectArg, jsonValueArg, withFlywheel } from "./context.ts";
-import { bindingJson, printJson, table } from "./render.ts";
+import { printJson, table } from "./render.ts";
+import { bindingJson } from "../observe/json.ts";
 
 // Topics from the command line (SPEC §18): `flywheel publish`, and `flywheel bindings ls|add|rm`.
 

@@ -3,7 +3,8 @@ import type { JobRecord, RunRecord } from "../core/types.ts";
 import type { Flywheel } from "../flywheel.ts";
 import { interrupt } from "./interrupt.ts";
 import { runSummary } from "./logs.ts";
-import { commandOutputOf, jobJson, printJson, runJson } from "./render.ts";
+import { printJson } from "./render.ts";
+import { commandOutputOf, jobJson, runJson } from "../observe/json.ts";
 import { follow, RunTail, type TailEntry } from "./run-tail.ts";
 
 // `flywheel schedule trigger <slug> --wait`: run a schedule now and behave like the command it runs, so it

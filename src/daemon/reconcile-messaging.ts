@@ -1,7 +1,7 @@
 import type { Logger } from "../core/logger.ts";
 import type { Flywheel } from "../flywheel.ts";
 import type { FlywheelConfig } from "./config/index.ts";
-import { configSource } from "./periodic-source.ts";
+import { configSource } from "../periodic/source.ts";
 
 /**
  * Makes the database hold what the config's `bindings:` and `queues:` say, as {@link reconcileSchedules} does for

@@ -8,7 +8,7 @@ import { httpSettings } from "../node/http-server.ts";
 import { loadConfig, type FlywheelConfig, type HttpAddress } from "./config/index.ts";
 import { hasAlerts, nodeOptions } from "./node-options.ts";
 import { openFlywheel } from "./open.ts";
-import { isConfigSource } from "./periodic-source.ts";
+import { isConfigSource } from "../periodic/source.ts";
 import { reconcileSchedules } from "./reconcile.ts";
 import { reconcileMessaging } from "./reconcile-messaging.ts";
 import { reloadConfig, type ReloadRequests } from "./reload.ts";

@@ -3,16 +3,27 @@ import { parseDuration } from "../core/duration.ts";
 import type { JobRecord, PeriodicRecord, RunRecord, WorkerDefinition } from "../core/types.ts";
 import { VERSION } from "../core/version.ts";
 import type { FlywheelEventName, FlywheelEvents, JobRef } from "../runtime/events.ts";
-import { bindingJson, commandOutputOf, failureJson, healthJson, historyJson, jobJson, nodeJson as registryNodeJson, periodicJson, queueJson, runJson, stepJson } from "../cli/render.ts";
+import {
+  bindingJson,
+  commandOutputOf,
+  failureJson,
+  healthJson,
+  historyJson,
+  iso,
+  jobJson,
+  nodeJson as registryNodeJson,
+  periodicJson,
+  queueJson,
+  runJson,
+  stepJson,
+} from "../observe/json.ts";
 import type { NodeInfo } from "./control.ts";
 
 // The JSON the API answers with. Jobs, runs, steps, periodics, health and failures have the shapes `--json`
-// prints (src/cli/render.ts), so a script can move between the CLI and the API; what only the API shows is
+// prints (src/observe/json.ts: one shape for both), so a script can move between the CLI and the API; what only the API shows is
 // shaped here, snake_case with ISO-8601 UTC times like the rest.
 
 export { bindingJson, failureJson, healthJson, historyJson, jobJson, queueJson, registryNodeJson, runJson, stepJson };
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** A registered worker's kind and the defaults its jobs get. */
 export function kindJson(kind: string, worker: WorkerDefinition<any, any> | undefined) {
