@@ -334,3 +334,35 @@ export interface BindingRecord {
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** What a limit caps (SPEC §18): every job of one kind, or every job on one queue. */
+export type LimitTarget = { kind: string } | { queue: string };
+
+/** A limit as stored and listed (SPEC §18). Every node's claim keeps to it. */
+export interface LimitRecord {
+  scope: "kind" | "queue";
+  /** The kind or queue it caps. */
+  name: string;
+  /** At most this many of its jobs run at once, across every node; null: no cap. */
+  concurrency: number | null;
+  /** At most this many attempts start in any window of the duration, e.g. `"100/1m"`; null: no cap. */
+  rate: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * A kind's circuit breaker as the database holds it (SPEC §18). `closed`: claimed as usual, counting failures;
+ * `open`: not claimed until `openUntil`; `half_open`: past `openUntil`, one probe job may run (`probeJobId` once
+ * it was claimed), and its outcome closes or re-opens the breaker.
+ */
+export interface BreakerRecord {
+  kind: string;
+  state: "closed" | "open" | "half_open";
+  /** Consecutive failed attempts counted so far (reset by a success). */
+  failures: number;
+  openedAt: Date | null;
+  openUntil: Date | null;
+  probeJobId: string | null;
+  updatedAt: Date;
+}

@@ -169,6 +169,18 @@ export interface Driver<Tx = unknown> {
    */
   queueList(p: { now: Date }): Promise<QueueListRow[]>;
 
+  /**
+   * Creates or replaces the limit of a kind or queue (SPEC §18). From then on every claim, on every node, keeps to
+   * it: a job is claimed only while its kind's and its queue's running counts stay under their `concurrency`, and
+   * the attempts started in the last rate window stay under `rateCount`. Claims serialise on the limits while any
+   * exists (SQLite: the claim's write lock; PostgreSQL: an advisory lock), so racing nodes never over-claim.
+   */
+  limitSave(p: LimitSaveRow): Promise<LimitStored>;
+  /** Removes the limit of a kind or queue; true when it existed. Its jobs are claimable at once (listeners hear of it). */
+  limitDelete(p: { scope: LimitScope; name: string }): Promise<boolean>;
+  /** Every limit, by scope then name. */
+  limitList(p: Record<string, never>): Promise<LimitStored[]>;
+
   /** A job's history rows (cancels, retries, events with their actor), oldest first. */
   historyList(p: { jobId: string }): Promise<HistoryRecord[]>;
   /** Creates or replaces the binding of `pattern` to `kind`. */
@@ -372,6 +384,32 @@ export interface BindingSaveRow {
   queue: string | null;
   argsJson: string | null;
   now: Date;
+}
+
+/** What a limit caps: a kind or a queue. */
+export type LimitScope = "kind" | "queue";
+
+/** A limit as the runtime stores it: validated, its rate split into a count and a window. */
+export interface LimitSaveRow {
+  scope: LimitScope;
+  name: string;
+  concurrency: number | null;
+  rateCount: number | null;
+  rateWindowMs: number | null;
+  now: Date;
+}
+
+/** A limit as stored. */
+export type LimitStored = Omit<LimitSaveRow, "now"> & { createdAt: Date; updatedAt: Date };
+
+/** A limit with what it counts right now, as the claim reads it: jobs running, and attempts started in its window. */
+export interface LimitUsage {
+  scope: LimitScope;
+  name: string;
+  concurrency: number | null;
+  rateCount: number | null;
+  running: number;
+  started: number;
 }
 
 /** A row of {@link Driver.queueList}. */

@@ -17,6 +17,11 @@ export interface PgContext extends SchemaNames {
   readonly sql: postgres.Sql<any>;
   /** How far this driver's writes grew the tables; see {@link PlanEpoch}. */
   readonly epoch: PlanEpoch;
+  /**
+   * Whether this driver's last claim found limits (or open breakers) configured: its next claim takes the gated path
+   * at once instead of first running the plain claim, which would find them again and claim nothing.
+   */
+  readonly gates: { limited: boolean };
   /** A fresh scope (names plus empty parameters) for building one statement. */
   scope(): Scope;
   /**
@@ -36,6 +41,7 @@ export function pgContext(sql: postgres.Sql<any>, schema: string): PgContext {
     ...names,
     sql,
     epoch,
+    gates: { limited: false },
     scope: () => ({ ...names, ps: new Params() }),
     query(text, params = [], options = {}) {
       const db = options.db ?? sql;

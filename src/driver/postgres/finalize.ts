@@ -3,7 +3,7 @@ import { settleRun } from "../rules.ts";
 import { isTerminal } from "../../core/types.ts";
 import { TERMINAL_SQL } from "../sql.ts";
 import type { ClaimParams, ClaimedJob, FinalizeItem, FinalizeOutcome, InsertOutcome } from "../types.ts";
-import { claimSql, jobClaim } from "./claim.ts";
+import { claimSql, claimWithinLimits, jobClaim } from "./claim.ts";
 import { claimedJob } from "./codec.ts";
 import type { PgContext } from "./context.ts";
 import { insertOutcomes, insertSql } from "./insert.ts";
@@ -135,6 +135,11 @@ export async function jobFinalizeAndClaim(
 ): Promise<{ outcomes: FinalizeOutcome[]; jobs: ClaimedJob[] }> {
   if (p.items.length === 0) return { outcomes: [], jobs: await jobClaim(ctx, p.claim) };
   if (p.claim.limit <= 0) return { outcomes: await jobFinalize(ctx, { items: p.items, now: p.claim.now }), jobs: [] };
+  // Under limits the claim needs its own serialised transaction; the finalize commits first, so its ends count.
+  if (ctx.gates.limited) {
+    const outcomes = await jobFinalize(ctx, { items: p.items, now: p.claim.now });
+    return { outcomes, jobs: await claimWithinLimits(ctx, p.claim) };
+  }
   const s = ctx.scope();
   const claim = claimSql(s, p.claim);
   // A parent the claim picks is not told of its children's ends: the attempt it starts reads them, committed.
@@ -143,12 +148,17 @@ export async function jobFinalizeAndClaim(
   const first = (column: string) => `CASE WHEN coalesce(c.rn, 1) = 1 THEN f.${column} END AS ${column}`;
   const rows = await ctx.query(
     `${claim.with} ${claim.ctes}, ${fin.ctes}
-     SELECT ${["applied", "kids"].map(first).join(", ")}, c.*
+     SELECT ${["applied", "kids"].map(first).join(", ")}, c.*, ${claim.gated} AS gated
      FROM (${fin.select}) f LEFT JOIN (${claim.select}) c ON true ORDER BY c.rn`,
     s.ps.values,
     { growing: true },
   );
   const outcomes = await finalizeOutcomes(ctx, p.items, rows[0]!);
+  if (rows[0]!.gated) {
+    // Limits exist: the gated claim picked nothing; claim again under them, after this finalize's commit.
+    ctx.gates.limited = true;
+    return { outcomes, jobs: await claimWithinLimits(ctx, p.claim) };
+  }
   const jobs = rows.filter((row) => row.id !== null).map((row) => claimedJob(row, p.claim.now));
   ctx.epoch.runsAdded(jobs.length);
   return { outcomes, jobs };

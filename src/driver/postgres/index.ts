@@ -14,6 +14,9 @@ import type {
   JobInsertRow,
   JobListParams,
   LeaseRef,
+  LimitSaveRow,
+  LimitScope,
+  LimitStored,
   BindingSaveRow,
   NodeRow,
   PeriodicFireParams,
@@ -30,6 +33,7 @@ import { closedError, toFlywheelError } from "./errors.ts";
 import * as finalize from "./finalize.ts";
 import * as insert from "./insert.ts";
 import * as lease from "./lease.ts";
+import * as limits from "./limits.ts";
 import { WakeListener } from "./listen.ts";
 import * as migrate from "./migrate.ts";
 import * as nodes from "./nodes.ts";
@@ -257,6 +261,16 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   }
   queueList(p: { now: Date }): Promise<QueueListRow[]> {
     return this.#call("queueList", (c) => queues.queueList(c, p));
+  }
+
+  limitSave(p: LimitSaveRow): Promise<LimitStored> {
+    return this.#call("limitSave", (c) => limits.limitSave(c, p));
+  }
+  limitDelete(p: { scope: LimitScope; name: string }): Promise<boolean> {
+    return this.#call("limitDelete", (c) => limits.limitDelete(c, p));
+  }
+  limitList(_p: Record<string, never>): Promise<LimitStored[]> {
+    return this.#call("limitList", limits.limitList);
   }
 
   historyList(p: { jobId: string }): Promise<HistoryRecord[]> {

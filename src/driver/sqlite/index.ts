@@ -15,6 +15,9 @@ import type {
   JobInsertRow,
   JobListParams,
   LeaseRef,
+  LimitSaveRow,
+  LimitScope,
+  LimitStored,
   BindingSaveRow,
   NodeRow,
   PeriodicFireParams,
@@ -57,6 +60,7 @@ import {
   recordPeriodicRun,
   setPeriodicActive,
 } from "./periodic.ts";
+import { deleteLimit, listLimits, saveLimit } from "./limits.ts";
 import { listQueues, setQueuePaused } from "./queues.ts";
 import { deleteBinding, listBindings, listHistory, matchBindings, saveBinding } from "./topics.ts";
 import { countJobsByKind, getJob, getQueueStats, jobIdsByPrefix, listFailures, listJobs, listRuns } from "./read.ts";
@@ -304,6 +308,18 @@ export class SqliteDriver implements Driver<Database> {
 
   async queueList(p: { now: Date }): Promise<QueueListRow[]> {
     return this.#run("queueList", (db) => listQueues(db, p));
+  }
+
+  async limitSave(p: LimitSaveRow): Promise<LimitStored> {
+    return this.#write("limitSave", (db) => saveLimit(db, p));
+  }
+
+  async limitDelete(p: { scope: LimitScope; name: string }): Promise<boolean> {
+    return this.#write("limitDelete", (db) => deleteLimit(db, p));
+  }
+
+  async limitList(_p: Record<string, never>): Promise<LimitStored[]> {
+    return this.#run("limitList", listLimits);
   }
 
   async historyList(p: { jobId: string }): Promise<HistoryRecord[]> {

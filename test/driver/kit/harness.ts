@@ -19,6 +19,7 @@ import { finalizeAndClaimArea } from "./finalize-and-claim.ts";
 import { finalizeArea } from "./finalize.ts";
 import { insertArea } from "./insert.ts";
 import { leaseArea } from "./lease.ts";
+import { limitsArea } from "./limits.ts";
 import { listenArea } from "./listen.ts";
 import { migrateArea } from "./migrate.ts";
 import { periodicArea } from "./periodic.ts";
@@ -78,6 +79,7 @@ const AREAS: ReadonlyArray<(kit: Kit) => void> = [
   adminArea,
   periodicArea,
   clusterArea,
+  limitsArea,
   topicsArea,
   listenArea,
   errorsArea,
