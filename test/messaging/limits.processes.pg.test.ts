@@ -1,0 +1,17 @@
+import { afterEach, describe, test } from "bun:test";
+import { pgAvailable, throwawaySchema, type ThrowawaySchema } from "../support/postgres.ts";
+import { limitsAcrossProcesses } from "./processes.ts";
+
+const missing = !(await pgAvailable());
+let schema: ThrowawaySchema | null = null;
+afterEach(async () => {
+  await schema?.drop();
+  schema = null;
+});
+
+describe.skipIf(missing)("postgres: limits across processes", () => {
+  test("four processes on one schema keep a kind's concurrency limit and a queue's rate limit", async () => {
+    schema = throwawaySchema();
+    await limitsAcrossProcesses(schema.url);
+  }, 90_000);
+});
