@@ -23,6 +23,7 @@ const commands: Record<string, Loader> = {
   schedule: () => import("./schedule.ts").then((m) => m.default),
   status: () => import("./status.ts").then((m) => m.default),
   queues: () => import("./queues.ts").then((m) => m.default),
+  limits: () => import("./limits.ts").then((m) => m.default),
   nodes: () => import("./nodes.ts").then((m) => m.default),
   publish: () => import("./topics.ts").then((m) => m.publish),
   bindings: () => import("./topics.ts").then((m) => m.bindings),
