@@ -7,6 +7,7 @@ import {
   type InsertOptions,
   type JobRecord,
   type BindingRecord,
+  type BreakerRecord,
   type LimitRecord,
   type LimitTarget,
   type HistoryRecord,
@@ -34,6 +35,7 @@ import { fireOptions, nextRunAtFor, periodicRow, specOf, type PeriodicSpec } fro
 import { nextFire } from "./periodic/cron.ts";
 import { createRuntime, type RuntimeContext, type RuntimeOptions } from "./runtime/context.ts";
 import { assertName } from "./runtime/job-builder.ts";
+import { breakerRecord } from "./messaging/breakers.ts";
 import { limitRecord, limitRow, limitTarget, type LimitSettings } from "./messaging/limits.ts";
 import { publishRows, type PublishOptions } from "./messaging/publish.ts";
 import { assertPattern, assertTopic, literalPrefix, topicPrefixes } from "./messaging/topics.ts";
@@ -603,6 +605,16 @@ export class Flywheel<Tx = unknown> {
     const removed = await this.driver.limitDelete(limitTarget(target));
     if (removed) this.runtime.wake.wake();
     return removed;
+  }
+
+  /**
+   * Every kind's circuit breaker the database holds (SPEC §18), by kind, with its state now: `closed` (counting
+   * failures), `open` (not claimed until `openUntil`) or `half_open` (one probe may run; `probeJobId` once it was
+   * claimed). Breakers are declared per worker: `defineWorker({ breaker: { failures: 5, openFor: "30s" } })`.
+   */
+  async listBreakers(): Promise<BreakerRecord[]> {
+    const now = this.clock.now();
+    return (await this.driver.breakerList({})).map((row) => breakerRecord(row, now));
   }
 
   /** The nodes alive now (their registry row heartbeat within five of their heartbeats), oldest first. */

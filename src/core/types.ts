@@ -97,6 +97,20 @@ export interface WorkerDefinition<A = unknown, In = A> {
   classify?(error: Error): ErrorClass | undefined;
   /** Override the backoff before the next attempt; return undefined for the default. */
   retryDelay?(attempt: number, error: Error): Duration | undefined;
+  /**
+   * A circuit breaker for the kind, shared by every node through the database (SPEC §18): after `failures`
+   * consecutive failed attempts (error, timeout or crash) its jobs are not claimed for `openFor`, then one probe
+   * job runs; its success closes the breaker, its failure opens it again. No breaker unless given.
+   */
+  readonly breaker?: BreakerOptions;
+}
+
+/** A worker's circuit breaker: how many consecutive failed attempts open it, and for how long. */
+export interface BreakerOptions {
+  /** Consecutive failed attempts that open the breaker: a whole number ≥ 1. */
+  failures: number;
+  /** How long it stays open before a probe may run, e.g. `"30s"`. */
+  openFor: Duration;
 }
 
 /** Options for `insert` and `insertMany` items. `{}` means: worker defaults, else queue `default`, priority 100, 25 attempts, runnable now. */

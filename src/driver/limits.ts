@@ -1,4 +1,4 @@
-import type { LimitScope, LimitUsage } from "./types.ts";
+import type { BreakerGate, LimitScope, LimitUsage } from "./types.ts";
 
 /** A claim candidate as the limits see it: its id, kind and queue. */
 export interface LimitCandidate {
@@ -21,10 +21,17 @@ export interface LimitStart {
 
 const key = (scope: LimitScope, name: string) => `${scope}\u0000${name}`;
 
+/** The probe a claim took for a half-open breaker's kind. */
+export interface BreakerProbe {
+  kind: string;
+  jobId: string;
+}
+
 /**
- * The decisions of a claim under limits, written once for both dialects (the SQL only reads usage, walks
- * candidates and claims ids). The claim holds the limits' lock while it runs, so the usage it was built from
- * stays true: each candidate taken spends one unit of its kind's and its queue's budget.
+ * The decisions of a claim under limits and breakers, written once for both dialects (the SQL only reads usage
+ * and breakers, walks candidates and claims ids). The claim holds the limits' lock while it runs, so what it was
+ * built from stays true: each candidate taken spends one unit of its kind's and its queue's budget. An open
+ * breaker's kind has no budget; a half-open one without a running probe has one (its probe), at `now`.
  *
  * The driver's loop: walk up to the free slots' worth of candidates, leaving out {@link exclusions}; claim what
  * {@link take} keeps; stop when {@link more} says so. A candidate skipped here spent a budget to zero, so every
@@ -33,9 +40,10 @@ const key = (scope: LimitScope, name: string) => `${scope}\u0000${name}`;
 export class LimitedClaimPlan {
   readonly #budget = new Map<string, number>();
   readonly #rated = new Set<string>();
+  readonly #probing = new Set<string>();
   #skipped = false;
 
-  constructor(usage: LimitUsage[]) {
+  constructor(usage: LimitUsage[], breakers: BreakerGate[] = [], now?: Date) {
     for (const u of usage) {
       let left = Number.POSITIVE_INFINITY;
       if (u.concurrency !== null) left = Math.min(left, u.concurrency - u.running);
@@ -44,6 +52,13 @@ export class LimitedClaimPlan {
         this.#rated.add(key(u.scope, u.name));
       }
       this.#budget.set(key(u.scope, u.name), Math.max(0, left));
+    }
+    for (const b of breakers) {
+      const k = key("kind", b.kind);
+      const halfOpen = now !== undefined && b.openUntil.getTime() <= now.getTime();
+      const allowed = halfOpen && !b.probing ? 1 : 0;
+      if (allowed === 1) this.#probing.add(b.kind);
+      this.#budget.set(k, Math.min(this.#budget.get(k) ?? Number.POSITIVE_INFINITY, allowed));
     }
   }
 
@@ -78,6 +93,11 @@ export class LimitedClaimPlan {
   /** Whether another walk may find more: slots are left and the last walk skipped a candidate over a budget. */
   more(slotsLeft: number): boolean {
     return slotsLeft > 0 && this.#skipped;
+  }
+
+  /** The probes taken: the claimed jobs of half-open kinds (one each at most, their budget being one). */
+  probes(claimed: LimitCandidate[]): BreakerProbe[] {
+    return claimed.filter((c) => this.#probing.has(c.kind)).map((c) => ({ kind: c.kind, jobId: c.id }));
   }
 
   /** The rate-limited kinds and queues of the claimed jobs, one entry per job and key, for the starts log. */

@@ -180,6 +180,12 @@ export interface Driver<Tx = unknown> {
   limitDelete(p: { scope: LimitScope; name: string }): Promise<boolean>;
   /** Every limit, by scope then name. */
   limitList(p: Record<string, never>): Promise<LimitStored[]>;
+  /**
+   * Every kind's circuit breaker row, by kind. The rows change in the finalize of attempts whose items carry a
+   * {@link BreakerRule} (in the finalize's transaction, so a claim never sees a probe ended but its breaker not
+   * yet moved), and in the claim, which records the probe it took for a half-open kind.
+   */
+  breakerList(p: Record<string, never>): Promise<BreakerRow[]>;
 
   /** A job's history rows (cancels, retries, events with their actor), oldest first. */
   historyList(p: { jobId: string }): Promise<HistoryRecord[]>;
@@ -344,6 +350,8 @@ export interface FinalizeItem {
     wait?: { reason: WaitReason; wakeAt: Date | null; names: string[]; seenWakeSeq: number };
   };
   followUps: JobInsertRow[];
+  /** The kind's circuit breaker, when its worker has one: the finalize counts this attempt's outcome against it. */
+  breaker?: BreakerRule;
 }
 
 /** Whether a finalize advanced the job, and what its follow-ups became. */
@@ -352,6 +360,36 @@ export interface FinalizeOutcome {
   /** The run outcome actually recorded (differs from the requested one when not applied). */
   outcome: RunOutcome;
   children: InsertOutcome[];
+  /** How this attempt moved its kind's circuit breaker, when it opened or closed it. */
+  breaker?: BreakerTransition;
+}
+
+/** A kind's circuit breaker rule, carried by the finalize items of its attempts. */
+export interface BreakerRule {
+  kind: string;
+  /** Consecutive failed attempts that open it. */
+  failures: number;
+  openForMs: number;
+}
+
+/** A breaker as stored in `job_breakers`. */
+export interface BreakerRow {
+  kind: string;
+  failures: number;
+  openedAt: Date | null;
+  openUntil: Date | null;
+  probeJobId: string | null;
+  updatedAt: Date;
+}
+
+/** A breaker that opened (again) or closed. */
+export type BreakerTransition = { kind: string; to: "opened"; failures: number; openUntil: Date } | { kind: string; to: "closed" };
+
+/** An open or half-open breaker as the claim reads it: `probing` while its probe job is still running. */
+export interface BreakerGate {
+  kind: string;
+  openUntil: Date;
+  probing: boolean;
 }
 
 /** Filters for `jobList`. */

@@ -197,6 +197,93 @@ export function runMessagingConformance(name: string, open: OpenConformance): vo
       });
     });
 
+    describe("circuit breakers", () => {
+      test("defineWorker refuses a bad breaker with one line naming the option", () => {
+        const cases: Array<[unknown, string]> = [
+          [{ failures: 0, openFor: "30s" }, "breaker.failures"],
+          [{ failures: 1.5, openFor: "30s" }, "breaker.failures"],
+          [{ failures: 5, openFor: "0s" }, "breaker.openFor"],
+          [{ failures: 5, openFor: "soon" }, "breaker.openFor"],
+          [{ failures: 5 }, "breaker.openFor"],
+          [null, "breaker"],
+        ];
+        for (const [breaker, path] of cases) {
+          let error: any;
+          try {
+            defineWorker({ kind: "k", work: () => undefined, breaker: breaker as never });
+          } catch (e) {
+            error = e;
+          }
+          expect(error).toBeInstanceOf(ValidationError);
+          expect(error.path).toBe(path);
+          expect(error.message).toContain(path);
+        }
+      });
+
+      test("after that many failed attempts the kind is not claimed (no attempt burned) until openFor passes; one probe then runs alone and its success closes it", async () => {
+        const fw = await setup();
+        let failing = true;
+        let holdNext = false;
+        const probeStarted = deferred<string>();
+        const release = deferred();
+        fw.register(
+          defineWorker({
+            kind: "flaky",
+            breaker: { failures: 3, openFor: "30s" },
+            maxAttempts: 1,
+            work: async (job) => {
+              if (failing) throw new Error("upstream down");
+              if (holdNext) {
+                holdNext = false;
+                probeStarted.resolve(job.id);
+                await release.promise;
+              }
+            },
+          }),
+        );
+        const opened = fw.events.once("breaker:opened");
+        await fw.insertMany(Array.from({ length: 8 }, (_, n) => ({ kind: "flaky", args: { n }, options: { priority: n } })));
+        const other = await fw.insert("noop", {});
+        expect(await fw.runUntilIdle({ concurrency: 1 })).toBe(4);
+        expect(await opened).toEqual({ kind: "flaky", failures: 3, openUntil: new Date(T0.getTime() + 30_000) });
+        expectFields(await fw.findJob(other), { state: "succeeded" });
+        expect((await fw.listJobs({ kind: "flaky", state: "available" })).length).toBe(5);
+        expectFields((await fw.listBreakers())[0], { kind: "flaky", state: "open", failures: 3, openedAt: T0, openUntil: new Date(T0.getTime() + 30_000) });
+
+        clock.advance("29999ms");
+        expect(await fw.runUntilIdle({ concurrency: 4 })).toBe(0);
+        clock.advance("1ms");
+        expectFields((await fw.listBreakers())[0], { state: "half_open", probeJobId: null });
+        failing = false;
+        holdNext = true;
+        const closed = fw.events.once("breaker:closed");
+        const running = fw.runUntilIdle({ concurrency: 4 });
+        const probe = await probeStarted.promise;
+        // While the probe runs, the kind's other jobs are not claimable, not even by id.
+        expectFields((await fw.listBreakers())[0], { state: "half_open", probeJobId: probe });
+        const waiting = await fw.listJobs({ kind: "flaky", state: "available" });
+        expect(waiting.length).toBe(4);
+        expect(await fw.workJob(waiting[0]!.id)).toBe(false);
+        release.resolve();
+        expect(await running).toBe(5);
+        expect(await closed).toEqual({ kind: "flaky" });
+        expect((await fw.listRuns(probe)).map((r) => r.outcome)).toEqual(["success"]);
+        expectFields((await fw.listBreakers())[0], { state: "closed", failures: 0, openUntil: null, probeJobId: null });
+      });
+
+      test("a failed probe opens the breaker again for openFor from its failure", async () => {
+        const fw = await setup();
+        fw.register(defineWorker({ kind: "down", breaker: { failures: 1, openFor: "1m" }, maxAttempts: 1, work: () => Promise.reject(new Error("still down")) }));
+        await fw.insertMany(Array.from({ length: 3 }, (_, n) => ({ kind: "down", args: { n } })));
+        expect(await fw.runUntilIdle()).toBe(1);
+        clock.advance("1m");
+        const reopened = fw.events.once("breaker:opened");
+        expect(await fw.runUntilIdle({ concurrency: 3 })).toBe(1);
+        expect(await reopened).toEqual({ kind: "down", failures: 2, openUntil: new Date(T0.getTime() + 120_000) });
+        expectFields((await fw.listBreakers())[0], { state: "open", failures: 2 });
+      });
+    });
+
     describe("topics", () => {
       test("a publish enqueues one job per matching binding by AMQP rules, with { topic, payload } or the binding's args", async () => {
         const fw = await setup();

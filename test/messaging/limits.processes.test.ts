@@ -1,7 +1,7 @@
 import { afterEach, test } from "bun:test";
 import { join } from "node:path";
 import { tempDir } from "../support/helpers.ts";
-import { limitsAcrossProcesses } from "./processes.ts";
+import { breakerProbesAcrossProcesses, limitsAcrossProcesses } from "./processes.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -12,4 +12,10 @@ test("sqlite: four processes on one file keep a kind's concurrency limit and a q
   const dir = await tempDir();
   cleanups.push(() => dir.remove());
   await limitsAcrossProcesses(`sqlite:${join(dir.path, "shared.db")}`);
+}, 90_000);
+
+test("sqlite: four processes on one file run one probe at a time for an open breaker", async () => {
+  const dir = await tempDir();
+  cleanups.push(() => dir.remove());
+  await breakerProbesAcrossProcesses(`sqlite:${join(dir.path, "shared.db")}`);
 }, 90_000);

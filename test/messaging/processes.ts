@@ -116,3 +116,52 @@ export async function limitsAcrossProcesses(url: string): Promise<void> {
     await fw.close();
   }
 }
+
+const OPEN_FOR_MS = 1_000;
+
+/** A kind's runs split at its breaker's first opening: the streak and its stragglers, then the probes. */
+function splitAtOpening(runs: RunRecord[]): { before: RunRecord[]; probes: RunRecord[] } {
+  const finished = runs.filter((r) => r.finishedAt !== null).sort((a, b) => a.finishedAt!.getTime() - b.finishedAt!.getTime());
+  if (finished.length < 2) return { before: runs, probes: [] };
+  // The second failure opened it, at its finalize (at or after its finish); no probe starts before OPEN_FOR later,
+  // and every attempt claimed before the opening started before it: half of OPEN_FOR splits them.
+  const cut = finished[1]!.finishedAt!.getTime() + OPEN_FOR_MS / 2;
+  const sorted = [...runs].sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+  return { before: sorted.filter((r) => r.startedAt.getTime() < cut), probes: sorted.filter((r) => r.startedAt.getTime() >= cut) };
+}
+
+/**
+ * Four processes work a failing kind under a breaker { failures: 2, openFor: 1s }: once open, every further
+ * attempt is a probe, claimed by one process only, at least `openFor` after the previous probe failed (no two
+ * probes in one half-open window, none overlapping), and the jobs left are never claimed in between.
+ */
+export async function breakerProbesAcrossProcesses(url: string): Promise<void> {
+  const fw = await connect(url);
+  const cluster = { kill: async () => {} };
+  try {
+    await fw.migrate();
+    await fw.insertMany(Array.from({ length: 30 }, (_, n) => ({ kind: "flaky", args: { n } })));
+    const nodes = await spawnNodes(url, "breaker", 4, { CONCURRENCY: "2", OPEN_FOR: `${OPEN_FOR_MS}ms` });
+    Object.assign(cluster, nodes);
+    await eventually("three probes to have run", async () => splitAtOpening(await runsOf(fw, "flaky")).probes.filter((r) => r.finishedAt !== null).length >= 3, 30_000, 50);
+    expect(await nodes.stop()).toEqual([0, 0, 0, 0]);
+
+    const runs = await runsOf(fw, "flaky");
+    expect(runs.every((r) => r.outcome === "error")).toBe(true);
+    const { before, probes } = splitAtOpening(runs);
+    // The streak that opened it, plus at most one straggler per slot claimed before the opening committed.
+    expect(before.length).toBeGreaterThanOrEqual(2);
+    expect(before.length).toBeLessThanOrEqual(2 + 8);
+    const opened = [...before].sort((a, b) => a.finishedAt!.getTime() - b.finishedAt!.getTime())[1]!.finishedAt!.getTime();
+    expect(probes[0]!.startedAt.getTime()).toBeGreaterThanOrEqual(opened + OPEN_FOR_MS);
+    for (let i = 1; i < probes.length; i++) {
+      // Each probe starts once the breaker, opened again by the previous probe's failure, half-opens.
+      expect(probes[i]!.startedAt.getTime() - probes[i - 1]!.finishedAt!.getTime()).toBeGreaterThanOrEqual(OPEN_FOR_MS);
+    }
+    // The breaker opened at exactly 2; from then on only the probes counted.
+    expect((await fw.listBreakers())[0]).toMatchObject({ kind: "flaky", failures: 2 + probes.length });
+  } finally {
+    await cluster.kill();
+    await fw.close();
+  }
+}

@@ -3,7 +3,8 @@ import type { Row } from "../decode.ts";
 import { LimitedClaimPlan, type LimitCandidate, type LimitExclusions } from "../limits.ts";
 import type { ClaimParams, ClaimedJob } from "../types.ts";
 import { claimedJob } from "./codec.ts";
-import type { PgContext } from "./context.ts";
+import { inTransaction, type PgContext } from "./context.ts";
+import { breakerGates, recordProbes } from "./breakers.ts";
 import { limitUsage, recordLimitStarts } from "./limits.ts";
 import { Params, literalLimit, type SqlStatement } from "./params.ts";
 import { READY_PREDICATE, type SchemaNames, type Scope } from "./tables.ts";
@@ -17,7 +18,7 @@ export interface ClaimParts {
   ctes: string;
   select: string;
   /**
-   * A boolean expression, true when limits exist: then a gated claim picked nothing, and the caller must claim
+   * A boolean expression, true when limits or open breakers exist: then a gated claim picked nothing, and the caller must claim
    * again through {@link claimWithinLimits}.
    */
   gated: string;
@@ -75,8 +76,9 @@ function pickSql(s: Scope, p: ClaimParams, shape: ClaimShape): PickParts {
   const filters = [READY_PREDICATE, `scheduled_at <= ${now}`];
   if (p.executorClasses) filters.push(`executor_class = ANY(${ps.add(p.executorClasses)}::text[])`);
   if (p.ids) filters.push(`id = ANY(${ps.add(p.ids)}::text[])`);
-  const gated = `EXISTS (SELECT 1 FROM ${t.limits})`;
-  // Uncorrelated, so planned once per statement (an InitPlan): while no limit exists it costs one empty probe.
+  const gated = `(EXISTS (SELECT 1 FROM ${t.limits}) OR EXISTS (SELECT 1 FROM ${t.breakers} WHERE open_until IS NOT NULL))`;
+  // Uncorrelated, so planned once per statement (an InitPlan): while no limit or open breaker exists it costs
+  // two probes of (near) empty tables.
   if (shape.gate) filters.push(`NOT ${gated}`);
   if (shape.exclude?.kinds.length) filters.push(`NOT (kind = ANY(${ps.add(shape.exclude.kinds)}::text[]))`);
   if (shape.exclude?.queues.length) filters.push(`NOT (queue = ANY(${ps.add(shape.exclude.queues)}::text[]))`);
@@ -164,44 +166,45 @@ function claimedRows(ctx: PgContext, rows: Row[], now: Date): ClaimedJob[] {
 }
 
 /**
- * The claim under limits (SPEC §18), in one transaction on a reserved connection: an advisory lock serialises it
- * with every other limited claim of this schema, on every node, so the usage it reads (a fresh snapshot, taken
- * after the lock) stays true until it commits. Then it walks candidates leaving out spent kinds and queues,
- * claims those that fit (`src/driver/limits.ts` decides), and logs the starts of rate-limited ones. When no
- * limit exists any more it claims as the plain claim does, and the driver goes back to the plain claim.
+ * The claim under limits and breakers (SPEC §18), in one transaction on a reserved connection: an advisory lock
+ * serialises it with every other such claim of this schema, on every node, so the usage and breakers it reads (a
+ * fresh snapshot, taken after the lock) stay true until it commits. Then it walks candidates leaving out spent
+ * kinds and queues, claims those that fit (`src/driver/limits.ts` decides: an open breaker's kind has no budget,
+ * a half-open one a single probe), logs the starts of rate-limited ones and records the probes it took. When
+ * neither limits nor open breakers exist any more it claims as the plain claim does, and the driver goes back to
+ * the plain claim.
  */
 export async function claimWithinLimits(ctx: PgContext, p: ClaimParams): Promise<ClaimedJob[]> {
-  const db = await ctx.sql.reserve();
-  try {
-    // One round trip for both (a simple query: no parameters; the schema is a validated plain identifier). The
-    // lock is held by every claim in turn while limits exist: the fewer trips under it, the more claims a second.
-    await db.unsafe(`BEGIN; SELECT pg_advisory_xact_lock(hashtext('flywheel.limits:${ctx.schema}'))`);
-    const usage = await limitUsage(ctx, p.now, db);
-    const claimed: ClaimedJob[] = [];
-    const claim = async (q: ClaimParams) => {
-      const { text, params } = claimStatement(ctx, q, { gate: false });
-      claimed.push(...claimedRows(ctx, await ctx.query(text, params, { db, growing: true }), p.now));
-    };
-    if (usage.length === 0) {
-      ctx.gates.limited = false;
-      await claim(p);
-    } else {
-      const plan = new LimitedClaimPlan(usage);
+  // The lock in the BEGIN's round trip (a simple query: no parameters; the schema is a validated plain
+  // identifier). Every claim holds it in turn while limits exist: the fewer trips under it, the more claims a second.
+  const begin = `BEGIN; SELECT pg_advisory_xact_lock(hashtext('flywheel.limits:${ctx.schema}'))`;
+  const claimed = await inTransaction(
+    ctx,
+    async (tx, db) => {
+      const usage = await limitUsage(tx, p.now, db);
+      const breakers = await breakerGates(tx, db);
+      const claimed: ClaimedJob[] = [];
+      const claim = async (q: ClaimParams) => {
+        const { text, params } = claimStatement(tx, q, { gate: false });
+        claimed.push(...claimedRows(tx, await tx.query(text, params, { growing: true }), p.now));
+      };
+      if (usage.length === 0 && breakers.length === 0) {
+        ctx.gates.limited = false;
+        await claim(p);
+        return claimed;
+      }
+      const plan = new LimitedClaimPlan(usage, breakers, p.now);
       do {
         const left = p.limit - claimed.length;
-        const walk = limitCandidatesStatement(ctx, { ...p, limit: left }, plan.exclusions());
-        const ids = plan.take((await ctx.query(walk.text, walk.params, { db, growing: true })) as unknown as LimitCandidate[], left);
+        const walk = limitCandidatesStatement(tx, { ...p, limit: left }, plan.exclusions());
+        const ids = plan.take((await tx.query(walk.text, walk.params, { growing: true })) as unknown as LimitCandidate[], left);
         if (ids.length > 0) await claim({ ...p, ids, limit: ids.length });
       } while (plan.more(p.limit - claimed.length));
-      await recordLimitStarts(ctx, plan.starts(claimed), p.now, db);
-    }
-    await db.unsafe("COMMIT");
-    return claimed.sort((a, b) => a.priority - b.priority || a.scheduledAt.getTime() - b.scheduledAt.getTime() || (a.id < b.id ? -1 : 1));
-  } catch (error) {
-    // A dead connection cannot roll back; the server ends the transaction with the session.
-    await db.unsafe("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    db.release();
-  }
+      await recordLimitStarts(tx, plan.starts(claimed), p.now, db);
+      await recordProbes(tx, plan.probes(claimed), p.now, db);
+      return claimed;
+    },
+    begin,
+  );
+  return claimed.sort((a, b) => a.priority - b.priority || a.scheduledAt.getTime() - b.scheduledAt.getTime() || (a.id < b.id ? -1 : 1));
 }

@@ -49,3 +49,27 @@ export function pgContext(sql: postgres.Sql<any>, schema: string): PgContext {
     },
   };
 }
+
+/**
+ * Runs `fn` in one transaction on a reserved connection, for the few paths that need several statements (the
+ * claim under limits, a finalize that moves breakers). `fn` gets a context whose statements default to that
+ * connection, and the connection itself. `begin` may add statements to the `BEGIN` round trip (no parameters).
+ * Not `sql.begin`: when a connection dies inside it, postgres.js writes the ROLLBACK to the dead socket from a
+ * timer and throws an uncaught TypeError; here a dead connection's error simply rejects, and the server ends the
+ * transaction with the session.
+ */
+export async function inTransaction<T>(ctx: PgContext, fn: (tx: PgContext, db: PostgresExecutor) => Promise<T>, begin = "BEGIN"): Promise<T> {
+  const db = await ctx.sql.reserve();
+  try {
+    await db.unsafe(begin);
+    const tx: PgContext = { ...ctx, query: (text, params, options = {}) => ctx.query(text, params, { ...options, db: options.db ?? db }) };
+    const result = await fn(tx, db);
+    await db.unsafe("COMMIT");
+    return result;
+  } catch (error) {
+    await db.unsafe("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    db.release();
+  }
+}

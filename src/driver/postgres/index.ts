@@ -14,6 +14,7 @@ import type {
   JobInsertRow,
   JobListParams,
   LeaseRef,
+  BreakerRow,
   LimitSaveRow,
   LimitScope,
   LimitStored,
@@ -27,6 +28,7 @@ import type {
   StepWrite,
 } from "../types.ts";
 import * as admin from "./admin.ts";
+import * as breakers from "./breakers.ts";
 import * as claim from "./claim.ts";
 import { pgContext, type PgContext, type PostgresExecutor } from "./context.ts";
 import { closedError, toFlywheelError } from "./errors.ts";
@@ -271,6 +273,10 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   }
   limitList(_p: Record<string, never>): Promise<LimitStored[]> {
     return this.#call("limitList", limits.limitList);
+  }
+
+  breakerList(_p: Record<string, never>): Promise<BreakerRow[]> {
+    return this.#call("breakerList", breakers.breakerList);
   }
 
   historyList(p: { jobId: string }): Promise<HistoryRecord[]> {

@@ -2,7 +2,8 @@ import type { Database, SQLQueryBindings } from "bun:sqlite";
 import { newId } from "../../core/id.ts";
 import type { Row } from "../decode.ts";
 import { CLAIMABLE_SQL } from "../sql.ts";
-import type { ClaimParams, ClaimedJob, LimitUsage } from "../types.ts";
+import type { BreakerGate, ClaimParams, ClaimedJob, LimitUsage } from "../types.ts";
+import { breakerGates, recordProbes } from "./breakers.ts";
 import { decode, placeholders, type Statement } from "./codec.ts";
 import { LimitedClaimPlan, type LimitCandidate, type LimitExclusions } from "../limits.ts";
 import { limitUsage, recordLimitStarts } from "./limits.ts";
@@ -16,18 +17,20 @@ import { pausedQueues } from "./queues.ts";
 export function claimJobs(db: Database, p: ClaimParams): ClaimedJob[] {
   if (p.limit <= 0) return [];
   const usage = limitUsage(db, p.now);
-  const claimed = usage.length === 0 ? claimScoped(db, p, {}) : claimWithinLimits(db, p, usage);
+  const breakers = breakerGates(db);
+  const claimed = usage.length === 0 && breakers.length === 0 ? claimScoped(db, p, {}) : claimWithinLimits(db, p, usage, breakers);
   // RETURNING hands rows back in the order the UPDATE visited them, not the candidates' order.
   return claimed.sort((a, b) => a.priority - b.priority || a.scheduledAt.getTime() - b.scheduledAt.getTime() || (a.id < b.id ? -1 : 1));
 }
 
 /**
- * The claim under limits (SPEC §18): walks candidates leaving out the kinds and queues whose budget is spent,
- * claims those that fit, and logs the starts of rate-limited ones, all inside the claim's `BEGIN IMMEDIATE`
+ * The claim under limits and breakers (SPEC §18): walks candidates leaving out the kinds and queues whose budget
+ * is spent (an open breaker's kind has none, a half-open one a single probe), claims those that fit, logs the
+ * starts of rate-limited ones and records the probes taken, all inside the claim's `BEGIN IMMEDIATE`
  * transaction, which already serialises every claim on the file: the usage read here stays true until commit.
  */
-function claimWithinLimits(db: Database, p: ClaimParams, usage: LimitUsage[]): ClaimedJob[] {
-  const plan = new LimitedClaimPlan(usage);
+function claimWithinLimits(db: Database, p: ClaimParams, usage: LimitUsage[], breakers: BreakerGate[]): ClaimedJob[] {
+  const plan = new LimitedClaimPlan(usage, breakers, p.now);
   const claimed: ClaimedJob[] = [];
   do {
     const left = p.limit - claimed.length;
@@ -38,6 +41,7 @@ function claimWithinLimits(db: Database, p: ClaimParams, usage: LimitUsage[]): C
     if (ids.length > 0) claimed.push(...claimScoped(db, { ...p, ids, limit: ids.length }, {}));
   } while (plan.more(p.limit - claimed.length));
   recordLimitStarts(db, plan.starts(claimed), p.now);
+  recordProbes(db, plan.probes(claimed), p.now);
   return claimed;
 }
 

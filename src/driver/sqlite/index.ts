@@ -15,6 +15,7 @@ import type {
   JobInsertRow,
   JobListParams,
   LeaseRef,
+  BreakerRow,
   LimitSaveRow,
   LimitScope,
   LimitStored,
@@ -28,6 +29,7 @@ import type {
   StepWrite,
 } from "../types.ts";
 import { cancelJob, deleteFinishedJobs, retryJob } from "./admin.ts";
+import { listBreakers } from "./breakers.ts";
 import { checkDatabase } from "./check.ts";
 import { claimJobs } from "./claim.ts";
 import {
@@ -320,6 +322,10 @@ export class SqliteDriver implements Driver<Database> {
 
   async limitList(_p: Record<string, never>): Promise<LimitStored[]> {
     return this.#run("limitList", listLimits);
+  }
+
+  async breakerList(_p: Record<string, never>): Promise<BreakerRow[]> {
+    return this.#run("breakerList", listBreakers);
   }
 
   async historyList(p: { jobId: string }): Promise<HistoryRecord[]> {

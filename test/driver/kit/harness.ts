@@ -12,6 +12,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { AnyDriver } from "./factory.ts";
 import { adminArea } from "./admin.ts";
+import { breakersArea } from "./breakers.ts";
 import { claimArea } from "./claim.ts";
 import { clusterArea, topicsArea } from "./cluster.ts";
 import { errorsArea } from "./errors.ts";
@@ -80,6 +81,7 @@ const AREAS: ReadonlyArray<(kit: Kit) => void> = [
   periodicArea,
   clusterArea,
   limitsArea,
+  breakersArea,
   topicsArea,
   listenArea,
   errorsArea,
