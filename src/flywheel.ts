@@ -7,6 +7,9 @@ import {
   type InsertOptions,
   type JobRecord,
   type BindingRecord,
+  type BreakerRecord,
+  type LimitRecord,
+  type LimitTarget,
   type HistoryRecord,
   type JobState,
   type NodeRecord,
@@ -32,6 +35,8 @@ import { fireKeyPrefix, fireOptions, nextRunAtFor, periodicRow, specOf, type Per
 import { nextFire } from "./periodic/cron.ts";
 import { createRuntime, type RuntimeContext, type RuntimeOptions } from "./runtime/context.ts";
 import { assertName } from "./runtime/job-builder.ts";
+import { breakerRecord } from "./messaging/breakers.ts";
+import { limitRecord, limitRow, limitTarget, type LimitSettings } from "./messaging/limits.ts";
 import { publishRows, type PublishOptions } from "./messaging/publish.ts";
 import { assertPattern, assertTopic, literalPrefix, topicPrefixes } from "./messaging/topics.ts";
 import type { EventBus } from "./runtime/events.ts";
@@ -589,6 +594,49 @@ export class Flywheel<Tx = unknown> {
       paused: row.pausedAt !== null,
       oldestReadyAgeSeconds: oldestReadyAt ? Math.max(0, (now.getTime() - oldestReadyAt.getTime()) / 1000) : 0,
     }));
+  }
+
+  // ---- limits ------------------------------------------------------------------------------------------
+
+  /**
+   * Caps a kind or a queue on every node (SPEC §18): at most `concurrency` of its jobs run at once, and at most
+   * `rate` attempts (`"100/1m"`: a count per duration) start in any window of that duration. The claim itself
+   * keeps to it, so nodes racing for the same jobs never claim past it; jobs already running when it is set
+   * finish. Setting a target's limit again replaces it (a setting left out is no longer capped).
+   * @throws ValidationError naming the field: not exactly one of `kind`/`queue`, neither setting, a concurrency
+   * that is not a positive integer, a rate that is not `"<count>/<duration>"` with a positive count and window.
+   * @example await fw.setLimit({ kind: "send_email" }, { concurrency: 5, rate: "100/1m" });
+   */
+  async setLimit(target: LimitTarget, settings: LimitSettings): Promise<LimitRecord> {
+    const saved = await this.driver.limitSave(limitRow(target, settings, this.clock.now()));
+    // A raised limit may free jobs this process's runners are idle over.
+    this.runtime.wake.wake();
+    return limitRecord(saved);
+  }
+
+  /** Every limit, by scope (`kind`, then `queue`) then name. */
+  async listLimits(): Promise<LimitRecord[]> {
+    return (await this.driver.limitList({})).map(limitRecord);
+  }
+
+  /**
+   * Removes the limit of a kind or queue; its jobs are claimable at once, on every node. Returns false when it had none.
+   * @throws ValidationError when the target is not exactly one of `kind`/`queue`.
+   */
+  async clearLimit(target: LimitTarget): Promise<boolean> {
+    const removed = await this.driver.limitDelete(limitTarget(target));
+    if (removed) this.runtime.wake.wake();
+    return removed;
+  }
+
+  /**
+   * Every kind's circuit breaker the database holds (SPEC §18), by kind, with its state now: `closed` (counting
+   * failures), `open` (not claimed until `openUntil`) or `half_open` (one probe may run; `probeJobId` once it was
+   * claimed). Breakers are declared per worker: `defineWorker({ breaker: { failures: 5, openFor: "30s" } })`.
+   */
+  async listBreakers(): Promise<BreakerRecord[]> {
+    const now = this.clock.now();
+    return (await this.driver.breakerList({})).map((row) => breakerRecord(row, now));
   }
 
   /** The nodes alive now (their registry row heartbeat within five of their heartbeats), oldest first. */

@@ -5,6 +5,7 @@ export type { ConnectOptions, ConnectTarget, PostgresTx, SqliteTx } from "./conn
 export { Flywheel } from "./flywheel.ts";
 export type { FlywheelOptions, InsertManyItem, InsertManyResult } from "./flywheel.ts";
 export type { PeriodicSpec } from "./periodic/spec.ts";
+export type { LimitSettings } from "./messaging/limits.ts";
 export { defineWorker } from "./runtime/define-worker.ts";
 export { defineWorkflow } from "./workflow/define-workflow.ts";
 export { defineFlow } from "./workflow/flow.ts";

@@ -29,6 +29,7 @@ const commands: Record<string, Loader> = {
   status: () => import("./status.ts").then((m) => m.default),
   logs: () => import("./logs.ts").then((m) => m.default),
   queues: () => import("./queues.ts").then((m) => m.default),
+  limits: () => import("./limits.ts").then((m) => m.default),
   nodes: () => import("./nodes.ts").then((m) => m.default),
   publish: () => import("./topics.ts").then((m) => m.publish),
   bindings: () => import("./topics.ts").then((m) => m.bindings),

@@ -97,6 +97,20 @@ export interface WorkerDefinition<A = unknown, In = A> {
   classify?(error: Error): ErrorClass | undefined;
   /** Override the backoff before the next attempt; return undefined for the default. */
   retryDelay?(attempt: number, error: Error): Duration | undefined;
+  /**
+   * A circuit breaker for the kind, shared by every node through the database (SPEC §18): after `failures`
+   * consecutive failed attempts (error, timeout or crash) its jobs are not claimed for `openFor`, then one probe
+   * job runs; its success closes the breaker, its failure opens it again. No breaker unless given.
+   */
+  readonly breaker?: BreakerOptions;
+}
+
+/** A worker's circuit breaker: how many consecutive failed attempts open it, and for how long. */
+export interface BreakerOptions {
+  /** Consecutive failed attempts that open the breaker: a whole number ≥ 1. */
+  failures: number;
+  /** How long it stays open before a probe may run, e.g. `"30s"`. */
+  openFor: Duration;
 }
 
 /** Options for `insert` and `insertMany` items. `{}` means: worker defaults, else queue `default`, priority 100, 25 attempts, runnable now. */
@@ -336,5 +350,37 @@ export interface BindingRecord {
   /** Who made it: `api` (the library or HTTP API), `cli`, or `config:<instance>` (a daemon's `bindings:`). */
   source: string;
   createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What a limit caps (SPEC §18): every job of one kind, or every job on one queue. */
+export type LimitTarget = { kind: string } | { queue: string };
+
+/** A limit as stored and listed (SPEC §18). Every node's claim keeps to it. */
+export interface LimitRecord {
+  scope: "kind" | "queue";
+  /** The kind or queue it caps. */
+  name: string;
+  /** At most this many of its jobs run at once, across every node; null: no cap. */
+  concurrency: number | null;
+  /** At most this many attempts start in any window of the duration, e.g. `"100/1m"`; null: no cap. */
+  rate: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * A kind's circuit breaker as the database holds it (SPEC §18). `closed`: claimed as usual, counting failures;
+ * `open`: not claimed until `openUntil`; `half_open`: past `openUntil`, one probe job may run (`probeJobId` once
+ * it was claimed), and its outcome closes or re-opens the breaker.
+ */
+export interface BreakerRecord {
+  kind: string;
+  state: "closed" | "open" | "half_open";
+  /** Consecutive failed attempts counted so far (reset by a success). */
+  failures: number;
+  openedAt: Date | null;
+  openUntil: Date | null;
+  probeJobId: string | null;
   updatedAt: Date;
 }

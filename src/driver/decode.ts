@@ -9,7 +9,7 @@ import {
   type PeriodicRecord,
   type RunRecord,
 } from "../core/types.ts";
-import type { ExpiredLease, QueueListRow } from "./types.ts";
+import type { BreakerRow, ExpiredLease, LimitStored, QueueListRow } from "./types.ts";
 
 /** A row as a driver's client returns it: snake_case column names. */
 export type Row = Record<string, any>;
@@ -42,6 +42,10 @@ export interface RowDecoders {
   binding(r: Row): BindingRecord;
   /** A `job_history` row. */
   history(r: Row): HistoryRecord;
+  /** A `job_limits` row. */
+  limit(r: Row): LimitStored;
+  /** A `job_breakers` row. */
+  breaker(r: Row): BreakerRow;
 }
 
 /** Builds the {@link RowDecoders} of a dialect from its {@link ColumnCodec}. */
@@ -147,6 +151,23 @@ export function rowDecoders(c: ColumnCodec): RowDecoders {
       args: c.json(r.args),
       source: r.source,
       createdAt: c.date(r.created_at)!,
+      updatedAt: c.date(r.updated_at)!,
+    }),
+    limit: (r) => ({
+      scope: r.scope,
+      name: r.name,
+      concurrency: c.int(r.concurrency),
+      rateCount: c.int(r.rate_count),
+      rateWindowMs: r.rate_window_ms === null || r.rate_window_ms === undefined ? null : Number(r.rate_window_ms),
+      createdAt: c.date(r.created_at)!,
+      updatedAt: c.date(r.updated_at)!,
+    }),
+    breaker: (r) => ({
+      kind: r.kind,
+      failures: Number(r.failures),
+      openedAt: c.date(r.opened_at),
+      openUntil: c.date(r.open_until),
+      probeJobId: r.probe_job_id ?? null,
       updatedAt: c.date(r.updated_at)!,
     }),
     history: (r) => ({

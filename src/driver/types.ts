@@ -177,6 +177,24 @@ export interface Driver<Tx = unknown> {
    */
   queueList(p: { now: Date }): Promise<QueueListRow[]>;
 
+  /**
+   * Creates or replaces the limit of a kind or queue (SPEC §18). From then on every claim, on every node, keeps to
+   * it: a job is claimed only while its kind's and its queue's running counts stay under their `concurrency`, and
+   * the attempts started in the last rate window stay under `rateCount`. Claims serialise on the limits while any
+   * exists (SQLite: the claim's write lock; PostgreSQL: an advisory lock), so racing nodes never over-claim.
+   */
+  limitSave(p: LimitSaveRow): Promise<LimitStored>;
+  /** Removes the limit of a kind or queue; true when it existed. Its jobs are claimable at once (listeners hear of it). */
+  limitDelete(p: { scope: LimitScope; name: string }): Promise<boolean>;
+  /** Every limit, by scope then name. */
+  limitList(p: Record<string, never>): Promise<LimitStored[]>;
+  /**
+   * Every kind's circuit breaker row, by kind. The rows change in the finalize of attempts whose items carry a
+   * {@link BreakerRule} (in the finalize's transaction, so a claim never sees a probe ended but its breaker not
+   * yet moved), and in the claim, which records the probe it took for a half-open kind.
+   */
+  breakerList(p: Record<string, never>): Promise<BreakerRow[]>;
+
   /** A job's history rows (cancels, retries, events with their actor), oldest first. */
   historyList(p: { jobId: string }): Promise<HistoryRecord[]>;
   /** Creates or replaces the binding of `pattern` to `kind`. */
@@ -340,6 +358,8 @@ export interface FinalizeItem {
     wait?: { reason: WaitReason; wakeAt: Date | null; names: string[]; seenWakeSeq: number };
   };
   followUps: JobInsertRow[];
+  /** The kind's circuit breaker, when its worker has one: the finalize counts this attempt's outcome against it. */
+  breaker?: BreakerRule;
 }
 
 /** Whether a finalize advanced the job, and what its follow-ups became. */
@@ -348,6 +368,36 @@ export interface FinalizeOutcome {
   /** The run outcome actually recorded (differs from the requested one when not applied). */
   outcome: RunOutcome;
   children: InsertOutcome[];
+  /** How this attempt moved its kind's circuit breaker, when it opened or closed it. */
+  breaker?: BreakerTransition;
+}
+
+/** A kind's circuit breaker rule, carried by the finalize items of its attempts. */
+export interface BreakerRule {
+  kind: string;
+  /** Consecutive failed attempts that open it. */
+  failures: number;
+  openForMs: number;
+}
+
+/** A breaker as stored in `job_breakers`. */
+export interface BreakerRow {
+  kind: string;
+  failures: number;
+  openedAt: Date | null;
+  openUntil: Date | null;
+  probeJobId: string | null;
+  updatedAt: Date;
+}
+
+/** A breaker that opened (again) or closed. */
+export type BreakerTransition = { kind: string; to: "opened"; failures: number; openUntil: Date } | { kind: string; to: "closed" };
+
+/** An open or half-open breaker as the claim reads it: `probing` while its probe job is still running. */
+export interface BreakerGate {
+  kind: string;
+  openUntil: Date;
+  probing: boolean;
 }
 
 /** Filters for `jobList`. */
@@ -382,6 +432,32 @@ export interface BindingSaveRow {
   /** Who made it: `api`, `cli`, or `config:<instance>`. */
   source: string;
   now: Date;
+}
+
+/** What a limit caps: a kind or a queue. */
+export type LimitScope = "kind" | "queue";
+
+/** A limit as the runtime stores it: validated, its rate split into a count and a window. */
+export interface LimitSaveRow {
+  scope: LimitScope;
+  name: string;
+  concurrency: number | null;
+  rateCount: number | null;
+  rateWindowMs: number | null;
+  now: Date;
+}
+
+/** A limit as stored. */
+export type LimitStored = Omit<LimitSaveRow, "now"> & { createdAt: Date; updatedAt: Date };
+
+/** A limit with what it counts right now, as the claim reads it: jobs running, and attempts started in its window. */
+export interface LimitUsage {
+  scope: LimitScope;
+  name: string;
+  concurrency: number | null;
+  rateCount: number | null;
+  running: number;
+  started: number;
 }
 
 /** A row of {@link Driver.queueList}. */

@@ -3,6 +3,7 @@ import { FlywheelError, isDataRefusal } from "../core/errors.ts";
 import { newId } from "../core/id.ts";
 import { RetryLadder, sleep } from "../core/retry-ladder.ts";
 import { FAR_FUTURE, type ClaimParams, type ClaimedJob, type FinalizeOutcome } from "../driver/types.ts";
+import { reportBreaker, withBreaker } from "../messaging/breakers.ts";
 import { jobLogFields } from "../observe/job-log.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
 import { refOf, runAttempt, type AttemptSettings } from "./attempt.ts";
@@ -202,7 +203,8 @@ export class Runner {
       this.#kick();
     }
     try {
-      const persisted = await this.#outbox.settle(result.item);
+      const persisted = await this.#outbox.settle(withBreaker(this.#ctx, job.kind, result.item));
+      reportBreaker(this.#ctx, persisted);
       this.#worked++;
       const ref = refOf(job);
       this.#ctx.events.emit("job:finished", {

@@ -1,6 +1,7 @@
 import { crashed, retries } from "../jobs/outcome.ts";
 import type { RetryPolicy } from "../jobs/retry-policy.ts";
 import { CRASHED_MESSAGE } from "../driver/rules.ts";
+import { reportBreaker, withBreaker } from "../messaging/breakers.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
 
 /**
@@ -20,11 +21,12 @@ export async function sweepExpiredLeases(ctx: RuntimeContext, retry: RetryPolicy
       const delay = retries("crashed", lease.attempt, lease.maxAttempts)
         ? retry.delayMs(ctx.registry.get(lease.kind), lease.attempt, new Error(CRASHED_MESSAGE))
         : 0;
-      return crashed(lease, now, delay);
+      return withBreaker(ctx, lease.kind, crashed(lease, now, delay));
     });
     const outcomes = await ctx.driver.jobFinalize({ items, now });
     outcomes.forEach((o, i) => {
       if (!o.applied) return;
+      reportBreaker(ctx, o);
       const item = items[i]!;
       const lease = expired[i]!;
       // Reported like any attempt's end, so logs, metrics and alerts see a crash (and a discard after the last).

@@ -41,6 +41,12 @@ export function validateWorker(w: WorkerDefinition<any, any>): void {
   if (w.priority !== undefined && !isInt32(w.priority)) throw bad("priority", "a whole number", w.priority);
   if (w.maxAttempts !== undefined && (!isInt32(w.maxAttempts) || w.maxAttempts < 1)) throw bad("maxAttempts", "a whole number ≥ 1", w.maxAttempts);
   if (w.timeout !== undefined && !isPositiveDuration(w.timeout)) throw bad("timeout", 'a duration longer than 0 such as "30s"', w.timeout);
+  if (w.breaker !== undefined) {
+    const b = w.breaker as { failures?: unknown; openFor?: unknown } | null;
+    if (typeof b !== "object" || b === null) throw bad("breaker", '{ failures, openFor } such as { failures: 5, openFor: "30s" }', b);
+    if (!isInt32(b.failures) || b.failures < 1) throw bad("breaker.failures", "a whole number ≥ 1", b.failures);
+    if (!isPositiveDuration(b.openFor)) throw bad("breaker.openFor", 'a duration longer than 0 such as "30s"', b.openFor);
+  }
   for (const hook of ["classify", "retryDelay"] as const) {
     if (w[hook] !== undefined && typeof w[hook] !== "function") throw bad(hook, "a function", w[hook]);
   }

@@ -83,6 +83,13 @@ export interface FlywheelEvents {
   "queue:paused": { queue: string; by: string };
   /** A paused queue was resumed. */
   "queue:resumed": { queue: string };
+  /**
+   * A kind's circuit breaker opened (SPEC §18): `failures` consecutive failed attempts, or its probe failed. No
+   * node claims the kind's jobs until `openUntil`; then one probe job runs.
+   */
+  "breaker:opened": { kind: string; failures: number; openUntil: Date };
+  /** A kind's circuit breaker closed: its probe succeeded, and its jobs are claimed as usual again. */
+  "breaker:closed": { kind: string };
   /** A node started its parts. */
   "node:started": { executorId: string };
   /** A node drained and stopped. */

@@ -98,6 +98,192 @@ export function runMessagingConformance(name: string, open: OpenConformance): vo
       });
     });
 
+    describe("limits", () => {
+      test("setLimit stores a kind's or a queue's limit, listLimits shows it with its rate as written, clearLimit removes it", async () => {
+        const fw = await setup();
+        const saved = await fw.setLimit({ kind: "noop" }, { concurrency: 3, rate: "100/60s" });
+        expectFields(saved, { scope: "kind", name: "noop", concurrency: 3, rate: "100/1m", createdAt: T0, updatedAt: T0 });
+        await fw.setLimit({ queue: "mail" }, { rate: "5/1h30m" });
+        clock.advance("1s");
+        await fw.setLimit({ kind: "noop" }, { concurrency: 1 });
+        expect((await fw.listLimits()).map((l) => [l.scope, l.name, l.concurrency, l.rate])).toEqual([
+          ["kind", "noop", 1, null],
+          ["queue", "mail", null, "5/1h30m"],
+        ]);
+        expect(await fw.clearLimit({ queue: "mail" })).toBe(true);
+        expect(await fw.clearLimit({ queue: "mail" })).toBe(false);
+        expect((await fw.listLimits()).map((l) => l.name)).toEqual(["noop"]);
+      });
+
+      test("bad limits are refused with one line naming the field, and nothing is stored", async () => {
+        const fw = await setup();
+        const cases: Array<[unknown, unknown, string]> = [
+          [{ kind: "k" }, { rate: "100/0s" }, "rate"],
+          [{ kind: "k" }, { rate: "-1/1m" }, "rate"],
+          [{ kind: "k" }, { rate: "0/1m" }, "rate"],
+          [{ kind: "k" }, { rate: "100/60" }, "rate"],
+          [{ kind: "k" }, { rate: "100 per minute" }, "rate"],
+          [{ kind: "k" }, { concurrency: 0 }, "concurrency"],
+          [{ kind: "k" }, { concurrency: 1.5 }, "concurrency"],
+          [{ kind: "k" }, { concurrency: "2" }, "concurrency"],
+          [{ kind: "k" }, {}, "concurrency"],
+          [{ kind: "k", queue: "q" }, { concurrency: 1 }, "queue"],
+          [{}, { concurrency: 1 }, "kind"],
+          [{ kind: "" }, { concurrency: 1 }, "kind"],
+        ];
+        for (const [target, settings, field] of cases) {
+          const error = await fw.setLimit(target as never, settings as never).catch((e) => e);
+          expect(error).toBeInstanceOf(ValidationError);
+          expect(error.path).toBe(field);
+          expect(error.message).not.toContain("\n");
+          expect(error.message).toContain(field === "kind" || field === "queue" ? "kind" : field);
+        }
+        expect(await fw.clearLimit({ kind: "k", queue: "q" } as never).catch((e) => e)).toBeInstanceOf(ValidationError);
+        expect(await fw.listLimits()).toEqual([]);
+      });
+
+      test("a runner with free slots runs no more of a limited kind at once than its concurrency", async () => {
+        const fw = await setup();
+        let active = 0;
+        let peak = 0;
+        fw.register(
+          defineWorker({
+            kind: "capped",
+            work: async () => {
+              peak = Math.max(peak, ++active);
+              await new Promise((resolve) => setTimeout(resolve, 5));
+              active--;
+            },
+          }),
+        );
+        await fw.setLimit({ kind: "capped" }, { concurrency: 2 });
+        await fw.insertMany(Array.from({ length: 8 }, (_, n) => ({ kind: "capped", args: { n } })));
+        expect(await fw.runUntilIdle({ concurrency: 6 })).toBe(8);
+        expect(peak).toBe(2);
+      });
+
+      test("a rate limit lets that many attempts start per window on the clock; the next window lets the rest", async () => {
+        const fw = await setup();
+        await fw.setLimit({ queue: "mail" }, { rate: "2/1m" });
+        const ids = await fw.insertMany(Array.from({ length: 3 }, (_, n) => ({ kind: "noop", args: { n }, options: { queue: "mail" } })));
+        expect(ids.skipped).toEqual([]);
+        expect(await fw.runUntilIdle({ concurrency: 4 })).toBe(2);
+        clock.advance("59s");
+        expect(await fw.runUntilIdle()).toBe(0);
+        clock.advance("1s");
+        expect(await fw.runUntilIdle()).toBe(1);
+      });
+
+      test("clearing a limit wakes an idle node at once", async () => {
+        const fw = await setup();
+        const ran = deferred<string>();
+        fw.register(defineWorker({ kind: "ping", work: (job) => ran.resolve(job.id) }));
+        await fw.setLimit({ kind: "ping" }, { rate: "1/1h" });
+        const first = await fw.insert("ping", {});
+        expect(await fw.runUntilIdle()).toBe(1);
+        expect(await ran.promise).toBe(first);
+        const second = await fw.insert("ping", {});
+        expect(await fw.runUntilIdle()).toBe(0);
+        const next = deferred<string>();
+        fw.register(defineWorker({ kind: "ping", work: (job) => next.resolve(job.id) }));
+        const stop = new AbortController();
+        const idle = fw.events.once("runner:idle");
+        const running = fw.node({ runners: [{ queues: ["default"], pollInterval: "1h" }], scheduler: false }).run(stop.signal);
+        await idle;
+        await fw.clearLimit({ kind: "ping" });
+        expect(await next.promise).toBe(second);
+        stop.abort();
+        await running;
+      });
+    });
+
+    describe("circuit breakers", () => {
+      test("defineWorker refuses a bad breaker with one line naming the option", () => {
+        const cases: Array<[unknown, string]> = [
+          [{ failures: 0, openFor: "30s" }, "breaker.failures"],
+          [{ failures: 1.5, openFor: "30s" }, "breaker.failures"],
+          [{ failures: 5, openFor: "0s" }, "breaker.openFor"],
+          [{ failures: 5, openFor: "soon" }, "breaker.openFor"],
+          [{ failures: 5 }, "breaker.openFor"],
+          [null, "breaker"],
+        ];
+        for (const [breaker, path] of cases) {
+          let error: any;
+          try {
+            defineWorker({ kind: "k", work: () => undefined, breaker: breaker as never });
+          } catch (e) {
+            error = e;
+          }
+          expect(error).toBeInstanceOf(ValidationError);
+          expect(error.path).toBe(path);
+          expect(error.message).toContain(path);
+        }
+      });
+
+      test("after that many failed attempts the kind is not claimed (no attempt burned) until openFor passes; one probe then runs alone and its success closes it", async () => {
+        const fw = await setup();
+        let failing = true;
+        let holdNext = false;
+        const probeStarted = deferred<string>();
+        const release = deferred();
+        fw.register(
+          defineWorker({
+            kind: "flaky",
+            breaker: { failures: 3, openFor: "30s" },
+            maxAttempts: 1,
+            work: async (job) => {
+              if (failing) throw new Error("upstream down");
+              if (holdNext) {
+                holdNext = false;
+                probeStarted.resolve(job.id);
+                await release.promise;
+              }
+            },
+          }),
+        );
+        const opened = fw.events.once("breaker:opened");
+        await fw.insertMany(Array.from({ length: 8 }, (_, n) => ({ kind: "flaky", args: { n }, options: { priority: n } })));
+        const other = await fw.insert("noop", {});
+        expect(await fw.runUntilIdle({ concurrency: 1 })).toBe(4);
+        expect(await opened).toEqual({ kind: "flaky", failures: 3, openUntil: new Date(T0.getTime() + 30_000) });
+        expectFields(await fw.findJob(other), { state: "succeeded" });
+        expect((await fw.listJobs({ kind: "flaky", state: "available" })).length).toBe(5);
+        expectFields((await fw.listBreakers())[0], { kind: "flaky", state: "open", failures: 3, openedAt: T0, openUntil: new Date(T0.getTime() + 30_000) });
+
+        clock.advance("29999ms");
+        expect(await fw.runUntilIdle({ concurrency: 4 })).toBe(0);
+        clock.advance("1ms");
+        expectFields((await fw.listBreakers())[0], { state: "half_open", probeJobId: null });
+        failing = false;
+        holdNext = true;
+        const closed = fw.events.once("breaker:closed");
+        const running = fw.runUntilIdle({ concurrency: 4 });
+        const probe = await probeStarted.promise;
+        // While the probe runs, the kind's other jobs are not claimable, not even by id.
+        expectFields((await fw.listBreakers())[0], { state: "half_open", probeJobId: probe });
+        const waiting = await fw.listJobs({ kind: "flaky", state: "available" });
+        expect(waiting.length).toBe(4);
+        expect(await fw.workJob(waiting[0]!.id)).toBe(false);
+        release.resolve();
+        expect(await running).toBe(5);
+        expect(await closed).toEqual({ kind: "flaky" });
+        expect((await fw.listRuns(probe)).map((r) => r.outcome)).toEqual(["success"]);
+        expectFields((await fw.listBreakers())[0], { state: "closed", failures: 0, openUntil: null, probeJobId: null });
+      });
+
+      test("a failed probe opens the breaker again for openFor from its failure", async () => {
+        const fw = await setup();
+        fw.register(defineWorker({ kind: "down", breaker: { failures: 1, openFor: "1m" }, maxAttempts: 1, work: () => Promise.reject(new Error("still down")) }));
+        await fw.insertMany(Array.from({ length: 3 }, (_, n) => ({ kind: "down", args: { n } })));
+        expect(await fw.runUntilIdle()).toBe(1);
+        clock.advance("1m");
+        const reopened = fw.events.once("breaker:opened");
+        expect(await fw.runUntilIdle({ concurrency: 3 })).toBe(1);
+        expect(await reopened).toEqual({ kind: "down", failures: 2, openUntil: new Date(T0.getTime() + 120_000) });
+        expectFields((await fw.listBreakers())[0], { state: "open", failures: 2 });
+      });
+    });
+
     describe("topics", () => {
       test("a publish enqueues one job per matching binding by AMQP rules, with { topic, payload } or the binding's args", async () => {
         const fw = await setup();

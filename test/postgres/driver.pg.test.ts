@@ -59,7 +59,7 @@ describe.skipIf(missing)("postgres: driver specifics", () => {
     expect(await nodes[0]!.migrate()).toEqual({ applied: [] });
     expect(await nodes[0]!.driver.schemaVersion()).toEqual({ current: latest, latest });
     const tables = await sql`SELECT table_name FROM information_schema.tables WHERE table_schema = ${schema.name} ORDER BY table_name`;
-    expect(tables.map((t) => t.table_name)).toEqual(["flywheel_migrations", "job_bindings", "job_events", "job_history", "job_nodes", "job_periodics", "job_queues", "job_runs", "job_steps", "job_waits", "jobs"]);
+    expect(tables.map((t) => t.table_name)).toEqual(["flywheel_migrations", "job_bindings", "job_breakers", "job_events", "job_history", "job_limit_starts", "job_limits", "job_nodes", "job_periodics", "job_queues", "job_runs", "job_steps", "job_waits", "jobs"]);
   });
 
   test("a schema newer than the code knows is refused with schema_too_new", async () => {

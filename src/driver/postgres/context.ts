@@ -17,6 +17,11 @@ export interface PgContext extends SchemaNames {
   readonly sql: postgres.Sql<any>;
   /** How far this driver's writes grew the tables; see {@link PlanEpoch}. */
   readonly epoch: PlanEpoch;
+  /**
+   * Whether this driver's last claim found limits (or open breakers) configured: its next claim takes the gated path
+   * at once instead of first running the plain claim, which would find them again and claim nothing.
+   */
+  readonly gates: { limited: boolean };
   /** A fresh scope (names plus empty parameters) for building one statement. */
   scope(): Scope;
   /**
@@ -36,10 +41,35 @@ export function pgContext(sql: postgres.Sql<any>, schema: string): PgContext {
     ...names,
     sql,
     epoch,
+    gates: { limited: false },
     scope: () => ({ ...names, ps: new Params() }),
     query(text, params = [], options = {}) {
       const db = options.db ?? sql;
       return db.unsafe(options.growing ? epoch.tag(text) : text, params, { prepare }) as unknown as Promise<Row[]>;
     },
   };
+}
+
+/**
+ * Runs `fn` in one transaction on a reserved connection, for the few paths that need several statements (the
+ * claim under limits, a finalize that moves breakers). `fn` gets a context whose statements default to that
+ * connection, and the connection itself. `begin` may add statements to the `BEGIN` round trip (no parameters).
+ * Not `sql.begin`: when a connection dies inside it, postgres.js writes the ROLLBACK to the dead socket from a
+ * timer and throws an uncaught TypeError; here a dead connection's error simply rejects, and the server ends the
+ * transaction with the session.
+ */
+export async function inTransaction<T>(ctx: PgContext, fn: (tx: PgContext, db: PostgresExecutor) => Promise<T>, begin = "BEGIN"): Promise<T> {
+  const db = await ctx.sql.reserve();
+  try {
+    await db.unsafe(begin);
+    const tx: PgContext = { ...ctx, query: (text, params, options = {}) => ctx.query(text, params, { ...options, db: options.db ?? db }) };
+    const result = await fn(tx, db);
+    await db.unsafe("COMMIT");
+    return result;
+  } catch (error) {
+    await db.unsafe("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    db.release();
+  }
 }

@@ -3,9 +3,10 @@ import { settleRun } from "../rules.ts";
 import { isTerminal } from "../../core/types.ts";
 import { TERMINAL_SQL } from "../sql.ts";
 import type { ClaimParams, ClaimedJob, FinalizeItem, FinalizeOutcome, InsertOutcome } from "../types.ts";
-import { claimSql, jobClaim } from "./claim.ts";
+import { applyBreakers } from "./breakers.ts";
+import { claimSql, claimWithinLimits, jobClaim } from "./claim.ts";
 import { claimedJob } from "./codec.ts";
-import type { PgContext } from "./context.ts";
+import { inTransaction, type PgContext } from "./context.ts";
 import { insertOutcomes, insertSql } from "./insert.ts";
 import { RUN_DETAIL_COLUMNS, bindRunDetails, settleUnadvanced } from "./settle.ts";
 import type { Scope } from "./tables.ts";
@@ -117,10 +118,26 @@ function finalizeSql(s: Scope, items: FinalizeItem[], at: Date, alsoUpdated: str
  */
 export async function jobFinalize(ctx: PgContext, p: { items: FinalizeItem[]; now: Date }): Promise<FinalizeOutcome[]> {
   if (p.items.length === 0) return [];
+  if (p.items.some((i) => i.breaker)) return finalizeWithBreakers(ctx, p);
   const s = ctx.scope();
   const fin = finalizeSql(s, p.items, p.now);
   const [row] = await ctx.query(`WITH ${fin.ctes} ${fin.select}`, s.ps.values, { growing: true });
   return finalizeOutcomes(ctx, p.items, row!);
+}
+
+/**
+ * {@link jobFinalize} for a batch holding attempts of kinds with a circuit breaker: the finalize statement, then
+ * each of those attempts counted against its breaker, in one transaction on a reserved connection, so no claim
+ * ever sees a probe ended while its breaker has not moved yet. Batches without breakers never come here.
+ */
+async function finalizeWithBreakers(ctx: PgContext, p: { items: FinalizeItem[]; now: Date }): Promise<FinalizeOutcome[]> {
+  return inTransaction(ctx, async (tx, db) => {
+    const s = tx.scope();
+    const fin = finalizeSql(s, p.items, p.now);
+    const [row] = await tx.query(`WITH ${fin.ctes} ${fin.select}`, s.ps.values, { growing: true });
+    const outcomes = await finalizeOutcomes(tx, p.items, row!);
+    return applyBreakers(tx, { items: p.items, outcomes, advanced: new Set<string>(row!.applied as string[]), now: p.now }, db);
+  });
 }
 
 /**
@@ -135,6 +152,12 @@ export async function jobFinalizeAndClaim(
 ): Promise<{ outcomes: FinalizeOutcome[]; jobs: ClaimedJob[] }> {
   if (p.items.length === 0) return { outcomes: [], jobs: await jobClaim(ctx, p.claim) };
   if (p.claim.limit <= 0) return { outcomes: await jobFinalize(ctx, { items: p.items, now: p.claim.now }), jobs: [] };
+  // Under limits (or with breakers to count) the finalize and the claim each need their own transaction; the
+  // finalize commits first, so the ends it records count for the claim.
+  if (ctx.gates.limited || p.items.some((i) => i.breaker)) {
+    const outcomes = await jobFinalize(ctx, { items: p.items, now: p.claim.now });
+    return { outcomes, jobs: await jobClaim(ctx, p.claim) };
+  }
   const s = ctx.scope();
   const claim = claimSql(s, p.claim);
   // A parent the claim picks is not told of its children's ends: the attempt it starts reads them, committed.
@@ -143,12 +166,17 @@ export async function jobFinalizeAndClaim(
   const first = (column: string) => `CASE WHEN coalesce(c.rn, 1) = 1 THEN f.${column} END AS ${column}`;
   const rows = await ctx.query(
     `${claim.with} ${claim.ctes}, ${fin.ctes}
-     SELECT ${["applied", "kids"].map(first).join(", ")}, c.*
+     SELECT ${["applied", "kids"].map(first).join(", ")}, c.*, ${claim.gated} AS gated
      FROM (${fin.select}) f LEFT JOIN (${claim.select}) c ON true ORDER BY c.rn`,
     s.ps.values,
     { growing: true },
   );
   const outcomes = await finalizeOutcomes(ctx, p.items, rows[0]!);
+  if (rows[0]!.gated) {
+    // Limits exist: the gated claim picked nothing; claim again under them, after this finalize's commit.
+    ctx.gates.limited = true;
+    return { outcomes, jobs: await claimWithinLimits(ctx, p.claim) };
+  }
   const jobs = rows.filter((row) => row.id !== null).map((row) => claimedJob(row, p.claim.now));
   ctx.epoch.runsAdded(jobs.length);
   return { outcomes, jobs };

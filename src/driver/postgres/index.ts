@@ -14,6 +14,10 @@ import type {
   JobInsertRow,
   JobListParams,
   LeaseRef,
+  BreakerRow,
+  LimitSaveRow,
+  LimitScope,
+  LimitStored,
   BindingSaveRow,
   NodeRow,
   PeriodicFireParams,
@@ -24,12 +28,14 @@ import type {
   StepWrite,
 } from "../types.ts";
 import * as admin from "./admin.ts";
+import * as breakers from "./breakers.ts";
 import * as claim from "./claim.ts";
 import { pgContext, type PgContext, type PostgresExecutor } from "./context.ts";
 import { closedError, toFlywheelError } from "./errors.ts";
 import * as finalize from "./finalize.ts";
 import * as insert from "./insert.ts";
 import * as lease from "./lease.ts";
+import * as limits from "./limits.ts";
 import { WakeListener } from "./listen.ts";
 import * as migrate from "./migrate.ts";
 import * as nodes from "./nodes.ts";
@@ -263,6 +269,20 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   }
   queueList(p: { now: Date }): Promise<QueueListRow[]> {
     return this.#call("queueList", (c) => queues.queueList(c, p));
+  }
+
+  limitSave(p: LimitSaveRow): Promise<LimitStored> {
+    return this.#call("limitSave", (c) => limits.limitSave(c, p));
+  }
+  limitDelete(p: { scope: LimitScope; name: string }): Promise<boolean> {
+    return this.#call("limitDelete", (c) => limits.limitDelete(c, p));
+  }
+  limitList(_p: Record<string, never>): Promise<LimitStored[]> {
+    return this.#call("limitList", limits.limitList);
+  }
+
+  breakerList(_p: Record<string, never>): Promise<BreakerRow[]> {
+    return this.#call("breakerList", breakers.breakerList);
   }
 
   historyList(p: { jobId: string }): Promise<HistoryRecord[]> {

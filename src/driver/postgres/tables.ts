@@ -21,6 +21,12 @@ export interface Tables {
   bindings: string;
   /** Job history (non-attempt lifecycle changes). */
   history: string;
+  /** Limits per kind and queue. */
+  limits: string;
+  /** The starts log of rate-limited kinds and queues. */
+  limitStarts: string;
+  /** Circuit breakers per kind. */
+  breakers: string;
 }
 
 /** Where a driver's statements point: its schema, its tables, and the `LISTEN`/`NOTIFY` channel `<schema>_jobs`. */
@@ -56,6 +62,9 @@ export function schemaNames(schema: string): SchemaNames {
       queues: `${q}.job_queues`,
       bindings: `${q}.job_bindings`,
       history: `${q}.job_history`,
+      limits: `${q}.job_limits`,
+      limitStarts: `${q}.job_limit_starts`,
+      breakers: `${q}.job_breakers`,
     },
     channel: `${schema}_jobs`,
   };

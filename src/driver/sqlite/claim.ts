@@ -2,8 +2,11 @@ import type { Database, SQLQueryBindings } from "bun:sqlite";
 import { newId } from "../../core/id.ts";
 import type { Row } from "../decode.ts";
 import { CLAIMABLE_SQL } from "../sql.ts";
-import type { ClaimParams, ClaimedJob } from "../types.ts";
+import type { BreakerGate, ClaimParams, ClaimedJob, LimitUsage } from "../types.ts";
+import { breakerGates, recordProbes } from "./breakers.ts";
 import { decode, placeholders, type Statement } from "./codec.ts";
+import { LimitedClaimPlan, type LimitCandidate, type LimitExclusions } from "../limits.ts";
+import { limitUsage, recordLimitStarts } from "./limits.ts";
 import { pausedQueues } from "./queues.ts";
 
 /**
@@ -13,9 +16,43 @@ import { pausedQueues } from "./queues.ts";
  */
 export function claimJobs(db: Database, p: ClaimParams): ClaimedJob[] {
   if (p.limit <= 0) return [];
-  const now = p.now.getTime();
-  const scoped = withoutPausedQueues(db, scopeToReadyQueues(db, p));
+  // One probe of two (near) empty tables is all an unlimited claim pays; the limited path reads them in full.
+  const gated = (db.query(GATED_SQL).get() as Row).gated === 1;
+  const claimed = gated ? claimWithinLimits(db, p, limitUsage(db, p.now), breakerGates(db)) : claimScoped(db, p, {});
+  // RETURNING hands rows back in the order the UPDATE visited them, not the candidates' order.
+  return claimed.sort((a, b) => a.priority - b.priority || a.scheduledAt.getTime() - b.scheduledAt.getTime() || (a.id < b.id ? -1 : 1));
+}
+
+/** Whether any limit or open breaker exists: then the claim takes {@link claimWithinLimits}. */
+const GATED_SQL = "SELECT EXISTS (SELECT 1 FROM job_limits) OR EXISTS (SELECT 1 FROM job_breakers WHERE open_until IS NOT NULL) AS gated";
+
+/**
+ * The claim under limits and breakers (SPEC §18): walks candidates leaving out the kinds and queues whose budget
+ * is spent (an open breaker's kind has none, a half-open one a single probe), claims those that fit, logs the
+ * starts of rate-limited ones and records the probes taken, all inside the claim's `BEGIN IMMEDIATE`
+ * transaction, which already serialises every claim on the file: the usage read here stays true until commit.
+ */
+function claimWithinLimits(db: Database, p: ClaimParams, usage: LimitUsage[], breakers: BreakerGate[]): ClaimedJob[] {
+  const plan = new LimitedClaimPlan(usage, breakers, p.now);
+  const claimed: ClaimedJob[] = [];
+  do {
+    const left = p.limit - claimed.length;
+    const walk = scope(db, { ...p, limit: left }, plan.exclusions());
+    if (walk.queues?.length === 0) break;
+    const { sql, params } = claimCandidates(walk, "id, kind, queue");
+    const ids = plan.take(db.query(sql).all(...params) as LimitCandidate[], left);
+    if (ids.length > 0) claimed.push(...claimScoped(db, { ...p, ids, limit: ids.length }, {}));
+  } while (plan.more(p.limit - claimed.length));
+  recordLimitStarts(db, plan.starts(claimed), p.now);
+  recordProbes(db, plan.probes(claimed), p.now);
+  return claimed;
+}
+
+/** Claims what the candidates query picks for `p`, leaving out paused queues and `exclude`, with a run stub each. */
+function claimScoped(db: Database, p: ClaimParams, exclude: Partial<LimitExclusions>): ClaimedJob[] {
+  const scoped = scope(db, p, exclude);
   if (scoped.queues?.length === 0) return [];
+  const now = p.now.getTime();
   const candidates = claimCandidates(scoped);
   const params: SQLQueryBindings[] = [p.leasedUntil.getTime(), p.leaseToken, now, ...candidates.params];
   const sql =
@@ -25,8 +62,6 @@ export function claimJobs(db: Database, p: ClaimParams): ClaimedJob[] {
   const rows = db.query(sql).all(...params) as Row[];
   if (rows.length === 0) return [];
   const claimed = rows.map((row) => ({ ...decode.job(row), runId: newId(), startedAt: p.now }));
-  // RETURNING hands rows back in the order the UPDATE visited them, not the candidates' order.
-  claimed.sort((a, b) => a.priority - b.priority || a.scheduledAt.getTime() - b.scheduledAt.getTime() || (a.id < b.id ? -1 : 1));
   const stubs: SQLQueryBindings[] = [];
   for (const job of claimed) stubs.push(job.runId, job.id, job.attempt, job.executorClass, p.executorId, now, now);
   const values = Array(claimed.length).fill("(?, ?, ?, ?, ?, ?, 'started', ?)").join(",");
@@ -34,8 +69,20 @@ export function claimJobs(db: Database, p: ClaimParams): ClaimedJob[] {
   return claimed;
 }
 
-/** A claim as the candidates query takes it: the caller's, plus queues to leave out of a claim by ids. */
-type ScopedClaim = ClaimParams & { excludeQueues?: string[] };
+/** `p` scoped to the queues with ready jobs, without the paused queues and the kinds and queues of `exclude`. */
+function scope(db: Database, p: ClaimParams, exclude: Partial<LimitExclusions>): ScopedClaim {
+  const scoped = withoutPausedQueues(db, scopeToReadyQueues(db, p));
+  const queues = exclude.queues ?? [];
+  const kinds = exclude.kinds ?? [];
+  if (queues.length === 0 && kinds.length === 0) return scoped;
+  const out: ScopedClaim = { ...scoped, excludeKinds: kinds.length > 0 ? kinds : undefined };
+  if (queues.length === 0) return out;
+  if (out.queues) return { ...out, queues: out.queues.filter((q) => !queues.includes(q)) };
+  return { ...out, excludeQueues: [...(out.excludeQueues ?? []), ...queues] };
+}
+
+/** A claim as the candidates query takes it: the caller's, plus queues (of a claim by ids) and kinds (spent limits) to leave out. */
+type ScopedClaim = ClaimParams & { excludeQueues?: string[]; excludeKinds?: string[] };
 
 /**
  * The claim without the paused queues, read in the claim's own transaction: a paused queue is never walked (its
@@ -75,12 +122,16 @@ export function scopeToReadyQueues(db: Database, p: ClaimParams): ClaimParams {
  * indexes and sorts the backlog (15 ms a claim at 100k rows). Several queues merge their walks' first `limit`
  * rows, so the sort is over at most queues × limit rows. Pass a claim through {@link scopeToReadyQueues} first.
  */
-export function claimCandidates(p: ScopedClaim): Statement {
+export function claimCandidates(p: ScopedClaim, columns: "id" | "id, kind, queue" = "id"): Statement {
   const filters: string[] = [`state IN (${CLAIMABLE_SQL})`, "deleted_at IS NULL", "scheduled_at <= ?"];
   const filterParams: SQLQueryBindings[] = [p.now.getTime()];
   if (p.executorClasses) {
     filters.push(`executor_class IN (${placeholders(p.executorClasses.length)})`);
     filterParams.push(...p.executorClasses);
+  }
+  if (p.excludeKinds) {
+    filters.push(`kind NOT IN (${placeholders(p.excludeKinds.length)})`);
+    filterParams.push(...p.excludeKinds);
   }
   if (p.ids || !p.queues) {
     if (p.ids) {
@@ -95,12 +146,13 @@ export function claimCandidates(p: ScopedClaim): Statement {
       filters.push(`queue NOT IN (${placeholders(p.excludeQueues.length)})`);
       filterParams.push(...p.excludeQueues);
     }
-    return { sql: `SELECT id FROM jobs WHERE ${filters.join(" AND ")} ORDER BY priority, scheduled_at, id LIMIT ?`, params: [...filterParams, p.limit] };
+    return { sql: `SELECT ${columns} FROM jobs WHERE ${filters.join(" AND ")} ORDER BY priority, scheduled_at, id LIMIT ?`, params: [...filterParams, p.limit] };
   }
-  const walk = `SELECT id, priority, scheduled_at FROM jobs INDEXED BY jobs_ready WHERE queue = ? AND ${filters.join(" AND ")} ORDER BY priority, scheduled_at, id LIMIT ?`;
-  if (p.queues.length === 1) return { sql: walk.replace("SELECT id, priority, scheduled_at", "SELECT id"), params: [p.queues[0]!, ...filterParams, p.limit] };
+  const walk = (select: string) =>
+    `SELECT ${select} FROM jobs INDEXED BY jobs_ready WHERE queue = ? AND ${filters.join(" AND ")} ORDER BY priority, scheduled_at, id LIMIT ?`;
+  if (p.queues.length === 1) return { sql: walk(columns), params: [p.queues[0]!, ...filterParams, p.limit] };
   const params: SQLQueryBindings[] = [];
   for (const queue of p.queues) params.push(queue, ...filterParams, p.limit);
-  const union = p.queues.map(() => `SELECT * FROM (${walk})`).join(" UNION ALL ");
-  return { sql: `SELECT id FROM (${union}) ORDER BY priority, scheduled_at, id LIMIT ?`, params: [...params, p.limit] };
+  const union = p.queues.map(() => `SELECT * FROM (${walk(`${columns}, priority, scheduled_at`)})`).join(" UNION ALL ");
+  return { sql: `SELECT ${columns} FROM (${union}) ORDER BY priority, scheduled_at, id LIMIT ?`, params: [...params, p.limit] };
 }

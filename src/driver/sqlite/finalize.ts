@@ -4,6 +4,7 @@ import type { Row } from "../decode.ts";
 import { settleRun, type RunFacts } from "../rules.ts";
 import { TERMINAL_SQL } from "../sql.ts";
 import type { FinalizeItem, FinalizeOutcome, InsertOutcome } from "../types.ts";
+import { applyBreaker } from "./breakers.ts";
 import { toJsonText } from "./codec.ts";
 import { insertJobs } from "./insert.ts";
 import { wakeParent } from "./wake.ts";
@@ -98,6 +99,8 @@ export function finalizeJobs(db: Database, items: FinalizeItem[], at: Date): Fin
         item.runId,
       );
     }
-    return { applied: settlement.applied, outcome: settlement.outcome, children };
+    // Only an attempt that advanced its job counts against the breaker: a replay or a lost fence counted already.
+    const breaker = advanced && item.breaker ? applyBreaker(db, item.breaker, item.jobId, item.run.outcome, at) : null;
+    return { applied: settlement.applied, outcome: settlement.outcome, children, ...(breaker ? { breaker } : {}) };
   });
 }

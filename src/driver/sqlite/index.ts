@@ -15,6 +15,10 @@ import type {
   JobInsertRow,
   JobListParams,
   LeaseRef,
+  BreakerRow,
+  LimitSaveRow,
+  LimitScope,
+  LimitStored,
   BindingSaveRow,
   NodeRow,
   PeriodicFireParams,
@@ -25,6 +29,7 @@ import type {
   StepWrite,
 } from "../types.ts";
 import { cancelJob, countFinishedJobs, deleteFinishedJobs, retryJob } from "./admin.ts";
+import { listBreakers } from "./breakers.ts";
 import { checkDatabase } from "./check.ts";
 import { claimJobs } from "./claim.ts";
 import {
@@ -57,6 +62,7 @@ import {
   recordPeriodicRun,
   setPeriodicActive,
 } from "./periodic.ts";
+import { deleteLimit, listLimits, saveLimit } from "./limits.ts";
 import { listQueues, setQueuePaused } from "./queues.ts";
 import { deleteBinding, listBindings, listHistory, matchBindings, saveBinding } from "./topics.ts";
 import { countJobsByKind, getJob, getQueueStats, jobIdsByPrefix, listFailures, listJobs, listJobsByKeyPrefix, listRuns } from "./read.ts";
@@ -312,6 +318,22 @@ export class SqliteDriver implements Driver<Database> {
 
   async queueList(p: { now: Date }): Promise<QueueListRow[]> {
     return this.#run("queueList", (db) => listQueues(db, p));
+  }
+
+  async limitSave(p: LimitSaveRow): Promise<LimitStored> {
+    return this.#write("limitSave", (db) => saveLimit(db, p));
+  }
+
+  async limitDelete(p: { scope: LimitScope; name: string }): Promise<boolean> {
+    return this.#write("limitDelete", (db) => deleteLimit(db, p));
+  }
+
+  async limitList(_p: Record<string, never>): Promise<LimitStored[]> {
+    return this.#run("limitList", listLimits);
+  }
+
+  async breakerList(_p: Record<string, never>): Promise<BreakerRow[]> {
+    return this.#run("breakerList", listBreakers);
   }
 
   async historyList(p: { jobId: string }): Promise<HistoryRecord[]> {

@@ -12,6 +12,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { AnyDriver } from "./factory.ts";
 import { adminArea } from "./admin.ts";
+import { breakersArea } from "./breakers.ts";
 import { claimArea } from "./claim.ts";
 import { clusterArea, topicsArea } from "./cluster.ts";
 import { errorsArea } from "./errors.ts";
@@ -19,6 +20,7 @@ import { finalizeAndClaimArea } from "./finalize-and-claim.ts";
 import { finalizeArea } from "./finalize.ts";
 import { insertArea } from "./insert.ts";
 import { leaseArea } from "./lease.ts";
+import { limitsArea } from "./limits.ts";
 import { listenArea } from "./listen.ts";
 import { migrateArea } from "./migrate.ts";
 import { periodicArea } from "./periodic.ts";
@@ -78,6 +80,8 @@ const AREAS: ReadonlyArray<(kit: Kit) => void> = [
   adminArea,
   periodicArea,
   clusterArea,
+  limitsArea,
+  breakersArea,
   topicsArea,
   listenArea,
   errorsArea,
