@@ -118,8 +118,8 @@ test("flywheel reload checks the config first: an invalid one exits 2 with one l
   expect(since(from).filter((l) => l.msg === "flywheel: reloading config")).toHaveLength(1);
 });
 
-test("flywheel reload signals the daemon: a changed schedule applies, an operator's disable survives, a runtime change is reported as needing a restart", async () => {
-  box.write("flywheel.yaml", HEAD.replace("concurrency: 4", "concurrency: 2") + stays.replace("every: 1h", 'cron: "17 4 * * *"') + added);
+test("flywheel reload signals the daemon: a changed cron and command apply, an operator's disable survives, a runtime change is reported as needing a restart", async () => {
+  box.write("flywheel.yaml", HEAD.replace("concurrency: 4", "concurrency: 2") + stays.replace("every: 1h", 'cron: "17 4 * * *"').replace("echo stays", "echo stays v2") + added);
   const disabled = await cli(box, ["schedule", "disable", "added"]);
   expect(disabled.code).toBe(0);
   const from = daemon.logs.length;
@@ -135,7 +135,7 @@ test("flywheel reload signals the daemon: a changed schedule applies, an operato
 
   expect(await fw.findPeriodic("added")).toMatchObject({ isActive: false, pausedBy: "operator" });
   const stay = await fw.findPeriodic("stays");
-  expect(stay).toMatchObject({ cron: "17 4 * * *", intervalSeconds: null, isActive: true });
+  expect(stay).toMatchObject({ cron: "17 4 * * *", intervalSeconds: null, isActive: true, args: { inline: "echo stays v2" } });
   expect([stay.nextRunAt.getUTCHours(), stay.nextRunAt.getUTCMinutes()]).toEqual([4, 17]);
 });
 
