@@ -139,7 +139,7 @@ function toggle(active: boolean) {
   return defineCommand({
     meta: {
       name: active ? "enable" : "disable",
-      description: active ? "Resume a schedule (missed fires are not backfilled)" : "Pause a schedule (config schedules resume at the next serve start unless `active: false`)",
+      description: active ? "Resume a schedule (missed fires are not backfilled)" : "Pause a schedule until an operator enables it again (a restart or reload of the daemon leaves it paused)",
       examples: [`flywheel schedule ${active ? "enable" : "disable"} nightly`],
     },
     args: { ...slugArg, ...CONFIG_ARG },
