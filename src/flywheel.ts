@@ -31,7 +31,7 @@ import { trackScheduleRuns } from "./maintenance/schedule-state.ts";
 import { Node, type NodeOptions } from "./node/node.ts";
 import { Metrics } from "./observe/metrics.ts";
 import { attachObserver, type Observer } from "./observe/observer.ts";
-import { fireOptions, nextRunAtFor, periodicRow, specOf, type PeriodicSpec } from "./periodic/spec.ts";
+import { fireKeyPrefix, fireOptions, nextRunAtFor, periodicRow, specOf, type PeriodicSpec } from "./periodic/spec.ts";
 import { nextFire } from "./periodic/cron.ts";
 import { createRuntime, type RuntimeContext, type RuntimeOptions } from "./runtime/context.ts";
 import { assertName } from "./runtime/job-builder.ts";
@@ -86,6 +86,7 @@ export class Flywheel<Tx = unknown> {
     this.runtime = createRuntime(driver, options);
     for (const observer of [this.metrics, ...(options.observers ?? [])]) attachObserver(this.runtime.events, observer);
     trackScheduleRuns(this.runtime);
+    this.metrics.watchSchedules(this.runtime.events);
     this.#maintenance = new Scheduler(this.runtime);
   }
 
@@ -406,6 +407,11 @@ export class Flywheel<Tx = unknown> {
     return pruneFinished(this.runtime, parseDuration(options.olderThan));
   }
 
+  /** What {@link deleteFinishedJobs} would delete for `olderThan`, counted per terminal state; changes nothing. */
+  countFinishedJobs(options: { olderThan: Duration }): Promise<Array<{ state: JobState; count: number }>> {
+    return this.driver.jobCountFinished({ before: new Date(this.clock.now().getTime() - parseDuration(options.olderThan)) });
+  }
+
   // ---- periodics ---------------------------------------------------------------------------------------
 
   /**
@@ -469,6 +475,15 @@ export class Flywheel<Tx = unknown> {
     return id;
   }
 
+  /**
+   * The jobs periodic `slug` fired (scheduled fires and triggers), newest first: `{}` means the 50 newest; with
+   * `after` (a job id), only those newer than it, for polling. Jobs outlive their periodic: a deleted slug still
+   * lists the jobs retention kept.
+   */
+  listPeriodicJobs(slug: string, options: { limit?: number; after?: string } = {}): Promise<JobRecord[]> {
+    return this.driver.jobListByKeyPrefix({ prefix: fireKeyPrefix(slug), limit: options.limit ?? READ_DEFAULTS.listLimit, after: options.after });
+  }
+
   /** Deactivates periodics of `source` whose slug is not in `keep` (config reconcile); returns their slugs. */
   deactivateMissingPeriodics(source: string, keep: string[]): Promise<string[]> {
     return this.driver.periodicDeactivateMissing({ source, keep, now: this.clock.now() });
@@ -480,17 +495,24 @@ export class Flywheel<Tx = unknown> {
    * Binds topic `pattern` to `target.kind`: every later publish of a topic it matches enqueues one job of that
    * kind (on `target.queue`, else the kind's queue), with args `{ topic, payload }` or `target.args`. Patterns
    * follow AMQP: `*` is one token, `#` zero or more (`orders.#` matches `orders` and `orders.eu.paid`). Binding
-   * the same pattern and kind again replaces the queue and args.
+   * the same pattern and kind again replaces the queue and args. `options.source` says who made it (`api` by
+   * default; the CLI says `cli`, a daemon's config `config:<instance>`): config reconcile removes only its own.
    * @throws ValidationError for a bad pattern, kind, queue or args.
    * @example await fw.bind("orders.*.paid", { kind: "ship_order" });
    */
-  async bind(pattern: string, target: { kind: string | WorkerDefinition<any, any>; queue?: string; args?: unknown }): Promise<BindingRecord> {
+  async bind(
+    pattern: string,
+    target: { kind: string | WorkerDefinition<any, any>; queue?: string; args?: unknown },
+    options: { source?: string } = {},
+  ): Promise<BindingRecord> {
     assertPattern(pattern);
     const kind = typeof target.kind === "string" ? target.kind : target.kind.kind;
     assertName(kind, "kind", { required: true });
     assertName(target.queue, "queue");
     const argsJson = target.args === undefined ? null : this.runtime.builder.build(kind, target.args, {}, this.clock.now()).argsJson;
-    return this.driver.bindingSave({ pattern, prefix: literalPrefix(pattern), kind, queue: target.queue ?? null, argsJson, now: this.clock.now() });
+    const source = options.source ?? "api";
+    assertName(source, "source", { required: true });
+    return this.driver.bindingSave({ pattern, prefix: literalPrefix(pattern), kind, queue: target.queue ?? null, argsJson, source, now: this.clock.now() });
   }
 
   /** Removes the binding of `pattern` to `kind`; returns false when there was none. */

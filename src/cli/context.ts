@@ -25,6 +25,9 @@ export const CONFIG_ARG = {
   },
 } as const;
 
+/** `<id>`: a job id, or a prefix of one (8+ characters, as tables show them); resolve it with `fw.resolveJobId`. */
+export const JOB_ID_ARG = { id: { type: "positional", description: "Job id, or a unique prefix of it (8+ characters)", required: true } } as const;
+
 /** `--json`: stable machine-readable output on stdout. */
 export const JSON_ARG = { json: { type: "boolean", description: "Print stable JSON instead of a table" } } as const;
 
@@ -55,12 +58,18 @@ export function intFlag(value: unknown, flag: string, min = Number.MIN_SAFE_INTE
   return n;
 }
 
-/** Parses a `--flag` duration (`10m`, `1h30m`); throws a UsageError naming the flag. */
+/**
+ * Parses a `--flag` duration (`10m`, `1h30m`); throws a UsageError naming the flag. A bare number is refused on
+ * the command line (the library reads it as milliseconds, which nobody typing `--older-than 30` means).
+ */
 export function durationFlag(value: unknown, flag: string): number {
+  const text = String(value).trim();
+  const refused = () => new UsageError(`--${flag}: expected a duration with a unit (ms, s, m, h, d) such as 30s, 10m, 2h or 30d, got ${JSON.stringify(value)}`);
+  if (!/[a-z]$/.test(text)) throw refused();
   try {
-    return parseDuration(String(value));
+    return parseDuration(text);
   } catch {
-    throw new UsageError(`--${flag}: expected a duration such as 30s, 10m, 2h, got ${JSON.stringify(value)}`);
+    throw refused();
   }
 }
 

@@ -147,7 +147,11 @@ function effectiveSettings(config: FlywheelConfig) {
  * included); warnings such as a missing `python3` do not fail it.
  */
 export default defineCommand({
-  meta: { name: "doctor", description: "Check config, database, schema and the binaries schedules need; print effective settings" },
+  meta: {
+    name: "doctor",
+    description: "Check config, database, schema and the binaries schedules need; print effective settings",
+    examples: ["flywheel doctor", "flywheel doctor --config ./flywheel.yaml --json"],
+  },
   args: { ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     const { checks, config } = await diagnose(args);

@@ -11,7 +11,15 @@ import { printJson } from "./render.ts";
  * `--json` prints `{ id, enqueued }` (`enqueued: false` on a collision).
  */
 export default defineCommand({
-  meta: { name: "enqueue", description: "Enqueue a job, e.g. enqueue shell '{\"inline\":\"echo hi\"}'" },
+  meta: {
+    name: "enqueue",
+    description: "Enqueue a job; prints its id",
+    examples: [
+      `flywheel enqueue shell '{"inline":"echo hi"}'`,
+      `flywheel enqueue exec '{"command":"pg_dump","args":["-f","/backups/db.sql"]}' --in 10m --max-attempts 3`,
+      `flywheel enqueue send_invoice '{"id":42}' --queue mail --unique invoice-42`,
+    ],
+  },
   args: {
     kind: { type: "positional", description: "Worker kind: exec, shell, python, mage, http, or your own", required: true },
     args: { type: "positional", description: "Job args as a JSON object", required: false },

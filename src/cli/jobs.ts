@@ -1,12 +1,13 @@
 import { defineCommand } from "citty";
 import type { HistoryRecord, JobRecord, JobState, RunRecord, StepRecord } from "../core/types.ts";
 import { JOB_STATES } from "../core/types.ts";
-import { CONFIG_ARG, JSON_ARG, intFlag, withFlywheel } from "./context.ts";
+import { CONFIG_ARG, JOB_ID_ARG, JSON_ARG, intFlag, withFlywheel } from "./context.ts";
 import { UsageError } from "./usage-error.ts";
-import { clip, commandOutputOf, fields, formatRelative, formatTime, historyJson, jobJson, printJson, runJson, stepJson, table } from "./render.ts";
+import { clip, fields, formatRelative, formatTime, outputWidth, printJson, table } from "./render.ts";
+import { commandOutputOf, historyJson, jobJson, runJson, stepJson } from "../observe/json.ts";
 
 const ls = defineCommand({
-  meta: { name: "ls", description: "List jobs, newest first" },
+  meta: { name: "ls", description: "List jobs, newest first", examples: ["flywheel jobs ls", "flywheel jobs ls --state discarded --kind shell", "flywheel jobs ls --queue mail --limit 10 --json"] },
   args: {
     state: { type: "string", valueHint: "state", description: `Only this state: ${JOB_STATES.join(", ")}` },
     kind: { type: "string", description: "Only this kind" },
@@ -41,11 +42,15 @@ const ls = defineCommand({
 });
 
 const inspect = defineCommand({
-  meta: { name: "inspect", description: "Show a job, every run with its output (exit code, stdout, stderr), and a workflow's steps" },
-  args: { id: { type: "positional", description: "Job id", required: true }, ...CONFIG_ARG, ...JSON_ARG },
+  meta: {
+    name: "inspect",
+    description: "Show a job, every run with its output (exit code, stdout, stderr), and a workflow's steps",
+    examples: ["flywheel jobs inspect 0193a1b2", "flywheel jobs inspect 0193a1b2 --json"],
+  },
+  args: { ...JOB_ID_ARG, ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
-      const job = await fw.findJob(String(args.id));
+      const job = await fw.findJob(await fw.resolveJobId(String(args.id)));
       const [runs, steps, history] = await Promise.all([fw.listRuns(job.id), fw.listSteps(job.id), fw.listHistory(job.id)]);
       if (args.json) return printJson({ job: jobJson(job), runs: runs.map(runJson), steps: steps.map(stepJson), history: history.map(historyJson) });
       console.log(renderJob(job, runs, steps, history));
@@ -54,11 +59,11 @@ const inspect = defineCommand({
 });
 
 const retry = defineCommand({
-  meta: { name: "retry", description: "Make a job available now (a spent attempt budget gets one more)" },
-  args: { id: { type: "positional", description: "Job id", required: true }, ...CONFIG_ARG, ...JSON_ARG },
+  meta: { name: "retry", description: "Make a job available now (a spent attempt budget gets one more)", examples: ["flywheel jobs retry 0193a1b2"] },
+  args: { ...JOB_ID_ARG, ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
-      const job = await fw.retryJob(String(args.id), { actor: "cli" });
+      const job = await fw.retryJob(await fw.resolveJobId(String(args.id)), { actor: "cli" });
       if (args.json) return printJson(jobJson(job));
       console.log(`job ${job.id} is ${job.state} (attempt ${job.attempt}/${job.maxAttempts})`);
     });
@@ -66,11 +71,11 @@ const retry = defineCommand({
 });
 
 const cancel = defineCommand({
-  meta: { name: "cancel", description: "Cancel a job that has not finished (a running attempt is aborted)" },
-  args: { id: { type: "positional", description: "Job id", required: true }, ...CONFIG_ARG, ...JSON_ARG },
+  meta: { name: "cancel", description: "Cancel a job that has not finished (a running attempt is aborted)", examples: ["flywheel jobs cancel 0193a1b2"] },
+  args: { ...JOB_ID_ARG, ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
-      const job = await fw.cancelJob(String(args.id), { actor: "cli" });
+      const job = await fw.cancelJob(await fw.resolveJobId(String(args.id)), { actor: "cli" });
       if (args.json) return printJson(jobJson(job));
       console.log(`job ${job.id} is ${job.state}`);
     });
@@ -118,11 +123,14 @@ function renderJob(job: JobRecord, runs: RunRecord[], steps: StepRecord[], histo
   }
   out.push("", "history:", ...history.map((h) => `  ${formatTime(h.at)}  ${h.action} by ${h.actor}${h.detail ? `  ${JSON.stringify(h.detail)}` : ""}`));
   if (steps.length > 0) {
+    const terminal = outputWidth();
     out.push("", "steps:");
     out.push(
       table(
         ["key", "status", "tries", "finished", "output"],
         steps.map((s) => [s.key, s.status, String(s.attempts), formatTime(s.finishedAt), s.error ? `error: ${clip(s.error, 80)}` : clip(JSON.stringify(s.output ?? null), 80)]),
+        // Indented by two below, so it must fit in two columns less.
+        { width: terminal === undefined ? undefined : terminal - 2 },
       )
         .split("\n")
         .map((line) => `  ${line}`)
@@ -139,8 +147,11 @@ function waitingFor(job: JobRecord, steps: StepRecord[]): string {
   return `${job.waitReason ?? "?"}${open.length > 0 ? ` (${open.join(", ")})` : ""}${until}`;
 }
 
-/** `flywheel jobs ls|inspect|retry|cancel`. Unknown ids exit 1 with `flywheel: job <id> not found`. */
+/**
+ * `flywheel jobs ls|inspect|retry|cancel`. Ids may be unique prefixes (8+ characters). Unknown ids exit 1 with
+ * `flywheel: job <id> not found`; a short or ambiguous prefix exits 2.
+ */
 export default defineCommand({
-  meta: { name: "jobs", description: "List, inspect, retry and cancel jobs" },
+  meta: { name: "jobs", description: "List, inspect, retry and cancel jobs", examples: ["flywheel jobs ls --state running", "flywheel jobs inspect 0193a1b2"] },
   subCommands: { ls, inspect, retry, cancel },
 });

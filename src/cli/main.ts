@@ -1,27 +1,33 @@
 #!/usr/bin/env bun
-import { defineCommand, parseArgs, renderUsage, runCommand, showUsage, type ArgsDef, type CommandDef } from "citty";
+import { defineCommand, parseArgs, runCommand, type ArgsDef, type CommandDef } from "citty";
+import { closest } from "../core/closest.ts";
 import { exitStatusOf } from "../core/errors.ts";
 import { maybeNotifyUpdate } from "../update/check.ts";
 import { VERSION } from "../core/version.ts";
+import { disableColor } from "./color.ts";
+import { renderHelp, resolveValue } from "./help.ts";
 import { UsageError } from "./usage-error.ts";
 
 // The only place that parses argv and exits (STYLE.md). Commands live one per file and throw on failure.
 //
 // citty's `runMain` is not used on purpose: it prints stack traces, exits 1 on usage errors (§12 wants 2) and
 // ignores unknown flags, so a typo like `self-update --chek` would silently perform a real update. This file
-// keeps citty's command definitions, parser and usage rendering, and adds those three rules.
+// keeps citty's command definitions and parser, adds those three rules, and renders help itself (help.ts).
 
 type Loader = () => Promise<CommandDef<any>>;
 
 /** Every command, by name, imported on first use so `flywheel version` loads no database driver. Add new commands here. */
 const commands: Record<string, Loader> = {
+  init: () => import("./init.ts").then((m) => m.default),
   serve: () => import("./serve.ts").then((m) => m.default),
+  reload: () => import("./reload.ts").then((m) => m.default),
   migrate: () => import("./migrate.ts").then((m) => m.default),
   enqueue: () => import("./enqueue.ts").then((m) => m.default),
   emit: () => import("./emit.ts").then((m) => m.default),
   jobs: () => import("./jobs.ts").then((m) => m.default),
   schedule: () => import("./schedule.ts").then((m) => m.default),
   status: () => import("./status.ts").then((m) => m.default),
+  logs: () => import("./logs.ts").then((m) => m.default),
   queues: () => import("./queues.ts").then((m) => m.default),
   limits: () => import("./limits.ts").then((m) => m.default),
   nodes: () => import("./nodes.ts").then((m) => m.default),
@@ -31,6 +37,13 @@ const commands: Record<string, Loader> = {
   doctor: () => import("./doctor.ts").then((m) => m.default),
   version: () => import("./version.ts").then((m) => m.default),
   "self-update": () => import("./self-update.ts").then((m) => m.default),
+  completion: () => import("./completion.ts").then((m) => m.completionCommand(() => m.commandTree(commands))),
+  // `main` answers `flywheel help …` itself; this entry lists it and gives `flywheel help --help` its text.
+  help: async () =>
+    defineCommand({
+      meta: { name: "help", description: "Show help for a command (the same as <command> --help)", examples: ["flywheel help", "flywheel help jobs ls"] },
+      args: { command: { type: "positional", description: "A command and its subcommand, e.g. jobs ls", required: false } },
+    }),
 };
 
 /** Other names for commands. Resolved here rather than through citty's `meta.alias`, which imports every command to search it. */
@@ -42,17 +55,31 @@ const aliases: Record<string, string> = {
 /** Commands that skip the passive update check (§13): self-update does its own. */
 const quiet = new Set(["self-update"]);
 
+/** Flags that mean the same to every command; `main` takes them out before a command sees its arguments. */
+const GLOBAL = { debug: "--debug", noColor: "--no-color" } as const;
+
 const root = defineCommand({
-  meta: { name: "flywheel", version: VERSION, description: "A durable job runtime for Bun" },
+  meta: {
+    name: "flywheel",
+    version: VERSION,
+    description: "A durable job runtime for Bun, and a cron replacement",
+    examples: ["flywheel init", "flywheel doctor", "flywheel serve", "flywheel status --watch", "flywheel jobs ls --state discarded", "flywheel help schedule add"],
+  },
   subCommands: commands,
 });
 
 async function main(argv: string[]): Promise<number> {
-  const debug = argv.includes("--debug");
-  const args = argv.filter((a) => a !== "--debug");
-  const [first, ...rest] = args;
-  if (first === undefined || first === "--help" || first === "-h" || first === "help") {
-    await showUsage(root);
+  // Global flags count anywhere before `--`; after it everything belongs to the command.
+  const end = argv.includes("--") ? argv.indexOf("--") : argv.length;
+  const global = (flag: string) => argv.slice(0, end).includes(flag);
+  const debug = global(GLOBAL.debug);
+  if (global(GLOBAL.noColor)) disableColor();
+  const args = argv.filter((a, i) => i >= end || (a !== GLOBAL.debug && a !== GLOBAL.noColor));
+  let [first, ...rest] = args;
+  // `flywheel help jobs ls` is `flywheel jobs ls --help`, so both print the same text.
+  if (first === "help" && rest.length > 0 && !rest[0]!.startsWith("-")) [first, ...rest] = [...rest, "--help"];
+  if (first === undefined || first === "--help" || first === "-h" || (first === "help" && rest.length === 0)) {
+    console.log(await renderHelp({ cmd: root, path: [] }));
     return first === undefined ? 2 : 0;
   }
   if (first === "--version") {
@@ -71,24 +98,24 @@ async function main(argv: string[]): Promise<number> {
 async function dispatch(first: string, rest: string[]): Promise<number> {
   const name = aliases[first] ?? first;
   const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (!load) throw new UsageError(`unknown command ${JSON.stringify(first)} (run \`flywheel --help\`)`);
+  if (!load) {
+    console.error(`${await renderHelp({ cmd: root, path: [] }, 2)}\n`);
+    const what = first.startsWith("-") ? `unknown flag ${first}` : `unknown command ${JSON.stringify(first)}`;
+    const names = first.startsWith("-") ? ["--help", "--version", GLOBAL.debug, GLOBAL.noColor] : [...Object.keys(commands), ...Object.keys(aliases)];
+    throw new UsageError(`${what}${didYouMean(first, names)}`);
+  }
   const cmd = await load();
-  const { leaf, parent, leafArgs } = await resolveLeaf(cmd, rest);
+  const { leaf, leafArgs } = await resolveLeaf(cmd, rest);
+  const path = [name, ...(await commandPath(cmd, rest))];
   if (leafArgs.includes("--help") || leafArgs.includes("-h")) {
-    await showUsage(leaf, parent ?? root);
+    console.log(await renderHelp({ cmd: leaf, path }));
     return 0;
   }
-  const names = [name, ...(await commandPath(cmd, rest))];
   try {
-    await checkCommandLine(leaf, leafArgs, names.join(" "));
+    await checkCommandLine(leaf, leafArgs, path.join(" "));
   } catch (error) {
-    // A command line that does not parse: show what the command takes, then the one-line reason (§12).
-    // Usage titles read `flywheel jobs ls`, whatever the leaf's parent is called.
-    if (error instanceof UsageError) {
-      const titled = defineCommand({ meta: { name: ["flywheel", ...names.slice(0, -1)].join(" ") } });
-      console.error(await renderUsage(leaf, titled));
-      console.error("");
-    }
+    // A command line that does not parse: show what the command takes, then the one-line reason last (§12).
+    if (error instanceof UsageError) console.error(`${await renderHelp({ cmd: leaf, path }, 2)}\n`);
     throw error;
   }
   const checked = quiet.has(name) ? undefined : maybeNotifyUpdate();
@@ -98,24 +125,31 @@ async function dispatch(first: string, rest: string[]): Promise<number> {
   return typeof process.exitCode === "number" ? process.exitCode : 0;
 }
 
+/** ` (did you mean \`status\`?)` when one of `names` is a likely typo of `given`, else nothing. */
+function didYouMean(given: string, names: readonly string[]): string {
+  const guess = closest(given, names);
+  return guess === undefined ? "" : ` (did you mean \`${guess}\`?)`;
+}
+
 /**
  * Throws a {@link UsageError} for a command line `leaf` cannot run: a missing or unknown subcommand, an
  * undeclared flag, an extra positional, or what citty's own parser refuses (a missing required argument).
  * Afterwards `runCommand` parses the same arguments again and cannot fail on them.
  */
 async function checkCommandLine(leaf: CommandDef<any>, leafArgs: string[], path: string): Promise<void> {
-  const subs = await resolve(leaf.subCommands);
+  const subs = await resolveValue(leaf.subCommands);
   if (subs && Object.keys(subs).length > 0) {
     // `flywheel jobs` or `flywheel jobs lss`: citty would say "No command specified"; show what exists instead.
     const given = leafArgs.find((a) => !a.startsWith("-"));
-    throw new UsageError(given === undefined ? `\`flywheel ${path}\` needs a subcommand` : `unknown command ${JSON.stringify(given)} for \`flywheel ${path}\``);
+    if (given === undefined) throw new UsageError(`\`flywheel ${path}\` needs a subcommand`);
+    throw new UsageError(`unknown command ${JSON.stringify(given)} for \`flywheel ${path}\`${didYouMean(given, Object.keys(subs))}`);
   }
   const unknown = await undeclaredFlag(leaf, leafArgs);
-  if (unknown) throw new UsageError(`unknown flag ${unknown} for \`flywheel ${path}\``);
+  if (unknown) throw new UsageError(`unknown flag ${unknown.flag} for \`flywheel ${path}\`${didYouMean(unknown.flag, unknown.known)}`);
   const extra = await extraPositional(leaf, leafArgs);
   if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)} for \`flywheel ${path}\``);
   try {
-    parseArgs(leafArgs, (await resolve(leaf.args)) ?? {});
+    parseArgs(leafArgs, (await resolveValue(leaf.args)) ?? {});
   } catch (error) {
     // citty 0.2.2 throws its CLIError here (which it does not export) for a missing required positional or flag
     // and a value outside an enum; nothing else in parseArgs throws.
@@ -124,34 +158,30 @@ async function checkCommandLine(leaf: CommandDef<any>, leafArgs: string[], path:
 }
 
 /** Follows nested subcommands (`jobs ls`) to the command that will actually run, for help and flag checks. */
-async function resolveLeaf(
-  cmd: CommandDef<any>,
-  rawArgs: string[],
-  parent?: CommandDef<any>,
-): Promise<{ leaf: CommandDef<any>; parent: CommandDef<any> | undefined; leafArgs: string[] }> {
-  const subs = await resolve(cmd.subCommands);
+async function resolveLeaf(cmd: CommandDef<any>, rawArgs: string[]): Promise<{ leaf: CommandDef<any>; leafArgs: string[] }> {
+  const subs = await resolveValue(cmd.subCommands);
   const i = rawArgs.findIndex((a) => !a.startsWith("-"));
   const next = i >= 0 ? rawArgs[i] : undefined;
   if (subs && next !== undefined && Object.hasOwn(subs, next)) {
-    const sub = await resolve(subs[next]);
-    if (sub) return resolveLeaf(sub, rawArgs.slice(i + 1), cmd);
+    const sub = await resolveValue(subs[next]);
+    if (sub) return resolveLeaf(sub, rawArgs.slice(i + 1));
   }
-  return { leaf: cmd, parent, leafArgs: rawArgs };
+  return { leaf: cmd, leafArgs: rawArgs };
 }
 
 /** The subcommand names `rawArgs` selects below `cmd` (`["ls"]` for `jobs ls`), for messages. */
 async function commandPath(cmd: CommandDef<any>, rawArgs: string[]): Promise<string[]> {
-  const subs = await resolve(cmd.subCommands);
+  const subs = await resolveValue(cmd.subCommands);
   const i = rawArgs.findIndex((a) => !a.startsWith("-"));
   const next = i >= 0 ? rawArgs[i] : undefined;
   if (!subs || next === undefined || !Object.hasOwn(subs, next)) return [];
-  const sub = await resolve(subs[next]);
+  const sub = await resolveValue(subs[next]);
   return sub ? [next, ...(await commandPath(sub, rawArgs.slice(i + 1)))] : [];
 }
 
 /** The first positional argument beyond those `cmd` declares (citty would silently drop it), or `undefined`. */
 async function extraPositional(cmd: CommandDef<any>, rawArgs: string[]): Promise<string | undefined> {
-  const defs: ArgsDef = (await resolve(cmd.args)) ?? {};
+  const defs: ArgsDef = (await resolveValue(cmd.args)) ?? {};
   const declared = Object.values(defs).filter((d) => d.type === "positional").length;
   const takesValue = new Set<string>();
   for (const [key, def] of Object.entries(defs)) {
@@ -175,9 +205,12 @@ async function extraPositional(cmd: CommandDef<any>, rawArgs: string[]): Promise
   return positionals[declared];
 }
 
-/** The first flag in `rawArgs` that `cmd` does not declare (citty would silently ignore it), or `undefined`. */
-async function undeclaredFlag(cmd: CommandDef<any>, rawArgs: string[]): Promise<string | undefined> {
-  const defs: ArgsDef = (await resolve(cmd.args)) ?? {};
+/**
+ * The first flag in `rawArgs` that `cmd` does not declare (citty would silently ignore it) with the long flags
+ * it does declare (for a guess), or `undefined`.
+ */
+async function undeclaredFlag(cmd: CommandDef<any>, rawArgs: string[]): Promise<{ flag: string; known: string[] } | undefined> {
+  const defs: ArgsDef = (await resolveValue(cmd.args)) ?? {};
   const allowed = new Set(["help", "h"]);
   const takesValue = new Set<string>();
   for (const [key, def] of Object.entries(defs)) {
@@ -197,15 +230,11 @@ async function undeclaredFlag(cmd: CommandDef<any>, rawArgs: string[]): Promise<
     const flag = token.replace(/^--?/, "");
     const eq = flag.indexOf("=");
     const n = eq >= 0 ? flag.slice(0, eq) : flag;
-    if (!allowed.has(n)) return `--${n}`.replace(/^--(.)$/, "-$1");
+    if (!allowed.has(n)) return { flag: `--${n}`.replace(/^--(.)$/, "-$1"), known: [...allowed].filter((a) => a.length > 1).map((a) => `--${a}`) };
     // The value of `--version 1.2.3` is the next token even if it starts with "-"; skip it.
     if (eq < 0 && takesValue.has(n)) i++;
   }
   return undefined;
-}
-
-async function resolve<T>(value: T | Promise<T> | (() => T) | (() => Promise<T>) | undefined): Promise<T | undefined> {
-  return typeof value === "function" ? await (value as () => T | Promise<T>)() : await value;
 }
 
 function kebab(s: string): string {

@@ -5,7 +5,7 @@ import { printJson } from "./render.ts";
 
 /** `flywheel migrate`: create or upgrade the schema; idempotent. `--json` prints `{ applied, version }`. */
 export default defineCommand({
-  meta: { name: "migrate", description: "Create or upgrade flywheel's tables (idempotent)" },
+  meta: { name: "migrate", description: "Create or upgrade flywheel's tables (idempotent)", examples: ["flywheel migrate", "flywheel migrate --json"] },
   args: { ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     const fw = await openFlywheel(readConfig(args), { migrate: "never" });

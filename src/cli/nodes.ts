@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
 import { CONFIG_ARG, JSON_ARG, withFlywheel } from "./context.ts";
-import { formatRelative, formatTime, nodeJson, printJson, table } from "./render.ts";
+import { formatRelative, formatTime, printJson, table } from "./render.ts";
+import { nodeJson } from "../observe/json.ts";
 
 const ls = defineCommand({
-  meta: { name: "ls", description: "List the running nodes: host, pid, version, queues, last heartbeat" },
+  meta: { name: "ls", description: "List the running nodes: host, pid, version, queues, last heartbeat", examples: ["flywheel nodes ls", "flywheel nodes ls --json"] },
   args: { ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -21,6 +22,6 @@ const ls = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "nodes", description: "The node registry: which nodes are alive" },
+  meta: { name: "nodes", description: "The node registry: which nodes are alive", examples: ["flywheel nodes ls"] },
   subCommands: { ls },
 });

@@ -1,11 +1,12 @@
 import { defineCommand } from "citty";
 import { CONFIG_ARG, JSON_ARG, withFlywheel } from "./context.ts";
-import { coarse, formatTime, printJson, queueJson, table } from "./render.ts";
+import { coarse, formatTime, printJson, table } from "./render.ts";
+import { queueJson } from "../observe/json.ts";
 
 const nameArg = { name: { type: "positional", description: "Queue name", required: true } } as const;
 
 const ls = defineCommand({
-  meta: { name: "ls", description: "List queues: paused or not, jobs by state, lag" },
+  meta: { name: "ls", description: "List queues: paused or not, jobs by state, lag", examples: ["flywheel queues ls"] },
   args: { ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -37,6 +38,7 @@ function toggle(name: "pause" | "resume") {
     meta: {
       name,
       description: name === "pause" ? "Pause a queue on every node: nothing more is claimed from it; running jobs finish" : "Resume a paused queue",
+      examples: [`flywheel queues ${name} mail`],
     },
     args: { ...nameArg, ...CONFIG_ARG, ...JSON_ARG },
     async run({ args }) {
@@ -51,6 +53,6 @@ function toggle(name: "pause" | "resume") {
 }
 
 export default defineCommand({
-  meta: { name: "queues", description: "List, pause and resume queues" },
+  meta: { name: "queues", description: "List, pause and resume queues", examples: ["flywheel queues ls", "flywheel queues pause mail"] },
   subCommands: { ls, pause: toggle("pause"), resume: toggle("resume") },
 });

@@ -2,42 +2,80 @@ import { defineCommand } from "citty";
 import { AlreadyEnqueuedError, FlywheelError, ValidationError } from "../core/errors.ts";
 import type { PeriodicRecord } from "../core/types.ts";
 import { CONFIG_ARG, JSON_ARG, commandArgsFromCli, durationFlag, intFlag, jsonObjectArg, withFlywheel } from "./context.ts";
+import { waitForFire } from "./trigger-wait.ts";
 import { UsageError } from "./usage-error.ts";
-import { formatInZone, formatRelative, periodicJson, printJson, scheduleText, sourceText, table } from "./render.ts";
+import { coarse, formatInZone, formatRelative, printJson, scheduleText, sourceText, table } from "./render.ts";
+import { periodicJson } from "../observe/json.ts";
 
 const slugArg = { slug: { type: "positional", description: "Schedule slug", required: true } } as const;
 
 const ls = defineCommand({
-  meta: { name: "ls", description: "List schedules with their next fire time in their own timezone" },
+  meta: {
+    name: "ls",
+    description: "List schedules: last run (when, result, exit code, duration), next fire in their own timezone, failure streak",
+    examples: ["flywheel schedule ls", "flywheel schedule ls --json"],
+  },
   args: { ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
       const periodics = await fw.listPeriodics();
       if (args.json) return printJson(periodics.map(periodicJson));
-      console.log(renderSchedules(periodics, fw.clock.now()));
+      console.log(renderSchedules(periodics, fw.clock.now(), { source: true }));
     });
   },
 });
 
-/** The schedules table shared by `schedule ls` and `status`. */
-export function renderSchedules(periodics: PeriodicRecord[], now: Date): string {
+/**
+ * The schedules table shared by `schedule ls` (with `source`) and `status`: one row per schedule with what its
+ * last run came to (SPEC §20) and when it fires next. LAST is when that run ended; RESULT reads `failed` for a
+ * discarded job; FAILS is the failure streak.
+ */
+export function renderSchedules(periodics: PeriodicRecord[], now: Date, options: { source?: boolean } = {}): string {
+  const headers = ["slug", "schedule", "last", "result", "exit", "duration", "next", "fails"];
   return table(
-    ["slug", "kind", "schedule", "timezone", "next fire", "active", "skipped", "source"],
-    periodics.map((p) => [
-      p.slug,
-      p.kind,
-      scheduleText(p),
-      p.timezone,
-      p.isActive ? `${formatInZone(p.nextRunAt, p.timezone)} (${formatRelative(p.nextRunAt, now)})` : "-",
-      p.isActive ? "yes" : "no",
-      String(p.skippedCount),
-      sourceText(p.source),
-    ]),
+    options.source ? [...headers, "source"] : headers,
+    periodics.map((p) => {
+      const row = [
+        p.slug,
+        scheduleText(p),
+        formatRelative(p.lastFinishedAt, now),
+        resultText(p.lastOutcome),
+        p.lastExitCode === null ? "-" : String(p.lastExitCode),
+        p.lastDurationMs === null ? "-" : coarse(p.lastDurationMs),
+        nextText(p, now),
+        String(p.consecutiveFailures),
+      ];
+      return options.source ? [...row, sourceText(p.source)] : row;
+    }),
   );
 }
 
+/** A last run's outcome for people: a discarded job is a failed run. */
+function resultText(outcome: string | null): string {
+  if (outcome === null) return "-";
+  return outcome === "discarded" ? "failed" : outcome;
+}
+
+/**
+ * When a schedule fires next, on its own wall clock: `paused`, or `<time in its zone> (in 5m)`, or `overdue 8s`
+ * once the fire time has passed by a second or more (no scheduler took it yet), never a past time read as future.
+ */
+function nextText(p: Pick<PeriodicRecord, "isActive" | "nextRunAt" | "timezone">, now: Date): string {
+  if (!p.isActive) return "paused";
+  const late = now.getTime() - p.nextRunAt.getTime();
+  if (late >= 1000) return `overdue ${coarse(late)}`;
+  return `${formatInZone(p.nextRunAt, p.timezone)} (${formatRelative(p.nextRunAt, now)})`;
+}
+
 const add = defineCommand({
-  meta: { name: "add", description: "Add or update a schedule, e.g. add tidy shell --every 1h --args '{\"inline\":\"…\"}'" },
+  meta: {
+    name: "add",
+    description: "Add or update a schedule",
+    examples: [
+      `flywheel schedule add tidy shell --every 1h --args '{"inline":"find /tmp -mtime +7 -delete"}'`,
+      `flywheel schedule add nightly exec --cron "0 3 * * *" --tz Europe/Berlin --args '{"command":"/usr/local/bin/backup"}'`,
+    ],
+  },
   args: {
     ...slugArg,
     kind: { type: "positional", description: "Worker kind: exec, shell, python, mage, http, or your own", required: true },
@@ -87,7 +125,7 @@ const add = defineCommand({
 });
 
 const rm = defineCommand({
-  meta: { name: "rm", description: "Delete a schedule (its jobs and their history stay)" },
+  meta: { name: "rm", description: "Delete a schedule (its jobs and their history stay)", examples: ["flywheel schedule rm tidy"] },
   args: { ...slugArg, ...CONFIG_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -102,6 +140,7 @@ function toggle(active: boolean) {
     meta: {
       name: active ? "enable" : "disable",
       description: active ? "Resume a schedule (missed fires are not backfilled)" : "Pause a schedule (config schedules resume at the next serve start unless `active: false`)",
+      examples: [`flywheel schedule ${active ? "enable" : "disable"} nightly`],
     },
     args: { ...slugArg, ...CONFIG_ARG },
     async run({ args }) {
@@ -114,26 +153,52 @@ function toggle(active: boolean) {
 }
 
 const trigger = defineCommand({
-  meta: { name: "trigger", description: "Enqueue one fire of a schedule now; prints the job id" },
-  args: { ...slugArg, ...CONFIG_ARG, ...JSON_ARG },
+  meta: {
+    name: "trigger",
+    description: "Enqueue one fire of a schedule now and print the job id; --wait waits for it, prints its output and exits with its exit code",
+    examples: ["flywheel schedule trigger nightly", "flywheel schedule trigger nightly --wait --timeout 10m"],
+  },
+  args: {
+    ...slugArg,
+    wait: {
+      type: "boolean",
+      description: "Wait for the job to end, print its stdout and stderr, and exit 0 (succeeded), with its exit code, 1 (failed without one), 124 (--timeout) or 130 (Ctrl+C)",
+    },
+    timeout: { type: "string", valueHint: "duration", description: "With --wait: stop waiting after this long and exit 124 (the job carries on)" },
+    ...CONFIG_ARG,
+    json: { type: "boolean", description: "Print JSON: the job id (with --wait: one document at the end with the job, its runs and exit_status)" },
+  },
   async run({ args }) {
+    if (args.timeout !== undefined && !args.wait) throw new UsageError("--timeout: only with --wait");
+    const timeoutMs = args.timeout !== undefined ? durationFlag(args.timeout, "timeout") : undefined;
+    const slug = String(args.slug);
     await withFlywheel(args, async (fw) => {
+      let id: string;
+      let enqueued = true;
       try {
-        const id = await fw.triggerPeriodic(String(args.slug), { actor: "cli" });
-        if (args.json) printJson({ id, enqueued: true });
-        else console.log(id);
+        id = await fw.triggerPeriodic(slug, { actor: "cli" });
       } catch (error) {
         // overlap: skip and the previous fire is still queued or running: report it, as enqueue does.
         if (!(error instanceof AlreadyEnqueuedError)) throw error;
-        if (args.json) printJson({ id: error.existingId, enqueued: false });
-        else console.log(`already enqueued: ${error.existingId}`);
+        id = error.existingId;
+        enqueued = false;
       }
+      if (!args.wait) {
+        if (args.json) printJson({ id, enqueued });
+        else console.log(enqueued ? id : `already enqueued: ${id}`);
+        return;
+      }
+      process.exitCode = await waitForFire(fw, slug, id, enqueued, { timeoutMs, json: Boolean(args.json) });
     });
   },
 });
 
-/** `flywheel schedule ls|add|rm|enable|disable|trigger`. Unknown slugs exit 1. */
+/**
+ * `flywheel schedule ls|add|rm|enable|disable|trigger`. Unknown slugs exit 1. `trigger --wait` exits with the
+ * job's status: 0 succeeded, the job's exit code, 1 failed without one, 124 on `--timeout`, 130 on Ctrl+C
+ * (`WAIT_EXIT` in trigger-wait.ts).
+ */
 export default defineCommand({
-  meta: { name: "schedule", description: "List, add, remove, pause, resume and trigger schedules" },
+  meta: { name: "schedule", description: "List, add, remove, pause, resume and trigger schedules", examples: ["flywheel schedule ls", "flywheel schedule trigger nightly"] },
   subCommands: { ls, add, rm, enable: toggle(true), disable: toggle(false), trigger },
 });

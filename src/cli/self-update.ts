@@ -54,7 +54,8 @@ export default defineCommand({
   meta: {
     name: "self-update",
     alias: ["update", "upgrade"],
-    description: `Replace this binary with the latest (or a pinned) release, verified by SHA-256 (and by Ed25519 signature in signed builds). --check exits 0 when up to date, ${UPDATE_AVAILABLE_STATUS} when an update is available, 1 when the check failed`,
+    description: `Replace this binary with the latest (or a pinned) release. Verified by SHA-256 (and by Ed25519 signature in signed builds). --check exits 0 when up to date, ${UPDATE_AVAILABLE_STATUS} when an update is available, 1 when the check failed`,
+    examples: ["flywheel self-update", "flywheel self-update --check", "flywheel self-update --version 1.2.3"],
   },
   args: {
     check: {

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { createLogger } from "../core/logger.ts";
 import { parseHttpAddr, type HttpAddress } from "../daemon/config/index.ts";
+import { ReloadRequests } from "../daemon/reload.ts";
 import { runDaemon } from "../daemon/run.ts";
 import { CONFIG_ARG, readConfig } from "./context.ts";
 import { UsageError } from "./usage-error.ts";
@@ -19,10 +20,16 @@ function httpAddrFlag(value: unknown, configured: HttpAddress | null): HttpAddre
  * `flywheel serve`: run the daemon (`runDaemon`: check the database for damage, migrate, register the command
  * workers, reconcile `schedules:`, then runners, scheduler and the HTTP server) until SIGINT/SIGTERM. The first
  * signal drains (in-flight jobs get `runtime.drain_timeout` to finish and their outcomes are recorded) and exits 0;
- * a second signal exits 1 at once. SIGHUP is logged and ignored. A damaged database exits 1 with one line.
+ * a second signal exits 1 at once. SIGHUP (or `flywheel reload`) re-reads the config and applies its schedules while
+ * running jobs carry on; an invalid config is logged and the running one stays. A damaged database exits 1 with
+ * one line.
  */
 export default defineCommand({
-  meta: { name: "serve", description: "Run the daemon: workers, scheduler and /healthz /readyz /metrics" },
+  meta: {
+    name: "serve",
+    description: "Run the daemon: workers, scheduler and /healthz /readyz /metrics",
+    examples: ["flywheel serve", "flywheel serve --config /etc/flywheel/flywheel.yaml", "flywheel serve --http-addr 127.0.0.1:0"],
+  },
   args: {
     ...CONFIG_ARG,
     "http-addr": { type: "string", valueHint: "host:port|off", description: "Override runtime.http_addr (port 0 picks a free port)" },
@@ -46,15 +53,15 @@ export default defineCommand({
       logger.warn("flywheel: second signal, exiting without draining", { signal });
       process.exit(1);
     };
-    // SIGHUP's default action ends the process without a drain, leaving jobs unfinished (SPEC §20: no signal may).
-    // Until config reload exists it is acknowledged and ignored; `kill -HUP` (the usual reload gesture) and a closed
-    // terminal send it.
-    const onHangup = () => logger.info("flywheel: SIGHUP received; reload is not supported yet, ignoring");
+    // SIGHUP is the usual reload gesture (`systemctl reload`, `kill -HUP`); handling it also keeps its default
+    // action, ending the process without a drain, from ever applying (SPEC §20: no signal may).
+    const reloads = new ReloadRequests();
+    const onHangup = () => reloads.request();
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     process.on("SIGHUP", onHangup);
     try {
-      await runDaemon({ config, signal: stop.signal, logger, http });
+      await runDaemon({ config, signal: stop.signal, logger, http, reloads, readConfig: () => readConfig(args) });
     } finally {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);

@@ -2,8 +2,10 @@ import { defineCommand } from "citty";
 import type { Flywheel } from "../flywheel.ts";
 import { JOB_STATES, type PeriodicRecord } from "../core/types.ts";
 import { CONFIG_ARG, JSON_ARG, durationFlag, withFlywheel } from "./context.ts";
+import { interrupt } from "./interrupt.ts";
 import { UsageError } from "./usage-error.ts";
-import { clip, coarse, failureJson, formatRelative, healthJson, nodeJson, periodicJson, table } from "./render.ts";
+import { clip, coarse, formatRelative, table } from "./render.ts";
+import { failureJson, healthJson, nodeJson, periodicJson } from "../observe/json.ts";
 import { renderSchedules } from "./schedule.ts";
 
 /** One status sample: queue health, schedules, the last day's failures, the live nodes, and what is wrong. */
@@ -51,7 +53,11 @@ function render({ health, periodics, failures, nodes, warnings }: Awaited<Return
  * with `--json` it prints one JSON document per line per sample instead of redrawing.
  */
 export default defineCommand({
-  meta: { name: "status", description: "Queue health, lag, counts, schedules and the last day's failures" },
+  meta: {
+    name: "status",
+    description: "Queue health, lag, counts, schedules and the last day's failures",
+    examples: ["flywheel status", "flywheel status --watch --interval 5s", "flywheel status --json"],
+  },
   args: {
     watch: { type: "boolean", description: "Redraw until Ctrl+C" },
     interval: { type: "string", valueHint: "duration", description: "Redraw interval for --watch (default 2s)" },
@@ -77,19 +83,14 @@ export default defineCommand({
       };
       await show();
       if (!args.watch) return;
-      const stopped = new Promise<void>((resolve) => {
-        process.once("SIGINT", () => resolve());
-        process.once("SIGTERM", () => resolve());
-      });
-      for (;;) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const tick = new Promise<"tick">((resolve) => (timer = setTimeout(() => resolve("tick"), intervalMs)));
-        if ((await Promise.race([tick, stopped.then(() => "stop" as const)])) === "stop") {
-          clearTimeout(timer);
-          return;
+      const stop = interrupt();
+      try {
+        while (await stop.sleep(intervalMs)) {
+          if (!args.json && !process.stdout.isTTY) console.log("");
+          await show();
         }
-        if (!args.json && !process.stdout.isTTY) console.log("");
-        await show();
+      } finally {
+        stop.dispose();
       }
     });
   },

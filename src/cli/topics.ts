@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { CONFIG_ARG, JSON_ARG, jsonObjectArg, jsonValueArg, withFlywheel } from "./context.ts";
-import { bindingJson, printJson, table } from "./render.ts";
+import { printJson, table } from "./render.ts";
+import { bindingJson } from "../observe/json.ts";
 
 // Topics from the command line (SPEC §18): `flywheel publish`, and `flywheel bindings ls|add|rm`.
 
@@ -11,7 +12,11 @@ const patternArgs = {
 
 /** `flywheel publish <topic> [json]`: one job per matching binding; prints their ids. */
 export const publish = defineCommand({
-  meta: { name: "publish", description: "Publish a payload on a topic: one job per matching binding, e.g. publish orders.eu.paid '{\"id\":7}'" },
+  meta: {
+    name: "publish",
+    description: "Publish a payload on a topic: one job per matching binding; prints their ids",
+    examples: [`flywheel publish orders.eu.paid '{"id":7}'`, `flywheel publish orders.eu.paid '{"id":7}' --unique order-7-paid`],
+  },
   args: {
     topic: { type: "positional", description: "Topic: words of letters, digits, _ and - joined by dots", required: true },
     payload: { type: "positional", description: "Payload as JSON (any JSON value)", required: false },
@@ -30,19 +35,23 @@ export const publish = defineCommand({
 });
 
 const ls = defineCommand({
-  meta: { name: "ls", description: "List topic bindings" },
+  meta: { name: "ls", description: "List topic bindings", examples: ["flywheel bindings ls"] },
   args: { ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
       const bindings = await fw.listBindings();
       if (args.json) return printJson(bindings.map(bindingJson));
-      console.log(table(["pattern", "kind", "queue", "args"], bindings.map((b) => [b.pattern, b.kind, b.queue ?? "-", b.args === null ? "{ topic, payload }" : JSON.stringify(b.args)])));
+      console.log(table(["pattern", "kind", "queue", "source", "args"], bindings.map((b) => [b.pattern, b.kind, b.queue ?? "-", b.source, b.args === null ? "{ topic, payload }" : JSON.stringify(b.args)])));
     });
   },
 });
 
 const add = defineCommand({
-  meta: { name: "add", description: "Bind a topic pattern to a kind, e.g. bindings add 'orders.*.paid' ship_order --queue shipping" },
+  meta: {
+    name: "add",
+    description: "Bind a topic pattern to a kind",
+    examples: ["flywheel bindings add 'orders.*.paid' ship_order --queue shipping", "flywheel bindings add 'audit.#' audit_log"],
+  },
   args: {
     ...patternArgs,
     queue: { type: "string", description: "Queue for its jobs (default: the kind's)" },
@@ -53,7 +62,7 @@ const add = defineCommand({
   async run({ args }) {
     const jobArgs = args.args === undefined ? undefined : jsonObjectArg(args.args, "--args");
     await withFlywheel(args, async (fw) => {
-      const binding = await fw.bind(String(args.pattern), { kind: String(args.kind), queue: args.queue === undefined ? undefined : String(args.queue), args: jobArgs });
+      const binding = await fw.bind(String(args.pattern), { kind: String(args.kind), queue: args.queue === undefined ? undefined : String(args.queue), args: jobArgs }, { source: "cli" });
       if (args.json) return printJson(bindingJson(binding));
       console.log(`bound ${binding.pattern} to ${binding.kind}`);
     });
@@ -61,7 +70,7 @@ const add = defineCommand({
 });
 
 const rm = defineCommand({
-  meta: { name: "rm", description: "Remove a topic binding" },
+  meta: { name: "rm", description: "Remove a topic binding", examples: ["flywheel bindings rm 'orders.*.paid' ship_order"] },
   args: { ...patternArgs, ...CONFIG_ARG, ...JSON_ARG },
   async run({ args }) {
     await withFlywheel(args, async (fw) => {
@@ -74,6 +83,6 @@ const rm = defineCommand({
 
 /** `flywheel bindings ls|add|rm`. */
 export const bindings = defineCommand({
-  meta: { name: "bindings", description: "List, add and remove topic bindings" },
+  meta: { name: "bindings", description: "List, add and remove topic bindings", examples: ["flywheel bindings ls", "flywheel bindings add 'orders.*.paid' ship_order"] },
   subCommands: { ls, add, rm },
 });

@@ -20,7 +20,7 @@ function versionInfo(): VersionInfo {
  * must stay cheap and must not touch config or the database.
  */
 export default defineCommand({
-  meta: { name: "version", description: "Print flywheel's version, platform and Bun version" },
+  meta: { name: "version", description: "Print flywheel's version, platform and Bun version", examples: ["flywheel version", "flywheel version --json"] },
   args: {
     json: { type: "boolean", description: "Print {version, os, arch, bun} as JSON" },
   },

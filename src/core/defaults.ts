@@ -21,6 +21,22 @@ export const PERIODIC_DEFAULTS = {
   source: "api",
 } as const;
 
+/**
+ * What a `flywheel.yaml` schedule gets when it does not say (SPEC §20): cron's semantics, where a failed run is
+ * not retried and a daemon that was down runs the latest missed fire once. The library's own defaults
+ * ({@link PERIODIC_DEFAULTS}, {@link JOB_DEFAULTS}) stay as they are.
+ */
+export const CONFIG_SCHEDULE_DEFAULTS = {
+  maxAttempts: 1,
+  catchUp: "latest",
+} as const;
+
+/** `flywheel serve`'s settings when the config does not say; the library's node keeps retention off. */
+export const DAEMON_DEFAULTS = {
+  /** Finished jobs (and their runs) are deleted 30 days after they finished: a daemon's database does not grow forever. */
+  retentionMs: 30 * 86_400_000,
+} as const;
+
 /** A runner's settings when its options are `{}` (SPEC §6, §8). */
 export const RUNNER_DEFAULTS = {
   queues: ["default"],
@@ -171,8 +187,6 @@ export const HTTP_API_DEFAULTS = {
   /** The throughput sparkline: finished attempts counted per bucket, over this many buckets. */
   throughputBucketMs: 60_000,
   throughputBuckets: 60,
-  /** Newest jobs of a schedule's kind and queue read to find each schedule's last fire. */
-  scheduleScanJobs: 200,
 } as const;
 
 /** What an alert gets when its config does not say. */

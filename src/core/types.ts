@@ -242,6 +242,8 @@ export interface PeriodicRecord {
   maxAttempts: number | null;
   priority: number | null;
   timeoutMs: number | null;
+  /** Each fire's job waits a stable offset in [0, jitterMs) derived from the slug (see `jitterOffsetMs`); null for none. */
+  jitterMs: number | null;
   source: string;
   skippedCount: number;
   lastSkippedAt: Date | null;
@@ -345,6 +347,8 @@ export interface BindingRecord {
   queue: string | null;
   /** Args its jobs get instead of `{ topic, payload }`; null: `{ topic, payload }`. */
   args: unknown;
+  /** Who made it: `api` (the library or HTTP API), `cli`, or `config:<instance>` (a daemon's `bindings:`). */
+  source: string;
   createdAt: Date;
   updatedAt: Date;
 }

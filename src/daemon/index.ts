@@ -4,6 +4,8 @@
 export * from "./config/index.ts";
 export { nodeOptions } from "./node-options.ts";
 export { openFlywheel, type OpenOptions } from "./open.ts";
-export { configSource, isConfigSource, parseSource } from "./periodic-source.ts";
+export { configSource, isConfigSource, parseSource } from "../periodic/source.ts";
 export { reconcileSchedules } from "./reconcile.ts";
+export { reconcileMessaging } from "./reconcile-messaging.ts";
+export { needsRestart, reloadConfig, ReloadRequests } from "./reload.ts";
 export { runDaemon, type RunDaemonOptions } from "./run.ts";

@@ -2,7 +2,7 @@ import type { Logger } from "../core/logger.ts";
 import type { PeriodicRecord } from "../core/types.ts";
 import type { Flywheel } from "../flywheel.ts";
 import type { FlywheelConfig } from "./config/index.ts";
-import { configSource, isConfigSource, parseSource } from "./periodic-source.ts";
+import { configSource, isConfigSource, parseSource } from "../periodic/source.ts";
 
 /** How a legacy bare-`config` periodic's unknown config is named in log lines. */
 const UNKNOWN_INSTANCE = "(unknown: saved before runtime.instance)";
@@ -46,6 +46,7 @@ export async function reconcileSchedules(
       maxAttempts: s.maxAttempts,
       priority: s.priority,
       timeout: s.timeoutMs,
+      jitter: s.jitterMs,
       active: s.active && !paused,
       source,
     });

@@ -5,11 +5,13 @@ import { createLogger, type Logger } from "../core/logger.ts";
 import type { Flywheel } from "../flywheel.ts";
 import { VERSION } from "../core/version.ts";
 import { httpSettings } from "../node/http-server.ts";
-import type { FlywheelConfig, HttpAddress } from "./config/index.ts";
+import { loadConfig, type FlywheelConfig, type HttpAddress } from "./config/index.ts";
 import { hasAlerts, nodeOptions } from "./node-options.ts";
 import { openFlywheel } from "./open.ts";
-import { isConfigSource } from "./periodic-source.ts";
+import { isConfigSource } from "../periodic/source.ts";
 import { reconcileSchedules } from "./reconcile.ts";
+import { reconcileMessaging } from "./reconcile-messaging.ts";
+import { reloadConfig, type ReloadRequests } from "./reload.ts";
 
 /** Options for {@link runDaemon}. */
 export interface RunDaemonOptions {
@@ -25,6 +27,13 @@ export interface RunDaemonOptions {
   logger?: Logger;
   /** Overrides `runtime.http_addr`; null runs no HTTP server. Default: the config's. */
   http?: HttpAddress | null;
+  /** Reload requests (SIGHUP, `flywheel reload`); without it the daemon never reloads. */
+  reloads?: ReloadRequests;
+  /**
+   * Reads the config again for a reload; throws ConfigError when it is invalid. Default: `loadConfig` of the
+   * running config's file (discovery again when it had none), with `process.env`.
+   */
+  readConfig?: () => FlywheelConfig;
 }
 
 /**
@@ -34,7 +43,7 @@ export interface RunDaemonOptions {
  * rejects before opening anything if the HTTP address may not be served as configured (FlywheelError
  * `config_invalid`: a non-loopback address without `http.api_token`), and rejects if the database cannot be
  * opened, is damaged (FlywheelError `corrupt`, naming the file) or cannot be migrated. Signal handling is the
- * caller's.
+ * caller's; with `reloads`, each request re-reads the config and applies its schedules (see `reloadConfig`).
  * @example
  * const stop = new AbortController();
  * process.once("SIGTERM", () => stop.abort());
@@ -47,6 +56,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<void> {
   const node = nodeOptions(config, http);
   if (node.http) httpSettings(node.http);
   const fw = await openFlywheel(config, { logger, logJobs: true, migrate: "never" });
+  let stopReloads: (() => Promise<void>) | undefined;
   try {
     await refuseDamaged(fw);
     const { applied } = await fw.migrate();
@@ -58,13 +68,45 @@ export async function runDaemon(options: RunDaemonOptions): Promise<void> {
       job_output: config.log.jobOutput || undefined,
     });
     await reconcileSchedules(fw, config, logger);
+    await reconcileMessaging(fw, config, logger);
     if (signal.aborted) return;
+    stopReloads = serveReloads(fw, options, logger);
     const running = fw.node(node);
     if (!hasAlerts(config)) return await running.run(signal);
     await withAlerts(fw, config, () => running.url, () => running.run(signal));
   } finally {
+    // A reload under way finishes before the database closes.
+    await stopReloads?.();
     await fw.close();
   }
+}
+
+/**
+ * Serves `options.reloads` until the returned function is called (it resolves once a reload under way is done).
+ * Reloads run one at a time; requests arriving during one are served by one more after it. Once the daemon is
+ * stopping, requests are ignored: a drain is not the time to change schedules.
+ */
+function serveReloads(fw: Flywheel, options: RunDaemonOptions, logger: Logger): () => Promise<void> {
+  const { signal, reloads } = options;
+  if (!reloads) return async () => {};
+  const read = options.readConfig ?? (() => loadConfig({ explicit: options.config.file ?? undefined }));
+  let current = options.config;
+  let chain: Promise<void> = Promise.resolve();
+  let queued = false;
+  const stop = reloads.listen(() => {
+    if (signal.aborted || queued) return;
+    queued = true;
+    chain = chain.then(async () => {
+      queued = false;
+      if (signal.aborted) return;
+      logger.info("flywheel: reloading config", { config: current.file ?? "(none)" });
+      current = await reloadConfig(fw, current, read, logger);
+    });
+  });
+  return async () => {
+    stop();
+    await chain;
+  };
 }
 
 /**

@@ -75,6 +75,12 @@ export interface Driver<Tx = unknown> {
   jobIdsByPrefix(p: { prefix: string; limit: number }): Promise<string[]>;
   /** Newest first; `before` is an id cursor. */
   jobList(p: JobListParams): Promise<JobRecord[]>;
+  /**
+   * Up to `limit` live jobs whose `unique_key` starts with `prefix` (non-empty), newest first; with `after` (an id),
+   * only jobs newer than it. A schedule's fires are keyed `periodic:<slug>@…`, so this lists a schedule's jobs, and
+   * `after` lets a follower poll for new ones cheaply.
+   */
+  jobListByKeyPrefix(p: { prefix: string; limit: number; after?: string }): Promise<JobRecord[]>;
   /** Every run of a job, oldest attempt first. */
   runList(p: { jobId: string }): Promise<RunRecord[]>;
   /** Counts per (kind, state), optionally for one kind. */
@@ -99,6 +105,8 @@ export interface Driver<Tx = unknown> {
   jobRetry(p: { id: string; now: Date; actor?: string }): Promise<{ before: JobRecord; heldBy: string | null } | null>;
   /** Hard-deletes up to `limit` terminal jobs finalized before `before`, and their runs; returns how many jobs. */
   jobDeleteFinished(p: { before: Date; limit: number }): Promise<number>;
+  /** How many terminal jobs `jobDeleteFinished` would delete for `before`, per state (states with none left out); reads only. */
+  jobCountFinished(p: { before: Date }): Promise<Array<{ state: JobState; count: number }>>;
 
   periodicGet(p: { slug: string }): Promise<PeriodicRecord | null>;
   /** Every periodic, by slug. */
@@ -421,6 +429,8 @@ export interface BindingSaveRow {
   kind: string;
   queue: string | null;
   argsJson: string | null;
+  /** Who made it: `api`, `cli`, or `config:<instance>`. */
+  source: string;
   now: Date;
 }
 
@@ -483,6 +493,7 @@ export type PeriodicSaveRow = Pick<
   | "maxAttempts"
   | "priority"
   | "timeoutMs"
+  | "jitterMs"
   | "source"
   | "isActive"
   | "nextRunAt"

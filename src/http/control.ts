@@ -18,6 +18,7 @@ export type ControlPlane = Pick<
   | "upsertPeriodic"
   | "listPeriodics"
   | "findPeriodic"
+  | "listPeriodicJobs"
   | "setPeriodicActive"
   | "triggerPeriodic"
   | "deletePeriodic"

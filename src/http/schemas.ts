@@ -111,7 +111,7 @@ function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, x]) => x !== undefined)) as T;
 }
 
-/** `POST /api/v1/topics/:topic/publish`: the payload (any JSON) and an optional idempotency key. */
+/** `POST /api/v1/topics/:topic`: the payload (any JSON) and an optional idempotency key. */
 export const TOPIC_PUBLISH = v.optional(
   v.strictObject({
     payload: v.optional(v.unknown()),

@@ -3,16 +3,27 @@ import { parseDuration } from "../core/duration.ts";
 import type { JobRecord, PeriodicRecord, RunRecord, WorkerDefinition } from "../core/types.ts";
 import { VERSION } from "../core/version.ts";
 import type { FlywheelEventName, FlywheelEvents, JobRef } from "../runtime/events.ts";
-import { bindingJson, commandOutputOf, failureJson, healthJson, historyJson, jobJson, nodeJson as registryNodeJson, periodicJson, queueJson, runJson, stepJson } from "../cli/render.ts";
+import {
+  bindingJson,
+  commandOutputOf,
+  failureJson,
+  healthJson,
+  historyJson,
+  iso,
+  jobJson,
+  nodeJson as registryNodeJson,
+  periodicJson,
+  queueJson,
+  runJson,
+  stepJson,
+} from "../observe/json.ts";
 import type { NodeInfo } from "./control.ts";
 
 // The JSON the API answers with. Jobs, runs, steps, periodics, health and failures have the shapes `--json`
-// prints (src/cli/render.ts), so a script can move between the CLI and the API; what only the API shows is
+// prints (src/observe/json.ts: one shape for both), so a script can move between the CLI and the API; what only the API shows is
 // shaped here, snake_case with ISO-8601 UTC times like the rest.
 
 export { bindingJson, failureJson, healthJson, historyJson, jobJson, queueJson, registryNodeJson, runJson, stepJson };
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** A registered worker's kind and the defaults its jobs get. */
 export function kindJson(kind: string, worker: WorkerDefinition<any, any> | undefined) {
@@ -104,6 +115,12 @@ export type FailureJson = ReturnType<typeof failureJson>;
 /** Queue health. */
 export type HealthJson = ReturnType<typeof healthJson>;
 
+/** A queue in `GET /api/v1/queues`. */
+export type QueueJson = ReturnType<typeof queueJson>;
+
+/** A node of the registry in `GET /api/v1/nodes` and the overview; `self` marks the node answering. */
+export type RegistryNodeJson = ReturnType<typeof registryNodeJson> & { self: boolean };
+
 /** Attempts finished per bucket, oldest first. */
 export interface ThroughputJson {
   bucket_seconds: number;
@@ -120,6 +137,8 @@ export interface OverviewResponse {
   schedules: ScheduleJson[];
   failures: FailureJson[];
   throughput: ThroughputJson;
+  /** Every live node of the registry (SPEC §18), as `GET /api/v1/nodes` lists them. */
+  nodes: RegistryNodeJson[];
 }
 
 /** `GET /api/v1/jobs`: a page, and the cursor of the next (older) one. */

@@ -1,4 +1,5 @@
 import { isTerminal } from "../core/types.ts";
+import { exitCodeOf } from "../observe/job-log.ts";
 import type { RuntimeContext } from "../runtime/context.ts";
 
 /**
@@ -11,7 +12,7 @@ export function trackScheduleRuns(ctx: RuntimeContext): () => void {
     const slug = e.job.periodic;
     if (!slug || !e.applied || e.state === null || !isTerminal(e.state)) return;
     const succeeded = e.state === "succeeded";
-    const exitCode = exitCodeOf(e.output);
+    const exitCode = exitCodeOf(e.output) ?? null;
     const finishedAt = ctx.clock.now();
     const state = e.state;
     ctx.driver
@@ -23,10 +24,4 @@ export function trackScheduleRuns(ctx: RuntimeContext): () => void {
       // The job's own outcome is committed already; a schedule's summary that fails to update is only logged.
       .catch((error) => ctx.logger.error("flywheel: recording a schedule's run failed", { schedule: slug, job_id: e.job.id, error: (error as Error).message }));
   });
-}
-
-/** A command worker's exit code from its run output (`exit_code`), else null. */
-function exitCodeOf(output: unknown): number | null {
-  const code = (output as { exit_code?: unknown } | null | undefined)?.exit_code;
-  return typeof code === "number" ? code : null;
 }

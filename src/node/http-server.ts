@@ -74,7 +74,8 @@ export function startHttpServer(
           }
         case "/metrics":
           try {
-            const body = metrics.render(await withTimeout(sampleQueueHealth(ctx), readyTimeout));
+            const [health, schedules] = await withTimeout(Promise.all([sampleQueueHealth(ctx), ctx.driver.periodicList({})]), readyTimeout);
+            const body = metrics.render(health, schedules);
             return new Response(body, { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
           } catch (error) {
             return new Response(`metrics unavailable: ${(error as Error).message}\n`, { status: 503 });

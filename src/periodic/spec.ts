@@ -29,6 +29,11 @@ export interface PeriodicSpec {
   maxAttempts?: number;
   priority?: number;
   timeout?: Duration;
+  /**
+   * Delay each fire's job by a stable per-slug offset in [0, jitter) (see `jitterOffsetMs`), so schedules that
+   * share a fire time do not all start at once. Default none. The fire time (its unique key, `fire_at`) stays.
+   */
+  jitter?: Duration;
   active?: boolean;
   /** Who manages it (`api`, `config`, `cli`); `flywheel serve` deactivates `config` periodics that left the config. */
   source?: string;
@@ -61,6 +66,11 @@ export function periodicRow(spec: PeriodicSpec, registry: WorkerRegistry, builde
     if (intervalSeconds < 1) throw new ValidationError(`flywheel: periodic ${spec.slug}: every must be at least 1s`, "every");
   }
   if (spec.cron !== undefined) assertFiresAfter({ cron: spec.cron, timezone }, now);
+  const jitterMs = spec.jitter !== undefined ? parseDuration(spec.jitter) : 0;
+  if (intervalSeconds !== null && jitterMs >= intervalSeconds * 1000) {
+    // A delay as long as the interval would push each fire's job past the next fire.
+    throw new ValidationError(`flywheel: periodic ${spec.slug}: jitter must be shorter than every`, "jitter");
+  }
   const worker = registry.get(spec.kind);
   const row: PeriodicRow = {
     slug: spec.slug,
@@ -76,6 +86,7 @@ export function periodicRow(spec: PeriodicSpec, registry: WorkerRegistry, builde
     maxAttempts: spec.maxAttempts ?? null,
     priority: spec.priority ?? null,
     timeoutMs: spec.timeout !== undefined ? parseDuration(spec.timeout) : null,
+    jitterMs: jitterMs > 0 ? jitterMs : null,
     source: spec.source ?? PERIODIC_DEFAULTS.source,
     isActive: spec.active ?? true,
   };
@@ -97,6 +108,11 @@ export function nextRunAtFor(row: PeriodicRow, existing: PeriodicRecord | null, 
   return sameSchedule ? existing.nextRunAt : nextFire(specOf(row), now);
 }
 
+/** The start of the unique key of every job periodic `slug` fires, scheduled or triggered: `periodic:<slug>@`. */
+export function fireKeyPrefix(slug: string): string {
+  return `periodic:${slug}@`;
+}
+
 /**
  * The insert options of one fire at `fire` (a scheduled fire time, or the trigger time of a manual one): the
  * periodic's job settings, a unique key per fire so no fire is enqueued twice, and with `overlap: skip` a key
@@ -113,7 +129,7 @@ export function fireOptions(
     priority: p.priority ?? undefined,
     maxAttempts: p.maxAttempts ?? undefined,
     timeout: p.timeoutMs ?? undefined,
-    uniqueKey: `periodic:${p.slug}@${stamp}`,
+    uniqueKey: `${fireKeyPrefix(p.slug)}${stamp}`,
     uniqueActiveKey: p.overlap === "skip" ? `periodic:${p.slug}` : undefined,
   };
 }

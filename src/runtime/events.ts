@@ -43,8 +43,12 @@ export interface FlywheelEvents {
   "job:refused": { jobId: string; runId: string; error: string };
   /** An operator cancelled a job. */
   "job:cancelled": { jobId: string };
-  /** A due periodic fired: `enqueued` jobs written, `skipped` fires dropped (catch-up policy or overlap). */
-  "periodic:fired": { slug: string; enqueued: number; skipped: number; reason: string | null };
+  /**
+   * A due periodic fired: `enqueued` jobs written, `skipped` fires dropped (catch-up policy or overlap), `reason`
+   * the main one (`overlap` when any fire overlapped). `skips` counts them by reason (`overlap`,
+   * `catch_up=<policy>`); it is empty when none was dropped.
+   */
+  "periodic:fired": { slug: string; enqueued: number; skipped: number; reason: string | null; skips: Record<string, number> };
   /**
    * A job a periodic fired has ended (succeeded, discarded or cancelled) and the schedule's state records it:
    * `failuresBefore`/`failuresAfter` is its failure streak, so a failure after successes, or a success after

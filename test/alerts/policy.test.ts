@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { AlertPolicy, type AlertRule, type ScheduleAlerts } from "../../src/alerts/index.ts";
-import { isConfigSource } from "../../src/daemon/periodic-source.ts";
+import { isConfigSource } from "../../src/periodic/source.ts";
 
 const rule = (on: AlertRule["on"], url: string): AlertRule => ({ on, target: { type: "webhook", url, format: "json", headers: {} }, timeoutMs: 10_000 });
 const own: ScheduleAlerts = { rules: [rule(["missed"], "https://own.example.com")], ping: null, graceMs: 1_000 };

@@ -92,6 +92,34 @@ test.skipIf(!available)("pausing a schedule asks for the token once, and the API
   await node.json("/api/v1/schedules/hourly-report/pause", { method: "POST" });
 });
 
+test.skipIf(!available)("the queues table pauses and resumes a queue for every node; the nodes table lists this node", async () => {
+  const row = page.locator("table.queues tr[data-queue='default']");
+  await row.getByRole("button", { name: "Pause" }).click();
+  await row.getByRole("button", { name: "Resume" }).waitFor();
+  await expect(row.locator("td.status").textContent()).resolves.toBe("paused");
+  const paused = await node.json("/api/v1/queues", { token: null });
+  expect(paused.body.queues.find((q: { name: string }) => q.name === "default")).toMatchObject({ paused: true, paused_by: "api" });
+  await row.getByRole("button", { name: "Resume" }).click();
+  await row.getByRole("button", { name: "Pause" }).waitFor();
+  const resumed = await node.json("/api/v1/queues", { token: null });
+  expect(resumed.body.queues.find((q: { name: string }) => q.name === "default")?.paused ?? false).toBe(false);
+
+  const self = page.locator(`table.nodes tr[data-node='${node.fw.executorId}']`);
+  await expect(self.textContent()).resolves.toContain("(this one)");
+  await expect(self.textContent()).resolves.toContain(String(process.pid));
+});
+
+test.skipIf(!available)("a job's page shows its history: how it was enqueued, and a retry with its actor", async () => {
+  await node.json(`/api/v1/jobs/${failedJob}/retry`, { method: "POST" });
+  await settled(node.fw, failedJob);
+  await page.goto(`${node.url}/#/jobs/${failedJob}`);
+  const history = page.locator("table.history");
+  await history.locator("tr[data-action='retried']").waitFor();
+  await expect(history.locator("tr[data-action='enqueued']").textContent()).resolves.toContain("api");
+  await expect(history.locator("tr[data-action='retried']").textContent()).resolves.toContain("api");
+  await page.goto(`${node.url}/#/`);
+});
+
 test.skipIf(!available)("live: a job finished on the node shows up without a reload, then a screenshot", async () => {
   await eventually("the event stream to be open", async () => (await page.locator(".live").textContent())?.includes("live"));
   const before = await page.locator("table.schedules tr[data-slug='hourly-report'] td.last-result").textContent();

@@ -136,9 +136,9 @@ describe("usage errors", () => {
   test("an unknown flag prints usage and exits 2", async () => {
     const result = await cli(box, ["jobs", "ls", "--stat", "running"]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("USAGE flywheel jobs ls");
+    expect(result.stderr).toContain("USAGE\n  flywheel jobs ls [flags]");
     expect(result.stderr).toContain("--state");
-    expect(result.stderr.trim().split("\n").at(-1)).toBe("flywheel: unknown flag --stat for `flywheel jobs ls`");
+    expect(result.stderr.trim().split("\n").at(-1)).toBe("flywheel: unknown flag --stat for `flywheel jobs ls` (did you mean `--state`?)");
     expect(result.stdout).toBe("");
   });
 
@@ -290,7 +290,7 @@ schedules:
     expect(issuesOf(`schedules:\n  - slug: a\n    every: 1m\n    worker: shell\n    shell: {}\n    http: { url: "http://x" }\n`)[0]).toMatchObject({
       path: "schedules[0].http",
       line: 6,
-      message: "unknown key (expected one of slug, cron, every, timezone, overlap, catch_up, backfill, max_attempts, priority, queue, timeout, active, alerts, ping, grace, worker, shell)",
+      message: "unknown key (expected one of slug, cron, every, timezone, overlap, catch_up, backfill, max_attempts, priority, queue, timeout, jitter, active, alerts, ping, grace, worker, shell)",
     });
   });
 

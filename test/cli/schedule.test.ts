@@ -31,12 +31,14 @@ describe("flywheel schedule", () => {
     expect(new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Berlin", hour: "2-digit", minute: "2-digit" }).format(next)).toBe("03:00");
 
     const table = await cli(box, ["schedule", "ls"]);
-    expect(table.stdout).toMatch(/^SLUG +KIND +SCHEDULE +TIMEZONE +NEXT FIRE +ACTIVE +SKIPPED +SOURCE$/m);
-    expect(table.stdout).toMatch(/^nightly +shell +0 3 \* \* \* +Europe\/Berlin +\d{4}-\d\d-\d\d 03:00:00 CES?T \(in [^)]+\) +yes +0 +cli$/m);
-    expect(table.stdout).toMatch(/^often +http +every 5m +UTC +.+ UTC \(in [^)]+\) +yes +0 +cli$/m);
+    // Never run yet: no last run, result, exit code or duration (test/cli/schedule-columns.test.ts has runs).
+    expect(table.stdout).toMatch(/^SLUG +SCHEDULE +LAST +RESULT +EXIT +DURATION +NEXT +FAILS +SOURCE$/m);
+    expect(table.stdout).toMatch(/^nightly +0 3 \* \* \* +- +- +- +- +\d{4}-\d\d-\d\d 03:00:00 CES?T \(in [^)]+\) +0 +cli$/m);
+    expect(table.stdout).toMatch(/^often +every 5m +- +- +- +- +(?:.+ UTC \((?:in [^)]+|now)\)|overdue \d+m?s) +0 +cli$/m);
 
     expect(await cli(box, ["schedule", "disable", "nightly"])).toMatchObject({ code: 0, stdout: "schedule nightly disabled\n" });
     expect((await slugsOf()).nightly.active).toBe(false);
+    expect((await cli(box, ["schedule", "ls"])).stdout).toMatch(/^nightly +0 3 \* \* \* +- +- +- +- +paused +0 +cli$/m);
     expect(await cli(box, ["schedule", "enable", "nightly"])).toMatchObject({ code: 0, stdout: "schedule nightly enabled\n" });
     expect((await slugsOf()).nightly.active).toBe(true);
 

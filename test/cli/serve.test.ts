@@ -4,10 +4,11 @@ import { join } from "node:path";
 import type { Flywheel } from "../../src/flywheel.ts";
 import type { JobState } from "../../src/core/types.ts";
 import { eventually, processGone } from "../support/helpers.ts";
+import { parsePrometheus } from "../support/prometheus.ts";
 import { cli, cliJson, openDb, sandbox, serve, type Sandbox, type Serve } from "./helpers.ts";
 
 // One daemon for the whole file: each test enqueues through the CLI, waits on the database, and asserts on
-// what the CLI prints. The last two signal it while a job runs: SIGHUP, which it survives, then SIGTERM.
+// what the CLI prints. The last two signal it while a job runs: SIGHUP, which reloads the config, then SIGTERM.
 
 let box: Sandbox;
 let daemon: Serve;
@@ -208,14 +209,14 @@ echo "problem $n" >&2
     expect(finished.some((s) => s.labels.kind === "http" && s.labels.outcome === "error")).toBe(true);
   });
 
-  test("SIGHUP while a job runs is logged and ignored: the daemon keeps serving and the job completes", async () => {
+  test("SIGHUP while a job runs reloads the config: the daemon keeps serving and the job completes", async () => {
     const dir = join(box.dir, "hangup");
     box.write("hangup/.keep", "");
     // The job holds its slot until the test releases it, so the signal certainly arrives mid-job.
     const id = await enqueue("shell", { inline: "touch started; while [ ! -e release ]; do sleep 0.02; done; echo finished", dir });
     await eventually("the job to start", () => existsSync(join(dir, "started")));
     daemon.proc.kill("SIGHUP");
-    await daemon.waitForLog("the SIGHUP line", (l) => l.level === "info" && l.msg === "flywheel: SIGHUP received; reload is not supported yet, ignoring");
+    await daemon.waitForLog("the reload line", (l) => l.level === "info" && l.msg === "flywheel: config reloaded");
     box.write("hangup/release", "");
     await settled(id, "succeeded");
     const [run] = await fw.listRuns(id);
@@ -240,46 +241,3 @@ echo "problem $n" >&2
     expect((run!.output as any).stdout).toBe("finished\n");
   });
 });
-
-interface Family {
-  help: boolean;
-  type: string | undefined;
-  samples: { name: string; labels: Record<string, string>; value: number }[];
-}
-
-/**
- * A deliberately strict reader of the Prometheus text format: every non-comment line is
- * `name{label="value",…} value`, every sample belongs to a family with both HELP and TYPE declared before it.
- */
-function parsePrometheus(text: string): Map<string, Family> {
-  const families = new Map<string, Family>();
-  const family = (name: string) => {
-    let f = families.get(name);
-    if (!f) families.set(name, (f = { help: false, type: undefined, samples: [] }));
-    return f;
-  };
-  expect(text.endsWith("\n")).toBe(true);
-  for (const line of text.slice(0, -1).split("\n")) {
-    const help = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$/.exec(line);
-    const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line);
-    if (help) {
-      family(help[1]!).help = true;
-      continue;
-    }
-    if (type) {
-      family(type[1]!).type = type[2];
-      continue;
-    }
-    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*)\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/.exec(line);
-    if (!sample) throw new Error(`not a Prometheus sample line: ${JSON.stringify(line)}`);
-    const name = sample[1]!;
-    const labels = Object.fromEntries([...(sample[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
-    const owner = families.get(name) ?? families.get(name.replace(/_(bucket|sum|count)$/, ""));
-    if (!owner?.help || !owner.type) throw new Error(`sample ${name} has no HELP and TYPE before it`);
-    const value = Number(sample[3]);
-    if (Number.isNaN(value) && sample[3] !== "NaN") throw new Error(`bad value in ${JSON.stringify(line)}`);
-    owner.samples.push({ name, labels, value });
-  }
-  for (const [name, f] of families) if (!f.help || !f.type) throw new Error(`family ${name} lacks HELP or TYPE`);
-  return families;
-}

@@ -11,6 +11,8 @@ import type { FinalizeItem, JobInsertRow } from "../../src/driver/types.ts";
 import { crashed } from "../../src/jobs/outcome.ts";
 import { Finalizer } from "../../src/jobs/finalizer.ts";
 import { newId } from "../../src/core/id.ts";
+import { OVERLAP_SKIP_REASON } from "../../src/core/skip-reason.ts";
+import { jitterOffsetMs } from "../../src/periodic/jitter.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { defineWorker } from "../../src/runtime/define-worker.ts";
 import { deferred, eventually } from "../support/helpers.ts";
@@ -893,6 +895,34 @@ export function runConformance(name: string, open: OpenConformance): void {
     });
 
     describe("periodics", () => {
+      test("jitter delays each fire's job by the slug's stable offset; the fire time, its key and next fire stay", async () => {
+        const fw = await setup();
+        fw.register(noop);
+        await fw.upsertPeriodic({ slug: "nightly-backup", kind: "noop", every: "1h", jitter: "10m" });
+        expect((await fw.findPeriodic("nightly-backup")).jitterMs).toBe(600_000);
+        const offset = jitterOffsetMs("nightly-backup", 600_000);
+        // The offset is fixed by the slug: a different slug (almost surely) gets another one.
+        expect(offset).toBe(jitterOffsetMs("nightly-backup", 600_000));
+        expect(offset).not.toBe(jitterOffsetMs("nightly-report", 600_000));
+        for (const hour of ["07", "08"]) {
+          const fire = new Date(`2026-03-08T${hour}:00:00Z`);
+          clock.set(fire);
+          expect(await fw.tick()).toBe(1);
+          const [job] = await fw.listJobs({ kind: "noop", state: "scheduled" });
+          expect(job).toMatchObject({ scheduledAt: new Date(fire.getTime() + offset), uniqueKey: `periodic:nightly-backup@${fire.getTime() / 1000}` });
+          expect(job!.metadata).toMatchObject({ fire_at: fire.toISOString() });
+          expect((await fw.findPeriodic("nightly-backup")).nextRunAt).toEqual(new Date(fire.getTime() + 3_600_000));
+          // Not claimable before its offset has passed.
+          clock.set(new Date(fire.getTime() + offset - 1));
+          expect(await fw.runUntilIdle()).toBe(0);
+          clock.set(new Date(fire.getTime() + offset));
+          expect(await fw.runUntilIdle()).toBe(1);
+        }
+        await expect(fw.upsertPeriodic({ slug: "j", kind: "noop", every: "10m", jitter: "10m" })).rejects.toThrow("jitter must be shorter than every");
+        await fw.upsertPeriodic({ slug: "nightly-backup", kind: "noop", every: "1h" });
+        expect((await fw.findPeriodic("nightly-backup")).jitterMs).toBeNull();
+      });
+
       test("a new periodic does not fire at once; it fires at its next time", async () => {
         const fw = await setup(new Date("2026-03-08T06:00:30Z"));
         fw.register(noop);
@@ -922,7 +952,7 @@ export function runConformance(name: string, open: OpenConformance): void {
         ]);
         const p = await fw.findPeriodic("every-minute");
         expect(p.skippedCount).toBe(7);
-        expect(p.lastSkipReason).toBe("catch_up=all");
+        expect(p.lastSkipReason).toBe("catch_up=all: missed fires beyond backfill=3 were dropped");
         expect(p.nextRunAt).toEqual(new Date("2026-03-08T06:11:00Z"));
       });
 
@@ -956,7 +986,7 @@ export function runConformance(name: string, open: OpenConformance): void {
         expect(await fw.tick()).toBe(1);
         const s = await fw.findPeriodic("s");
         expect(s.skippedCount).toBe(1);
-        expect(s.lastSkipReason).toBe("overlap");
+        expect(s.lastSkipReason).toBe(OVERLAP_SKIP_REASON);
         expect(s.lastSkippedAt).toEqual(clock.now());
         fw.register(noop);
         await fw.runUntilIdle();
@@ -1031,6 +1061,23 @@ export function runConformance(name: string, open: OpenConformance): void {
         await fw.deletePeriodic("t");
         await expect(fw.findPeriodic("t")).rejects.toMatchObject({ code: "periodic_not_found" });
         await expect(fw.deletePeriodic("t")).rejects.toMatchObject({ code: "periodic_not_found" });
+      });
+
+      test("listPeriodicJobs: a schedule's fires and triggers, newest first, not another schedule's; after pages to the new ones", async () => {
+        const fw = await setup();
+        await fw.upsertPeriodic({ slug: "lp", kind: "noop", every: "1h", overlap: "allow" });
+        await fw.upsertPeriodic({ slug: "lp-other", kind: "noop", every: "1h", overlap: "allow" });
+        clock.advance("1h");
+        expect(await fw.tick()).toBe(2);
+        const fired = (await fw.listPeriodicJobs("lp")).map((j) => j.id);
+        expect(fired).toHaveLength(1);
+        const triggered = await fw.triggerPeriodic("lp");
+        await fw.insert("noop", {});
+        expect((await fw.listPeriodicJobs("lp")).map((j) => j.id)).toEqual([triggered, fired[0]!]);
+        expect((await fw.listPeriodicJobs("lp", { limit: 1 })).map((j) => j.id)).toEqual([triggered]);
+        expect((await fw.listPeriodicJobs("lp", { after: fired[0]! })).map((j) => j.id)).toEqual([triggered]);
+        expect((await fw.listPeriodicJobs("lp-other")).map((j) => j.metadata.periodic)).toEqual(["lp-other"]);
+        expect(await fw.listPeriodicJobs("nope")).toEqual([]);
       });
 
       test("deactivateMissingPeriodics deactivates only that source's periodics that left", async () => {

@@ -194,7 +194,7 @@ describe("schedules", () => {
 });
 
 describe("overview and nodes", () => {
-  test("GET /api/v1/overview: kinds with defaults, health, queues, counts, schedules, failures, throughput", async () => {
+  test("GET /api/v1/overview: kinds with defaults, health, queues, counts, schedules, failures, throughput, nodes", async () => {
     const ok = await enqueue("echo", { n: 1 });
     const bad = await enqueue("broken");
     await settled(node.fw, ok);
@@ -212,6 +212,7 @@ describe("overview and nodes", () => {
     const last = body.throughput.buckets.at(-1);
     expect(last.succeeded).toBeGreaterThan(0);
     expect(last.failed).toBeGreaterThan(0);
+    expect(body.nodes).toEqual([expect.objectContaining({ executor_id: node.fw.executorId, pid: process.pid, self: true })]);
   });
 
   test("GET /api/v1/nodes lists the registry's live nodes, this one marked self", async () => {
@@ -241,16 +242,16 @@ describe("queues", () => {
 describe("topics", () => {
   test("publish fans out through the bindings, idempotent with unique_key; a bad topic is 422 naming it", async () => {
     await node.fw.bind("api.*.done", { kind: "echo", args: { n: 5 } });
-    const published = await node.json("/api/v1/topics/api.x.done/publish", { method: "POST", body: { payload: { ok: true }, unique_key: "k-1" } });
+    const published = await node.json("/api/v1/topics/api.x.done", { method: "POST", body: { payload: { ok: true }, unique_key: "k-1" } });
     expect(published.status).toBe(201);
     expect(published.body.jobs).toHaveLength(1);
-    const again = await node.json("/api/v1/topics/api.x.done/publish", { method: "POST", body: { unique_key: "k-1" } });
+    const again = await node.json("/api/v1/topics/api.x.done", { method: "POST", body: { unique_key: "k-1" } });
     expect(again.body.jobs).toEqual(published.body.jobs);
     expect((await node.json(`/api/v1/jobs/${published.body.jobs[0]}`)).body.history[0]).toMatchObject({ action: "enqueued", actor: "api" });
-    const bad = await node.json("/api/v1/topics/api..done/publish", { method: "POST", body: {} });
+    const bad = await node.json("/api/v1/topics/api..done", { method: "POST", body: {} });
     expect(bad.status).toBe(422);
     expect(bad.body.error.message).toContain('"api..done"');
     expect((await node.json("/api/v1/bindings")).body.bindings).toContainEqual(expect.objectContaining({ pattern: "api.*.done", kind: "echo" }));
-    expect((await node.json("/api/v1/topics/api.x.done/publish", { method: "POST", body: {}, token: null })).status).toBe(401);
+    expect((await node.json("/api/v1/topics/api.x.done", { method: "POST", body: {}, token: null })).status).toBe(401);
   });
 });

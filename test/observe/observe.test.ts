@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { createLogger } from "../../src/core/logger.ts";
 import { Metrics } from "../../src/observe/metrics.ts";
+import { EventBus } from "../../src/runtime/events.ts";
 import { multiObserver } from "../../src/observe/observer.ts";
 
 const health = {
@@ -33,6 +34,29 @@ test("metrics render the SPEC names in Prometheus text format with escaped label
   for (const line of text.trimEnd().split("\n")) {
     expect(line).toMatch(/^(# (HELP|TYPE) flywheel_\w+ .+|flywheel_\w+(\{[^}]*\})? [0-9.e+-]+)$/);
   }
+});
+
+test("schedule metrics: runs by final state and skips by reason from the event bus, last success per schedule, build info", () => {
+  const m = new Metrics();
+  const events = new EventBus(createLogger({ write: () => {} }));
+  const off = m.watchSchedules(events);
+  const finished = (slug: string, state: "succeeded" | "discarded") =>
+    events.emit("schedule:finished", { slug, jobId: "j", state, succeeded: state === "succeeded", exitCode: null, durationMs: 1, failuresBefore: 0, failuresAfter: 0 });
+  finished('ba"ck', "succeeded");
+  finished('ba"ck', "succeeded");
+  finished('ba"ck', "discarded");
+  events.emit("periodic:fired", { slug: "tidy", enqueued: 1, skipped: 5, reason: "overlap", skips: { "catch_up=latest": 3, overlap: 2 } });
+  events.emit("periodic:fired", { slug: "tidy", enqueued: 1, skipped: 1, reason: "overlap", skips: { overlap: 1 } });
+  off();
+  finished('ba"ck', "succeeded");
+  const text = m.render(health, [{ slug: 'ba"ck', lastSuccessAt: new Date(1_700_000_000_500) }, { slug: "never", lastSuccessAt: null }]);
+  expect(text).toContain('flywheel_schedule_runs_total{slug="ba\\"ck",outcome="succeeded"} 2\n');
+  expect(text).toContain('flywheel_schedule_runs_total{slug="ba\\"ck",outcome="discarded"} 1\n');
+  expect(text).toContain('flywheel_schedule_skipped_total{slug="tidy",reason="catch_up=latest"} 3\n');
+  expect(text).toContain('flywheel_schedule_skipped_total{slug="tidy",reason="overlap"} 3\n');
+  expect(text).toContain('flywheel_schedule_last_success_timestamp_seconds{slug="ba\\"ck"} 1700000000.5\n');
+  expect(text).not.toContain('slug="never"');
+  expect(text).toMatch(/^flywheel_build_info\{version="[^"]+",bun="\d+\.\d+\.\d+"\} 1$/m);
 });
 
 test("multiObserver isolates a throwing observer and logs it", () => {

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { discoverConfig } from "./discover.ts";
 import { ConfigError } from "./issues.ts";
+import { yamlErrorPosition } from "./locate.ts";
 import { resolveConfig } from "./resolve.ts";
 import type { ConfigEnv, ConfigSource, FlywheelConfig } from "./types.ts";
 
@@ -12,7 +13,7 @@ import type { ConfigEnv, ConfigSource, FlywheelConfig } from "./types.ts";
 export { defaultDatabasePath, discoverConfig } from "./discover.ts";
 export { ConfigError, explainArgIssue, formatIssue, type ConfigIssue } from "./issues.ts";
 export { applyLogEnv, LOG_ENV } from "./log-env.ts";
-export { dotPath, locate, splitDotPath } from "./locate.ts";
+export { dotPath, locate, splitDotPath, yamlErrorPosition } from "./locate.ts";
 export { commandJobTimeout, expandHome, pathProblem, resolveCommandPaths } from "./paths.ts";
 export { DEFAULT_HTTP_ADDR } from "./resolve.ts";
 export { parseHttpAddr } from "./schema.ts";
@@ -50,8 +51,9 @@ export function parseConfig(text: string, options: { file: string; source?: Conf
   try {
     raw = Bun.YAML.parse(text);
   } catch (error) {
-    // Bun's YAML errors carry no position in the YAML text; the message is all there is.
-    throw new ConfigError(file, [{ path: "", message: `invalid YAML: ${(error as Error).message.replace(/^YAML Parse error:\s*/, "")}` }]);
+    // Bun's YAML errors carry no position in the YAML text; yamlErrorPosition finds it by re-parsing prefixes.
+    const at = yamlErrorPosition(text);
+    throw new ConfigError(file, [{ path: "", ...at, message: `invalid YAML: ${(error as Error).message.replace(/^YAML Parse error:\s*/, "")}` }]);
   }
   if (Array.isArray(raw) && text.split("\n").some((l) => /^---\s*$/.test(l))) {
     throw new ConfigError(file, [{ path: "", message: "expected one YAML document, found several (remove the `---` separators)" }]);

@@ -1,4 +1,5 @@
 import type * as v from "valibot";
+import { closest } from "../../core/closest.ts";
 import { FlywheelError } from "../../core/errors.ts";
 import { COMMAND_KINDS, type CommandKind } from "../../workers/index.ts";
 import { dotPath, locate } from "./locate.ts";
@@ -11,6 +12,8 @@ import { COMMAND_ARG_SCHEMAS, CONFIG_SCHEMA } from "./schema.ts";
 export interface ConfigIssue {
   path: string;
   line?: number;
+  /** 1-based, when known (YAML syntax errors). */
+  column?: number;
   message: string;
 }
 
@@ -33,9 +36,10 @@ export class ConfigError extends FlywheelError {
   }
 }
 
-/** `file:line: key: message`, leaving out what is unknown. */
+/** `file:line: key: message` (`file:line:column:` when the column is known), leaving out what is unknown. */
 export function formatIssue(file: string | null, issue: ConfigIssue): string {
-  const where = file === null ? "" : issue.line !== undefined ? `${file}:${issue.line}: ` : `${file}: `;
+  const at = issue.line === undefined ? "" : `:${issue.line}${issue.column === undefined ? "" : `:${issue.column}`}`;
+  const where = file === null ? "" : `${file}${at}: `;
   return `${where}${issue.path ? `${issue.path}: ` : ""}${issue.message}`;
 }
 
@@ -107,24 +111,4 @@ function allowedKeys(schema: unknown, path: readonly (string | number)[], input:
     unwrap();
   }
   return s?.entries ? Object.keys(s.entries) : undefined;
-}
-
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
 }

@@ -61,3 +61,43 @@ export function locate(text: string, keys: readonly (string | number)[]): number
   }
   return row >= 0 ? row + 1 : undefined;
 }
+
+/**
+ * Where Bun's YAML parser gave up on `text`: the 1-based line and column, or undefined when `text` parses. Bun's
+ * errors carry no position, so this re-parses prefixes: the line is the first whose prefix fails the same way as
+ * the whole text (for an unclosed `[`, `{` or quote, the line that opened it); the column is where, within that
+ * line, the failure starts and stays (a stray `:`, the opening bracket). Costs a parse per line, on errors only.
+ */
+export function yamlErrorPosition(text: string): { line: number; column: number } | undefined {
+  const failure = (t: string): string | null => {
+    try {
+      Bun.YAML.parse(t);
+      return null;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  const full = failure(text);
+  if (full === null) return undefined;
+  const lines = text.split("\n");
+  const n = lines.findIndex((_, i) => failure(`${lines.slice(0, i + 1).join("\n")}\n`) === full);
+  if (n < 0) return undefined;
+  const before = lines.slice(0, n).map((l) => `${l}\n`).join("");
+  const line = lines[n]!;
+  // A tab is refused where it indents; the prefix scan would point past it.
+  if (/\btab\b/i.test(full) && line.includes("\t")) return { line: n + 1, column: line.indexOf("\t") + 1 };
+  let column = 1;
+  for (let c = line.length; c >= 1; c--) {
+    if (failure(before + line.slice(0, c)) !== full) {
+      column = Math.min(c + 1, Math.max(1, line.length));
+      break;
+    }
+  }
+  // Inside a word (an alias `*name` fails only once its name is read), point at where the word starts.
+  const word = /[\w.-]/;
+  if (word.test(line[column - 1] ?? "")) {
+    while (column > 1 && word.test(line[column - 2]!)) column--;
+    if (column > 1 && "*&!".includes(line[column - 2]!)) column--;
+  }
+  return { line: n + 1, column };
+}

@@ -5,6 +5,8 @@ import {
   ALERT_DEFAULTS,
   BACKOFF_DEFAULTS,
   COMMAND_WORKER_DEFAULTS,
+  CONFIG_SCHEDULE_DEFAULTS,
+  DAEMON_DEFAULTS,
   HTTP_DEFAULTS,
   LOG_DEFAULTS,
   NODE_DEFAULTS,
@@ -12,13 +14,15 @@ import {
   RUNNER_DEFAULTS,
   SQLITE_DEFAULTS,
 } from "../../core/defaults.ts";
-import { type CommandKind, validateCommandArgs } from "../../workers/index.ts";
+import type { CommandKind } from "../../workers/index.ts";
 import { type RawAlert, resolveAlerts } from "./alerts.ts";
 import { defaultDatabasePath } from "./discover.ts";
 import { applyLogEnv } from "./log-env.ts";
-import { ConfigError, type ConfigIssue, configIssueOf, dedupeIssues, explainArgIssue } from "./issues.ts";
-import { dotPath, locate, splitDotPath } from "./locate.ts";
-import { commandJobTimeout, expandHome, pathProblem, resolveCommandPaths } from "./paths.ts";
+import { ConfigError, type ConfigIssue, configIssueOf, dedupeIssues } from "./issues.ts";
+import { dotPath, locate } from "./locate.ts";
+import { resolveBindings, resolveQueues } from "./messaging.ts";
+import { commandJobTimeout, expandHome } from "./paths.ts";
+import { resolveWorkerArgs } from "./worker-args.ts";
 import { CONFIG_SCHEMA, type RawConfig } from "./schema.ts";
 import type { ConfigEnv, ConfigSource, DatabaseConfig, FlywheelConfig, HttpAddress, HttpConfig, RuntimeConfig, ScheduleConfig } from "./types.ts";
 
@@ -69,22 +73,17 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
     }
     const timezone: string = s.timezone ?? PERIODIC_DEFAULTS.timezone;
     if (s.every !== undefined && s.every < 1000) at([...base, "every"], "expected at least 1s");
+    if (s.every !== undefined && s.jitter !== undefined && s.jitter >= s.every) {
+      // Each fire's job would start after the next fire: the schedule would overlap itself.
+      at([...base, "jitter"], "expected a duration shorter than every");
+    }
+    const queue: string = s.queue ?? PERIODIC_DEFAULTS.queue;
+    if (!runtime.queues.includes(queue)) {
+      // No runner would ever claim its jobs: every fire would wait forever (and alert as missed).
+      at(s.queue === undefined ? base : [...base, "queue"], `queue ${JSON.stringify(queue)} is not served: expected one of runtime.queues (${runtime.queues.join(", ")}), or add it there`);
+    }
     const kind = s.worker as CommandKind;
-    const rawArgs = s[kind] as Record<string, unknown>;
-    const argIssues = validateCommandArgs(kind, rawArgs);
-    for (const issue of argIssues) {
-      const path = splitDotPath(issue.path);
-      at([...base, kind, ...path], explainArgIssue(kind, path, issue.message, rawArgs));
-    }
-    let args = rawArgs;
-    if (argIssues.length === 0) {
-      const resolved = resolveCommandPaths(kind, rawArgs, ctx.baseDir);
-      args = resolved.args;
-      for (const p of resolved.paths) {
-        const problem = pathProblem(p.path, p.mustBe);
-        if (problem) at([...base, kind, p.key], problem);
-      }
-    }
+    const args = resolveWorkerArgs(kind, s[kind] as Record<string, unknown>, base, ctx.baseDir, at);
     schedules.push({
       slug: s.slug,
       kind,
@@ -94,17 +93,19 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
       args,
       queue: s.queue,
       overlap: s.overlap,
-      catchUp: s.catch_up,
+      catchUp: s.catch_up ?? CONFIG_SCHEDULE_DEFAULTS.catchUp,
       backfill: s.backfill,
-      maxAttempts: s.max_attempts,
+      maxAttempts: s.max_attempts ?? CONFIG_SCHEDULE_DEFAULTS.maxAttempts,
       priority: s.priority,
       timeoutMs: s.timeout ?? commandJobTimeout(args, runtime.killGraceMs),
+      jitterMs: s.jitter,
       active: s.active ?? true,
       alerts: s.alerts === undefined ? alerts : resolveAlerts(s.alerts, [...base, "alerts"], ctx.baseDir, at),
       ping: s.ping ?? null,
       graceMs: s.grace ?? ALERT_DEFAULTS.graceMs,
     });
   });
+  const bindings = resolveBindings(c.bindings, runtime.queues, ctx.baseDir, at);
   if (issues.length > 0) throw new ConfigError(ctx.file, issues);
 
   let db: DatabaseConfig;
@@ -123,6 +124,8 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): FlywheelConfig
     log: applyLogEnv({ level: c.log?.level ?? LOG_DEFAULTS.level, format: c.log?.format ?? LOG_DEFAULTS.format, jobOutput: c.log?.job_output ?? LOG_DEFAULTS.jobOutput }, ctx.env),
     schedules,
     alerts,
+    bindings,
+    queues: resolveQueues(c.queues),
   };
 }
 
@@ -132,7 +135,8 @@ function resolveHttp(h: NonNullable<RawConfig["http"]>, env: ConfigEnv): HttpCon
 }
 
 /**
- * `runtime:` with defaults; retention and the health sample stay off unless set (SPEC §7.4). The instance
+ * `runtime:` with defaults: retention 30 days (the library's node keeps it off; a daemon's database should not
+ * grow forever), the health sample off unless set (SPEC §7.4). The instance
  * defaults to this host and config file, so two daemons on one database never mistake each other's schedules
  * for their own (SPEC §21), while a restart of the same daemon finds its own again.
  */
@@ -143,7 +147,7 @@ function resolveRuntime(r: NonNullable<RawConfig["runtime"]>, file: string | nul
     prefetch: r.prefetch ?? RUNNER_DEFAULTS.prefetch,
     leaseMs: r.lease ?? RUNNER_DEFAULTS.leaseMs,
     pollIntervalMs: r.poll_interval ?? RUNNER_DEFAULTS.pollIntervalMs,
-    retentionMs: r.retention ?? null,
+    retentionMs: r.retention === undefined ? DAEMON_DEFAULTS.retentionMs : r.retention,
     httpAddr: r.http_addr === undefined ? { ...DEFAULT_HTTP_ADDR } : r.http_addr,
     healthSampleIntervalMs: r.health_sample_interval ?? null,
     envAllowlist: r.env_allowlist ?? [...COMMAND_WORKER_DEFAULTS.envAllowlist],

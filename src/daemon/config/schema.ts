@@ -4,6 +4,7 @@ import { isHttpUrl } from "../../alerts/workers.ts";
 import { HTTP_API_DEFAULTS, HTTP_DEFAULTS } from "../../core/defaults.ts";
 import { parseDuration } from "../../core/duration.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "../../core/logger.ts";
+import { assertPattern } from "../../messaging/topics.ts";
 import { assertFiresAfter, assertTimezone, parseCron } from "../../periodic/cron.ts";
 import { COMMAND_KINDS, type CommandKind, EXEC_ARGS, HTTP_ARGS, MAGE_ARGS, PYTHON_ARGS, SHELL_ARGS } from "../../workers/index.ts";
 import type { HttpAddress } from "./types.ts";
@@ -170,6 +171,8 @@ const SCHEDULE_FIELDS = {
   priority: v.optional(v.pipe(v.number("expected a whole number"), v.integer("expected a whole number"))),
   queue: v.optional(nonEmpty),
   timeout: v.optional(duration),
+  /** Delays each fire's job by a stable per-slug offset below this (SPEC §20). */
+  jitter: v.optional(duration),
   active: v.optional(v.boolean("expected true or false")),
   /** Replaces the top-level `alerts:` for this schedule. */
   alerts: v.optional(ALERTS),
@@ -192,6 +195,35 @@ const SCHEDULE = v.variant(
   `expected one of ${COMMAND_KINDS.join(", ")}`,
 );
 
+/** A topic pattern by AMQP's rules, worded as the library words it (without its `flywheel:` prefix). */
+const topicPattern = v.pipe(
+  nonEmpty,
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    try {
+      assertPattern(dataset.value);
+    } catch (error) {
+      addIssue({ message: (error as Error).message.replace(/^flywheel: /, "") });
+    }
+  }),
+);
+
+/**
+ * One entry of `bindings:` (SPEC §18): a published topic matching `pattern` runs a command worker, as a schedule's
+ * fire does. One strict object per worker type, as for schedules.
+ */
+const BINDING = v.variant(
+  "worker",
+  COMMAND_KINDS.map((kind) => v.strictObject({ pattern: topicPattern, queue: v.optional(nonEmpty), worker: v.literal(kind), [kind]: WORKER_ARGS })) as unknown as [
+    v.StrictObjectSchema<any, any>,
+    ...v.StrictObjectSchema<any, any>[],
+  ],
+  `expected one of ${COMMAND_KINDS.join(", ")}`,
+);
+
+/** One entry of `queues:`, by queue name: whether this config keeps it paused. */
+const QUEUE = v.strictObject({ paused: v.optional(v.boolean("expected true or false")) }, "expected a mapping such as { paused: true }");
+
 /** The whole of `flywheel.yaml`: strict objects throughout, so a misspelt key is an error rather than ignored. */
 export const CONFIG_SCHEMA = v.strictObject(
   {
@@ -201,8 +233,10 @@ export const CONFIG_SCHEMA = v.strictObject(
     log: v.optional(LOG),
     schedules: v.optional(v.array(SCHEDULE, "expected a list of schedules")),
     alerts: v.optional(ALERTS),
+    bindings: v.optional(v.array(BINDING, "expected a list of bindings")),
+    queues: v.optional(v.record(nonEmpty, QUEUE, "expected a mapping of queue names to settings")),
   },
-  "expected a mapping with db, runtime, http, log, schedules and alerts",
+  "expected a mapping with db, runtime, http, log, schedules, alerts, bindings and queues",
 );
 
 /** A config as {@link CONFIG_SCHEMA} outputs it: durations in milliseconds, `off` as null, nothing defaulted yet. */

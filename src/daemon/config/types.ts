@@ -35,7 +35,7 @@ export interface RuntimeConfig {
   prefetch: number;
   leaseMs: number;
   pollIntervalMs: number;
-  /** Hard-delete finished jobs older than this; off by default. */
+  /** Hard-delete finished jobs older than this; 30 days by default (`DAEMON_DEFAULTS`), `null` when `off`. */
   retentionMs: number | null;
   /** `null` when `http_addr: off`. */
   httpAddr: HttpAddress | null;
@@ -77,12 +77,16 @@ export interface ScheduleConfig {
   args: Record<string, unknown>;
   queue?: string;
   overlap?: Overlap;
-  catchUp?: CatchUp;
+  /** Default `latest` (`CONFIG_SCHEDULE_DEFAULTS`): a daemon that was down runs the latest missed fire once, as cron-with-anacron would. */
+  catchUp: CatchUp;
   backfill?: number;
-  maxAttempts?: number;
+  /** Default 1 (`CONFIG_SCHEDULE_DEFAULTS`): a failed run waits for the next fire, as under cron. */
+  maxAttempts: number;
   priority?: number;
   /** The runtime's deadline for each fire's job; derived from the worker's `timeout_seconds` when not given. */
   timeoutMs?: number;
+  /** `jitter:` in milliseconds: each fire's job waits a stable per-slug offset below it; undefined for none. */
+  jitterMs?: number;
   active: boolean;
   /** This schedule's alerts: its own `alerts:`, else the top-level ones (SPEC §20). */
   alerts: AlertRule[];
@@ -90,6 +94,22 @@ export interface ScheduleConfig {
   ping: string | null;
   /** `grace:` in milliseconds: how late a fire may start before it counts as missed. */
   graceMs: number;
+}
+
+/** One entry of `bindings:` (SPEC §18), validated: a topic pattern whose published topics run a command worker. */
+export interface BindingConfig {
+  pattern: string;
+  /** The command worker kind (`worker:`). */
+  kind: CommandKind;
+  /** The worker's args, checked and with their paths absolute: every job the binding makes gets these. */
+  args: Record<string, unknown>;
+  queue?: string;
+}
+
+/** One entry of `queues:`: a queue this config keeps paused (or explicitly not). */
+export interface QueueConfig {
+  name: string;
+  paused: boolean;
 }
 
 /** How the config file was found: `--config`, `$FLYWHEEL_CONFIG`, `./flywheel.yaml`, the XDG path, or `defaults` (none). */
@@ -110,4 +130,8 @@ export interface FlywheelConfig {
   schedules: ScheduleConfig[];
   /** The top-level `alerts:`: every schedule's that gives none of its own, and those added by the CLI or library. */
   alerts: AlertRule[];
+  /** `bindings:`, reconciled at start and on reload like schedules. */
+  bindings: BindingConfig[];
+  /** `queues:`, by name. */
+  queues: QueueConfig[];
 }

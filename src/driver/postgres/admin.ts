@@ -1,4 +1,4 @@
-import type { JobRecord } from "../../core/types.ts";
+import type { JobRecord, JobState } from "../../core/types.ts";
 import { CANCELLED_MESSAGE } from "../rules.ts";
 import { ACTIVE_SQL, TERMINAL_SQL } from "../sql.ts";
 import { decode } from "./codec.ts";
@@ -89,6 +89,16 @@ export async function jobRetry(ctx: PgContext, p: { id: string; now: Date; actor
     p.actor === undefined ? [p.id, p.now, ctx.channel] : [p.id, p.now, ctx.channel, p.actor],
   );
   return row ? { before: decode.job(row), heldBy: (row.held_by as string | null) ?? null } : null;
+}
+
+/** Terminal jobs finalized before `before`, counted per state: what {@link jobDeleteFinished} would take. */
+export async function jobCountFinished(ctx: PgContext, p: { before: Date }): Promise<Array<{ state: JobState; count: number }>> {
+  const rows = await ctx.query(
+    `SELECT state, count(*)::int AS n FROM ${ctx.t.jobs}
+     WHERE finalized_at IS NOT NULL AND finalized_at < $1 AND state IN (${TERMINAL_SQL}) GROUP BY state ORDER BY state`,
+    [p.before],
+  );
+  return rows.map((r) => ({ state: r.state as JobState, count: r.n as number }));
 }
 
 /**

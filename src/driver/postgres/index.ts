@@ -180,6 +180,9 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   jobList(p: JobListParams): Promise<JobRecord[]> {
     return this.#call("jobList", (c) => read.jobList(c, p));
   }
+  jobListByKeyPrefix(p: { prefix: string; limit: number; after?: string }): Promise<JobRecord[]> {
+    return this.#call("jobListByKeyPrefix", (c) => read.jobListByKeyPrefix(c, p));
+  }
   runList(p: { jobId: string }): Promise<RunRecord[]> {
     return this.#call("runList", (c) => read.runList(c, p));
   }
@@ -201,6 +204,9 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   }
   jobDeleteFinished(p: { before: Date; limit: number }): Promise<number> {
     return this.#call("jobDeleteFinished", (c) => admin.jobDeleteFinished(c, p));
+  }
+  jobCountFinished(p: { before: Date }): Promise<Array<{ state: JobState; count: number }>> {
+    return this.#call("jobCountFinished", (c) => admin.jobCountFinished(c, p));
   }
 
   periodicGet(p: { slug: string }): Promise<PeriodicRecord | null> {

@@ -9,9 +9,11 @@ import scheduleState from "./0005_schedule_state.sql" with { type: "text" };
 import nodesQueues from "./0006_nodes_queues.sql" with { type: "text" };
 import topicsHistory from "./0007_topics_history.sql" with { type: "text" };
 import limitsBreakers from "./0008_limits_breakers.sql" with { type: "text" };
+import periodicJitter from "./0009_periodic_jitter.sql" with { type: "text" };
+import bindingSource from "./0010_binding_source.sql" with { type: "text" };
 
 /** Migrations in order; the array index + 1 is the version. Embedded as text so the compiled binary carries them. */
-export const MIGRATIONS: readonly string[] = [init, leanStateIndex, periodicErrors, workflows, scheduleState, nodesQueues, topicsHistory, limitsBreakers];
+export const MIGRATIONS: readonly string[] = [init, leanStateIndex, periodicErrors, workflows, scheduleState, nodesQueues, topicsHistory, limitsBreakers, periodicJitter, bindingSource];
 
 /** Creates or upgrades the schema; idempotent, and safe from several nodes at once. */
 export async function schemaMigrate(ctx: PgContext): Promise<{ applied: number[] }> {

@@ -1,4 +1,5 @@
 import { newId } from "../../core/id.ts";
+import { OVERLAP_SKIP_REASON } from "../../core/skip-reason.ts";
 import type { PeriodicRecord } from "../../core/types.ts";
 import type { InsertOutcome, PeriodicFireParams, PeriodicRunParams, PeriodicSaveRow } from "../types.ts";
 import { decode } from "./codec.ts";
@@ -21,13 +22,13 @@ export async function periodicList(ctx: PgContext): Promise<PeriodicRecord[]> {
 export async function periodicSave(ctx: PgContext, p: PeriodicSaveRow): Promise<PeriodicRecord> {
   const [row] = await ctx.query(
     `INSERT INTO ${ctx.t.periodics} (id, slug, kind, queue, args_template, cron_expr, interval_seconds, timezone, overlap,
-       catch_up, backfill, max_attempts, priority, timeout_ms, source, next_run_at, is_active, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
+       catch_up, backfill, max_attempts, priority, timeout_ms, source, next_run_at, is_active, created_at, updated_at, jitter_ms)
+     VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19)
      ON CONFLICT (slug) DO UPDATE SET kind = excluded.kind, queue = excluded.queue, args_template = excluded.args_template,
        cron_expr = excluded.cron_expr, interval_seconds = excluded.interval_seconds, timezone = excluded.timezone,
        overlap = excluded.overlap, catch_up = excluded.catch_up, backfill = excluded.backfill,
        max_attempts = excluded.max_attempts, priority = excluded.priority, timeout_ms = excluded.timeout_ms,
-       source = excluded.source, next_run_at = excluded.next_run_at, is_active = excluded.is_active,
+       jitter_ms = excluded.jitter_ms, source = excluded.source, next_run_at = excluded.next_run_at, is_active = excluded.is_active,
        updated_at = excluded.updated_at
      RETURNING *`,
     [
@@ -49,6 +50,7 @@ export async function periodicSave(ctx: PgContext, p: PeriodicSaveRow): Promise<
       p.nextRunAt,
       p.isActive,
       p.now,
+      p.jitterMs === null ? null : Math.round(p.jitterMs),
     ],
   );
   return decode.periodic(row!);
@@ -92,13 +94,14 @@ export async function periodicFire(ctx: PgContext, p: PeriodicFireParams): Promi
   }
   const skipped = `${ps.add(p.skipped)}::int`;
   const reason = `${ps.add(p.skipReason)}::text`;
+  const overlapReason = `${ps.add(OVERLAP_SKIP_REASON)}::text`;
   const text = `WITH ${cas}, ${ins},
     counts AS (SELECT ${overlapped} AS overlapped, EXISTS (SELECT 1 FROM ins) AS enqueued),
     upd AS (
       UPDATE ${t.periodics} pe SET next_run_at = ${ps.add(p.nextRunAt)}::timestamptz, updated_at = ${now},
         skipped_count = pe.skipped_count + ${skipped} + c.overlapped,
         last_skipped_at = CASE WHEN ${skipped} + c.overlapped > 0 THEN ${now} ELSE pe.last_skipped_at END,
-        last_skip_reason = CASE WHEN c.overlapped > 0 THEN 'overlap' WHEN ${skipped} > 0 THEN ${reason} ELSE pe.last_skip_reason END,
+        last_skip_reason = CASE WHEN c.overlapped > 0 THEN ${overlapReason} WHEN ${skipped} > 0 THEN ${reason} ELSE pe.last_skip_reason END,
         last_enqueued_at = CASE WHEN c.enqueued THEN ${now} ELSE pe.last_enqueued_at END,
         last_error = NULL, last_error_at = NULL
       FROM cas, counts c WHERE pe.id = cas.id

@@ -39,6 +39,21 @@ export async function jobList(ctx: PgContext, p: JobListParams): Promise<JobReco
   return rows.map(decode.job);
 }
 
+/**
+ * Live jobs whose unique key starts with `prefix`, newest first, newer than `after` when given. `starts_with`
+ * rather than a range: under a linguistic collation a range would not be a prefix. With `after`, the primary key
+ * bounds the read to the newest jobs, which is what a follower polls for.
+ */
+export async function jobListByKeyPrefix(ctx: PgContext, p: { prefix: string; limit: number; after?: string }): Promise<JobRecord[]> {
+  const params: unknown[] = [p.prefix];
+  const after = p.after !== undefined ? ` AND id > $${params.push(p.after)}` : "";
+  const rows = await ctx.query(
+    `SELECT * FROM ${ctx.t.jobs} WHERE starts_with(unique_key, $1) AND deleted_at IS NULL${after} ORDER BY id DESC LIMIT $${params.push(p.limit)}`,
+    params as any[],
+  );
+  return rows.map(decode.job);
+}
+
 /** Every run of a job, oldest attempt first. */
 export async function runList(ctx: PgContext, p: { jobId: string }): Promise<RunRecord[]> {
   const rows = await ctx.query(`SELECT * FROM ${ctx.t.runs} WHERE job_id = $1 ORDER BY attempt`, [p.jobId]);

@@ -7,10 +7,10 @@ import { asExecutor } from "./insert.ts";
 /** Creates or replaces the binding of `pattern` to `kind`; returns it as stored. */
 export async function bindingSave(ctx: PgContext, p: BindingSaveRow): Promise<BindingRecord> {
   const [row] = await ctx.query(
-    `INSERT INTO ${ctx.t.bindings} (pattern, kind, prefix, queue, args, created_at, updated_at) VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $6)
-     ON CONFLICT (pattern, kind) DO UPDATE SET queue = excluded.queue, args = excluded.args, updated_at = excluded.updated_at
+    `INSERT INTO ${ctx.t.bindings} (pattern, kind, prefix, queue, args, source, created_at, updated_at) VALUES ($1, $2, $3, $4, $5::text::jsonb, $7, $6, $6)
+     ON CONFLICT (pattern, kind) DO UPDATE SET queue = excluded.queue, args = excluded.args, source = excluded.source, updated_at = excluded.updated_at
      RETURNING *`,
-    [p.pattern, p.kind, p.prefix, p.queue, p.argsJson, p.now],
+    [p.pattern, p.kind, p.prefix, p.queue, p.argsJson, p.now, p.source],
   );
   return decode.binding(row!);
 }

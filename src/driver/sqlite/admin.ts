@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { isTerminal, type JobRecord } from "../../core/types.ts";
+import { isTerminal, type JobRecord, type JobState } from "../../core/types.ts";
 import type { Row } from "../decode.ts";
 import { CANCELLED_MESSAGE } from "../rules.ts";
 import { TERMINAL_SQL } from "../sql.ts";
@@ -89,6 +89,14 @@ const JOB_OWNED_TABLES = ["job_runs", "job_steps", "job_waits", "job_events", "j
  * Hard-deletes up to `limit` terminal jobs finalized before `before` (oldest first, via `jobs_finalized`) with
  * their runs, their workflow rows (steps, waits, events) and their history.
  */
+/** Terminal jobs finalized before `before`, counted per state: what {@link deleteFinishedJobs} would take. */
+export function countFinishedJobs(db: Database, p: { before: Date }): Array<{ state: JobState; count: number }> {
+  return db
+    .query(`SELECT state, count(*) AS n FROM jobs WHERE finalized_at IS NOT NULL AND finalized_at < ? AND state IN (${TERMINAL_SQL}) GROUP BY state ORDER BY state`)
+    .all(p.before.getTime())
+    .map((r) => ({ state: (r as Row).state as JobState, count: Number((r as Row).n) }));
+}
+
 export function deleteFinishedJobs(db: Database, p: { before: Date; limit: number }): number {
   const rows = db
     .query(`SELECT id FROM jobs WHERE finalized_at IS NOT NULL AND finalized_at < ? AND state IN (${TERMINAL_SQL}) ORDER BY finalized_at LIMIT ?`)

@@ -28,7 +28,7 @@ import type {
   QueueStats,
   StepWrite,
 } from "../types.ts";
-import { cancelJob, deleteFinishedJobs, retryJob } from "./admin.ts";
+import { cancelJob, countFinishedJobs, deleteFinishedJobs, retryJob } from "./admin.ts";
 import { listBreakers } from "./breakers.ts";
 import { checkDatabase } from "./check.ts";
 import { claimJobs } from "./claim.ts";
@@ -65,7 +65,7 @@ import {
 import { deleteLimit, listLimits, saveLimit } from "./limits.ts";
 import { listQueues, setQueuePaused } from "./queues.ts";
 import { deleteBinding, listBindings, listHistory, matchBindings, saveBinding } from "./topics.ts";
-import { countJobsByKind, getJob, getQueueStats, jobIdsByPrefix, listFailures, listJobs, listRuns } from "./read.ts";
+import { countJobsByKind, getJob, getQueueStats, jobIdsByPrefix, listFailures, listJobs, listJobsByKeyPrefix, listRuns } from "./read.ts";
 import { emitEvent, loadWorkflow, saveStep } from "./workflow.ts";
 
 /** Options for {@link SqliteDriver}. `{}` means {@link SQLITE_DEFAULTS}: WAL, `synchronous=NORMAL`, 5 s busy timeout, 10 ms wake poll. */
@@ -202,6 +202,10 @@ export class SqliteDriver implements Driver<Database> {
     return this.#run("jobList", (db) => listJobs(db, p));
   }
 
+  async jobListByKeyPrefix(p: { prefix: string; limit: number; after?: string }): Promise<JobRecord[]> {
+    return this.#run("jobListByKeyPrefix", (db) => listJobsByKeyPrefix(db, p));
+  }
+
   async runList(p: { jobId: string }): Promise<RunRecord[]> {
     return this.#run("runList", (db) => listRuns(db, p));
   }
@@ -228,6 +232,10 @@ export class SqliteDriver implements Driver<Database> {
 
   async jobDeleteFinished(p: { before: Date; limit: number }): Promise<number> {
     return this.#write("jobDeleteFinished", (db) => deleteFinishedJobs(db, p));
+  }
+
+  async jobCountFinished(p: { before: Date }): Promise<Array<{ state: JobState; count: number }>> {
+    return this.#run("jobCountFinished", (db) => countFinishedJobs(db, p));
   }
 
   async periodicGet(p: { slug: string }): Promise<PeriodicRecord | null> {

@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { newId } from "../../core/id.ts";
+import { OVERLAP_SKIP_REASON } from "../../core/skip-reason.ts";
 import type { PeriodicRecord } from "../../core/types.ts";
 import type { Row } from "../decode.ts";
 import type { InsertOutcome, PeriodicFireParams, PeriodicRunParams, PeriodicSaveRow } from "../types.ts";
@@ -22,13 +23,13 @@ export function savePeriodic(db: Database, p: PeriodicSaveRow): PeriodicRecord {
   const row = db
     .query(
       `INSERT INTO job_periodics (id, slug, kind, queue, args_template, cron_expr, interval_seconds, timezone, overlap, catch_up,
-         backfill, max_attempts, priority, timeout_ms, source, next_run_at, is_active, created_at, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)
+         backfill, max_attempts, priority, timeout_ms, source, next_run_at, is_active, created_at, updated_at, jitter_ms)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19)
        ON CONFLICT (slug) DO UPDATE SET kind = excluded.kind, queue = excluded.queue, args_template = excluded.args_template,
          cron_expr = excluded.cron_expr, interval_seconds = excluded.interval_seconds, timezone = excluded.timezone,
          overlap = excluded.overlap, catch_up = excluded.catch_up, backfill = excluded.backfill,
          max_attempts = excluded.max_attempts, priority = excluded.priority, timeout_ms = excluded.timeout_ms,
-         source = excluded.source, next_run_at = excluded.next_run_at, is_active = excluded.is_active,
+         jitter_ms = excluded.jitter_ms, source = excluded.source, next_run_at = excluded.next_run_at, is_active = excluded.is_active,
          updated_at = excluded.updated_at
        RETURNING *`,
     )
@@ -51,6 +52,7 @@ export function savePeriodic(db: Database, p: PeriodicSaveRow): PeriodicRecord {
       p.nextRunAt.getTime(),
       p.isActive ? 1 : 0,
       p.now.getTime(),
+      p.jitterMs,
     ) as Row;
   return decode.periodic(row);
 }
@@ -77,7 +79,7 @@ export function firePeriodic(db: Database, p: PeriodicFireParams): { fired: bool
   const inserted = p.jobs.length > 0 ? insertJobs(db, p.jobs) : [];
   const overlapped = inserted.filter((o) => !o.inserted && o.key === "unique_active_key").length;
   const skipped = p.skipped + overlapped;
-  const reason = overlapped > 0 ? "overlap" : p.skipReason;
+  const reason = overlapped > 0 ? OVERLAP_SKIP_REASON : p.skipReason;
   const enqueued = inserted.some((o) => o.inserted);
   db.query(
     `UPDATE job_periodics SET skipped_count = skipped_count + ?1,

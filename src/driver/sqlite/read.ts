@@ -46,6 +46,19 @@ export function jobListStatement(p: JobListParams): Statement {
   return { sql: `SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`, params };
 }
 
+/**
+ * Live jobs whose unique key starts with `prefix`, newest first, newer than `after` when given. The prefix is a
+ * range over `jobs_unique_key` (text compares bytewise): from the prefix to the prefix with its last character
+ * raised by one.
+ */
+export function listJobsByKeyPrefix(db: Database, p: { prefix: string; limit: number; after?: string }): JobRecord[] {
+  const upper = p.prefix.slice(0, -1) + String.fromCharCode(p.prefix.charCodeAt(p.prefix.length - 1) + 1);
+  const after = p.after !== undefined ? " AND id > ?" : "";
+  const params: SQLQueryBindings[] = [p.prefix, upper, ...(p.after !== undefined ? [p.after] : []), p.limit];
+  const sql = `SELECT * FROM jobs WHERE unique_key >= ? AND unique_key < ? AND deleted_at IS NULL${after} ORDER BY id DESC LIMIT ?`;
+  return (db.query(sql).all(...params) as Row[]).map(decode.job);
+}
+
 /** Every run of a job, oldest attempt first. */
 export function listRuns(db: Database, p: { jobId: string }): RunRecord[] {
   return (db.query("SELECT * FROM job_runs WHERE job_id = ? ORDER BY attempt").all(p.jobId) as Row[]).map(decode.run);

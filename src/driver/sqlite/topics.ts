@@ -9,11 +9,11 @@ import { decode, placeholders } from "./codec.ts";
 export function saveBinding(db: Database, p: BindingSaveRow): BindingRecord {
   const row = db
     .query(
-      `INSERT INTO job_bindings (pattern, kind, prefix, queue, args, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-       ON CONFLICT (pattern, kind) DO UPDATE SET queue = excluded.queue, args = excluded.args, updated_at = excluded.updated_at
+      `INSERT INTO job_bindings (pattern, kind, prefix, queue, args, source, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?6, ?6)
+       ON CONFLICT (pattern, kind) DO UPDATE SET queue = excluded.queue, args = excluded.args, source = excluded.source, updated_at = excluded.updated_at
        RETURNING *`,
     )
-    .get(p.pattern, p.kind, p.prefix, p.queue, p.argsJson, p.now.getTime()) as Row;
+    .get(p.pattern, p.kind, p.prefix, p.queue, p.argsJson, p.now.getTime(), p.source) as Row;
   return decode.binding(row);
 }
 

@@ -1,16 +1,16 @@
 import type { JobDetailResponse, RunJson } from "../wire.ts";
 import { api } from "./api.ts";
 import { duration, localTime } from "./format.ts";
-import { ActionButton, Badge, Loading, Section, useLoad, When } from "./ui.tsx";
+import { ActionButton, Badge, Loading, Section, TableHead, useLoad, When } from "./ui.tsx";
 
 const FINISHED = ["succeeded", "cancelled", "discarded"];
 
-/** One job: its fields, every attempt with exit code, duration, stdout, stderr and error, and its workflow steps. */
+/** One job: its fields, every attempt with exit code, duration, stdout, stderr and error, its workflow steps and its history. */
 export function JobPage({ id, tick, reload }: { id: string; tick: number; reload: () => void }) {
   const loaded = useLoad(() => api<JobDetailResponse>(`/api/v1/jobs/${encodeURIComponent(id)}`), [id, tick]);
   return (
     <Loading loaded={loaded}>
-      {({ job, runs, steps }) => (
+      {({ job, runs, steps, history }) => (
         <>
           <h2 class="job-title">
             {job.kind} <Badge value={job.state} /> <code>{job.id}</code>
@@ -40,16 +40,7 @@ export function JobPage({ id, tick, reload }: { id: string; tick: number; reload
           {steps.length > 0 && (
             <Section title="Workflow steps">
               <table>
-                <thead>
-                  <tr>
-                    <th>Step</th>
-                    <th>Status</th>
-                    <th>Tries</th>
-                    <th>Started</th>
-                    <th>Finished</th>
-                    <th>Output or error</th>
-                  </tr>
-                </thead>
+                <TableHead columns={["Step", "Status", "Tries", "Started", "Finished", "Output or error"]} />
                 <tbody>
                   {steps.map((s) => (
                     <tr key={s.key}>
@@ -73,6 +64,23 @@ export function JobPage({ id, tick, reload }: { id: string; tick: number; reload
               </table>
             </Section>
           )}
+          <Section title="History" aside="what happened besides its attempts">
+            <table class="history">
+              <TableHead columns={["When", "What", "By", "Detail"]} />
+              <tbody>
+                {history.map((h, i) => (
+                  <tr key={`${h.at}-${i}`} data-action={h.action}>
+                    <td>
+                      <When at={h.at} />
+                    </td>
+                    <td>{h.action}</td>
+                    <td>{h.actor}</td>
+                    <td class="message">{h.detail === null ? "" : JSON.stringify(h.detail)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </Section>
         </>
       )}
     </Loading>

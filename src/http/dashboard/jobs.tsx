@@ -2,7 +2,7 @@ import { JOB_STATES } from "../../core/types.ts";
 import type { JobListResponse } from "../wire.ts";
 import { api } from "./api.ts";
 import { shortId } from "./format.ts";
-import { Badge, Loading, useLoad, When } from "./ui.tsx";
+import { Badge, Loading, TableHead, useLoad, When } from "./ui.tsx";
 
 /** The jobs page's filters and cursor, as they appear in its URL (`#/jobs?state=…&kind=…&queue=…&before=…`). */
 export type JobFilter = Partial<Record<"state" | "kind" | "queue" | "before", string>>;
@@ -49,18 +49,7 @@ export function Jobs({ filter, tick }: { filter: JobFilter; tick: number }) {
               <p class="muted">No jobs{filter.before ? " older than these" : ""}.</p>
             ) : (
               <table class="jobs">
-                <thead>
-                  <tr>
-                    <th>Job</th>
-                    <th>Kind</th>
-                    <th>Queue</th>
-                    <th>State</th>
-                    <th>Attempt</th>
-                    <th>Created</th>
-                    <th>Scheduled</th>
-                    <th>Finished</th>
-                  </tr>
-                </thead>
+                <TableHead columns={["Job", "Kind", "Queue", "State", "Attempt", "Created", "Scheduled", "Finished"]} />
                 <tbody>
                   {page.jobs.map((j) => (
                     <tr key={j.id}>

@@ -1,22 +1,22 @@
 import { JOB_DEFAULTS } from "../../core/defaults.ts";
-import type { OverviewResponse } from "../wire.ts";
+import type { OverviewResponse, QueueJson } from "../wire.ts";
 import { api, noteServerWritable } from "./api.ts";
 import { duration, shortId } from "./format.ts";
+import { NodeTable } from "./nodes.tsx";
+import { QueueTable, queueRows } from "./queues.tsx";
 import { ScheduleTable } from "./schedules.tsx";
-import { Loading, Section, Sparkline, useLoad, When } from "./ui.tsx";
+import { Loading, Section, Sparkline, TableHead, useLoad, When } from "./ui.tsx";
 
-const QUEUE_STATES = ["available", "scheduled", "running", "retryable", "waiting", "succeeded", "discarded", "cancelled"] as const;
-
-/** The first screen: queues, throughput, schedules, recent failures and kinds. */
+/** The first screen: queues, throughput, schedules, recent failures, nodes and kinds. */
 export function Overview({ tick, reload }: { tick: number; reload: () => void }) {
   const loaded = useLoad(async () => {
-    const overview = await api<OverviewResponse>("/api/v1/overview");
+    const [overview, listed] = await Promise.all([api<OverviewResponse>("/api/v1/overview"), api<{ queues: QueueJson[] }>("/api/v1/queues")]);
     noteServerWritable(overview.node.writable);
-    return overview;
+    return { o: overview, queues: listed.queues };
   }, [tick]);
   return (
     <Loading loaded={loaded}>
-      {(o) => (
+      {({ o, queues }) => (
         <>
           <div class="cards">
             <Card label="ready" value={o.health.ready} />
@@ -26,35 +26,8 @@ export function Overview({ tick, reload }: { tick: number; reload: () => void })
             <Card label="failed (24h)" value={o.failures.length} bad={o.failures.length > 0} />
             <Sparkline throughput={o.throughput} />
           </div>
-          <Section title="Queues">
-            <table>
-              <thead>
-                <tr>
-                  <th>Queue</th>
-                  <th>Ready</th>
-                  <th>Lag</th>
-                  {QUEUE_STATES.map((s) => (
-                    <th key={s}>{s}</th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {o.queues.map((q) => (
-                  <tr key={q.name}>
-                    <td>
-                      <a href={`#/jobs?queue=${encodeURIComponent(q.name)}`}>{q.name}</a>
-                    </td>
-                    <td>{q.ready}</td>
-                    <td class={q.lag_seconds > 60 ? "bad" : ""}>{duration(q.lag_seconds * 1000)}</td>
-                    {QUEUE_STATES.map((s) => (
-                      <td key={s} class={q.counts[s] ? "" : "muted"}>
-                        {q.counts[s] ? <a href={`#/jobs?queue=${encodeURIComponent(q.name)}&state=${s}`}>{q.counts[s]}</a> : 0}
-                      </td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+          <Section title="Queues" aside="a paused queue is skipped by every node's claim">
+            <QueueTable rows={queueRows(o.queues, queues)} changed={reload} />
           </Section>
           <Section title="Schedules">
             <ScheduleTable schedules={o.schedules} changed={reload} />
@@ -64,16 +37,7 @@ export function Overview({ tick, reload }: { tick: number; reload: () => void })
               <p class="muted">None.</p>
             ) : (
               <table class="failures">
-                <thead>
-                  <tr>
-                    <th>Job</th>
-                    <th>Kind</th>
-                    <th>Queue</th>
-                    <th>Attempts</th>
-                    <th>Error</th>
-                    <th>When</th>
-                  </tr>
-                </thead>
+                <TableHead columns={["Job", "Kind", "Queue", "Attempts", "Error", "When"]} />
                 <tbody>
                   {o.failures.map((f) => (
                     <tr key={f.job_id}>
@@ -93,18 +57,12 @@ export function Overview({ tick, reload }: { tick: number; reload: () => void })
               </table>
             )}
           </Section>
+          <Section title="Nodes" aside="live nodes, from their heartbeats">
+            <NodeTable nodes={o.nodes} />
+          </Section>
           <Section title="Kinds" aside="registered on this node, with their defaults">
             <table>
-              <thead>
-                <tr>
-                  <th>Kind</th>
-                  <th>Queue</th>
-                  <th>Priority</th>
-                  <th>Max attempts</th>
-                  <th>Timeout</th>
-                  <th>Jobs</th>
-                </tr>
-              </thead>
+              <TableHead columns={["Kind", "Queue", "Priority", "Max attempts", "Timeout", "Jobs"]} />
               <tbody>
                 {o.kinds.map((k) => (
                   <tr key={k.kind}>

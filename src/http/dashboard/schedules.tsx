@@ -1,7 +1,7 @@
 import type { ScheduleJson } from "../wire.ts";
 import { api } from "./api.ts";
 import { duration, shortId, zonedTime } from "./format.ts";
-import { ActionButton, Badge, When } from "./ui.tsx";
+import { ActionButton, Badge, TableHead, When } from "./ui.tsx";
 
 /** How a schedule fires: its cron, or `every 5m`. */
 function cadence(s: ScheduleJson): string {
@@ -29,19 +29,7 @@ export function ScheduleTable({ schedules, changed }: { schedules: ScheduleJson[
   const act = (slug: string, action: "pause" | "resume" | "trigger") => () => api(`/api/v1/schedules/${encodeURIComponent(slug)}/${action}`, { method: "POST" });
   return (
     <table class="schedules">
-      <thead>
-        <tr>
-          <th>Slug</th>
-          <th>Kind</th>
-          <th>Schedule</th>
-          <th>Next fire</th>
-          <th>Last fire</th>
-          <th>Last result</th>
-          <th>Skipped</th>
-          <th>Status</th>
-          <th />
-        </tr>
-      </thead>
+      <TableHead columns={["Slug", "Kind", "Schedule", "Next fire", "Last fire", "Last result", "Skipped", "Status", ""]} />
       <tbody>
         {schedules.map((s) => (
           <tr key={s.slug} data-slug={s.slug}>

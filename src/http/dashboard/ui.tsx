@@ -47,6 +47,19 @@ export function When({ at }: { at: string | null }) {
   return <time title={localTime(at)}>{relative(at)}</time>;
 }
 
+/** A table's header row; `""` for a column without a heading (the row's buttons). */
+export function TableHead({ columns }: { columns: readonly string[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c, i) => (
+          <th key={i}>{c}</th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
 /** A section with a heading. */
 export function Section({ title, children, aside }: { title: string; children: ComponentChildren; aside?: ComponentChildren }) {
   return (

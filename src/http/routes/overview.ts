@@ -3,7 +3,7 @@ import type { ControlPlane, NodeInfo } from "../control.ts";
 import { jsonResponse } from "../errors.ts";
 import type { Route } from "../router.ts";
 import type { Throughput } from "../throughput.ts";
-import { failureJson, healthJson, kindJson, nodeJson, registryNodeJson, type OverviewResponse } from "../wire.ts";
+import { failureJson, healthJson, kindJson, nodeJson, type OverviewResponse, type RegistryNodeJson, registryNodeJson } from "../wire.ts";
 import { schedulesJson } from "./schedules.ts";
 
 /** What the overview and node routes read besides the facade. */
@@ -17,16 +17,20 @@ export interface OverviewSources {
 /** `GET /api/v1/overview` (everything the dashboard's first screen shows, in one answer) and `GET /api/v1/nodes` (the registry). */
 export function overviewRoutes(control: ControlPlane, sources: OverviewSources): Route[] {
   const node = () => nodeJson(control.executorId, sources.node, sources.writable);
+  // Every live node from the registry; `self` marks the one answering.
+  const registry = async (): Promise<RegistryNodeJson[]> =>
+    (await control.listNodes()).map((n) => ({ ...registryNodeJson(n), self: n.executorId === control.executorId }));
   return [
     {
       method: "GET",
       pattern: "/api/v1/overview",
       async handler() {
-        const [schedules, health, counts, failures] = await Promise.all([
+        const [schedules, health, counts, failures, nodes] = await Promise.all([
           schedulesJson(control),
           control.queueHealth(),
           control.overview(),
           control.recentFailures(),
+          registry(),
         ]);
         // The queues worth a row: this node's, its workers' and its schedules' (a queue list arrives with SPEC §18).
         const names = new Set([...sources.node.queues, JOB_DEFAULTS.queue, ...schedules.map((s) => s.queue)]);
@@ -44,6 +48,7 @@ export function overviewRoutes(control: ControlPlane, sources: OverviewSources):
           schedules,
           failures: failures.map(failureJson),
           throughput: sources.throughput.snapshot(),
+          nodes,
         } satisfies OverviewResponse);
       },
     },
@@ -51,9 +56,7 @@ export function overviewRoutes(control: ControlPlane, sources: OverviewSources):
       method: "GET",
       pattern: "/api/v1/nodes",
       async handler() {
-        // Every live node from the registry; `self` marks the one answering.
-        const nodes = await control.listNodes();
-        return jsonResponse({ nodes: nodes.map((n) => ({ ...registryNodeJson(n), self: n.executorId === control.executorId })) });
+        return jsonResponse({ nodes: await registry() });
       },
     },
   ];

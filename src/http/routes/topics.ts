@@ -17,7 +17,7 @@ export function topicRoutes(control: ControlPlane): Route[] {
     },
     {
       method: "POST",
-      pattern: "/api/v1/topics/:topic/publish",
+      pattern: "/api/v1/topics/:topic",
       async handler(req) {
         const body = validate(TOPIC_PUBLISH, await req.body(), "body");
         const topic = req.params.topic!;

@@ -144,5 +144,24 @@ export function adminArea(kit: Kit): void {
       for (const job of [recent, ...live]) expect(await driver.jobGet({ id: job.id })).not.toBeNull();
       expect(await driver.runList({ jobId: recent.id })).toHaveLength(1);
     });
+
+    kit.test("jobCountFinished counts per state exactly what jobDeleteFinished would delete, and deletes nothing", async () => {
+      const { driver } = await kit.open();
+      await jobFixture(driver, { state: "succeeded", now: at(1_000) });
+      await jobFixture(driver, { state: "succeeded", now: at(2_000) });
+      await jobFixture(driver, { state: "discarded", now: at(2_000) });
+      await jobFixture(driver, { state: "cancelled", now: at(9_000) });
+      for (const state of ["available", "running", "retryable"] as const) await jobFixture(driver, { state, now: at(1_000) });
+
+      expect(await driver.jobCountFinished({ before: at(9_000) })).toEqual([
+        { state: "discarded", count: 1 },
+        { state: "succeeded", count: 2 },
+      ]);
+      expect(await driver.jobCountFinished({ before: at(9_000) })).toHaveLength(2);
+      expect(await driver.jobCountFinished({ before: at(1_000) })).toEqual([]);
+      expect(await driver.jobDeleteFinished({ before: at(9_000), limit: 10 })).toBe(3);
+      expect(await driver.jobCountFinished({ before: at(9_000) })).toEqual([]);
+      expect(await driver.jobCountFinished({ before: at(10_000) })).toEqual([{ state: "cancelled", count: 1 }]);
+    });
   });
 }

@@ -83,14 +83,15 @@ export function topicsArea(kit: Kit): void {
   describe("bindings", () => {
     kit.test("bindingSave creates and replaces; bindingList orders by pattern then kind; bindingDelete says whether it existed", async () => {
       const { driver } = await kit.open();
-      const saved = await driver.bindingSave({ pattern: "orders.#", prefix: "orders", kind: "audit", queue: null, argsJson: null, now: T0 });
-      expectFields(saved, { pattern: "orders.#", kind: "audit", queue: null, args: null, createdAt: T0, updatedAt: T0 });
-      await driver.bindingSave({ pattern: "orders.*.paid", prefix: "orders", kind: "ship", queue: "shipping", argsJson: '{"fast":true}', now: at(1) });
-      const replaced = await driver.bindingSave({ pattern: "orders.#", prefix: "orders", kind: "audit", queue: "audit", argsJson: null, now: at(2) });
-      expectFields(replaced, { queue: "audit", createdAt: T0, updatedAt: at(2) });
-      expect((await driver.bindingList({})).map((b) => [b.pattern, b.kind, b.queue, b.args])).toEqual([
-        ["orders.#", "audit", "audit", null],
-        ["orders.*.paid", "ship", "shipping", { fast: true }],
+      const saved = await driver.bindingSave({ pattern: "orders.#", prefix: "orders", kind: "audit", queue: null, argsJson: null, source: "api", now: T0 });
+      expectFields(saved, { pattern: "orders.#", kind: "audit", queue: null, args: null, source: "api", createdAt: T0, updatedAt: T0 });
+      await driver.bindingSave({ pattern: "orders.*.paid", prefix: "orders", kind: "ship", queue: "shipping", argsJson: '{"fast":true}', source: "cli", now: at(1) });
+      // Saving again takes the binding over: a config that now defines it owns it.
+      const replaced = await driver.bindingSave({ pattern: "orders.#", prefix: "orders", kind: "audit", queue: "audit", argsJson: null, source: "config:a", now: at(2) });
+      expectFields(replaced, { queue: "audit", source: "config:a", createdAt: T0, updatedAt: at(2) });
+      expect((await driver.bindingList({})).map((b) => [b.pattern, b.kind, b.queue, b.args, b.source])).toEqual([
+        ["orders.#", "audit", "audit", null, "config:a"],
+        ["orders.*.paid", "ship", "shipping", { fast: true }, "cli"],
       ]);
       expect(await driver.bindingDelete({ pattern: "orders.#", kind: "audit" })).toBe(true);
       expect(await driver.bindingDelete({ pattern: "orders.#", kind: "audit" })).toBe(false);
@@ -99,7 +100,7 @@ export function topicsArea(kit: Kit): void {
 
     kit.test("bindingMatch returns exactly the bindings whose prefix is among the given ones", async () => {
       const { driver } = await kit.open();
-      const save = (pattern: string, prefix: string, kind: string) => driver.bindingSave({ pattern, prefix, kind, queue: null, argsJson: null, now: T0 });
+      const save = (pattern: string, prefix: string, kind: string) => driver.bindingSave({ pattern, prefix, kind, queue: null, argsJson: null, source: "api", now: T0 });
       await save("#", "", "all");
       await save("orders.#", "orders", "audit");
       await save("orders.eu.paid", "orders.eu.paid", "eu");

@@ -196,6 +196,7 @@ export function periodicRow(slug: string, over: Partial<PeriodicSaveRow> = {}): 
     maxAttempts: null,
     priority: null,
     timeoutMs: null,
+    jitterMs: null,
     source: PERIODIC_DEFAULTS.source,
     isActive: true,
     nextRunAt: at(60_000),

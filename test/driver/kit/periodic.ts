@@ -1,5 +1,6 @@
 import { describe, expect } from "bun:test";
 import { newId } from "../../../src/core/id.ts";
+import { OVERLAP_SKIP_REASON } from "../../../src/core/skip-reason.ts";
 import type { PeriodicRecord } from "../../../src/core/types.ts";
 import type { PeriodicFireParams } from "../../../src/driver/types.ts";
 import { T0, at, jobFixture, periodicRow, row, type AnyDriver } from "./factory.ts";
@@ -57,7 +58,7 @@ export function periodicArea(kit: Kit): void {
 
     kit.test("periodicSave inserts a new schedule with clean counters; periodicGet reads it, null for an unknown slug", async () => {
       const { driver } = await kit.open();
-      const saved = await driver.periodicSave(periodicRow("nightly", { cron: "0 3 * * *", intervalSeconds: null, timezone: "Europe/Berlin", maxAttempts: 2, priority: 5, timeoutMs: 9_000, source: "config:a", catchUp: "latest", overlap: "allow", backfill: 3 }));
+      const saved = await driver.periodicSave(periodicRow("nightly", { cron: "0 3 * * *", intervalSeconds: null, timezone: "Europe/Berlin", maxAttempts: 2, priority: 5, timeoutMs: 9_000, jitterMs: 600_000, source: "config:a", catchUp: "latest", overlap: "allow", backfill: 3 }));
       expect(saved).toEqual({
         id: expect.any(String),
         slug: "nightly",
@@ -73,6 +74,7 @@ export function periodicArea(kit: Kit): void {
         maxAttempts: 2,
         priority: 5,
         timeoutMs: 9_000,
+        jitterMs: 600_000,
         source: "config:a",
         skippedCount: 0,
         lastSkippedAt: null,
@@ -99,13 +101,14 @@ export function periodicArea(kit: Kit): void {
 
     kit.test("saving an existing slug replaces the schedule but keeps its id, creation time and skip counters", async () => {
       const { driver } = await kit.open();
-      const first = await driver.periodicSave(periodicRow("p"));
+      const first = await driver.periodicSave(periodicRow("p", { jitterMs: 30_000 }));
       await driver.periodicFire(fireOf(first, at(60_000), { skipped: 2, skipReason: "catch_up" }));
       const counted = await get(driver, "p");
       const replaced = await driver.periodicSave(periodicRow("p", { cron: "*/5 * * * *", intervalSeconds: null, kind: "tock", nextRunAt: at(300_000), now: at(70_000) }));
       expectFields(replaced, {
         id: first.id,
         kind: "tock",
+        jitterMs: null,
         cron: "*/5 * * * *",
         intervalSeconds: null,
         nextRunAt: at(300_000),
@@ -189,7 +192,7 @@ export function periodicArea(kit: Kit): void {
           { inserted: false, id: fired.id, key: "unique_key", value: "periodic:p@120" },
         ],
       });
-      expectFields(await get(driver, "p"), { skippedCount: 3, lastSkippedAt: second, lastSkipReason: "overlap", lastEnqueuedAt: null, nextRunAt: at(180_000) });
+      expectFields(await get(driver, "p"), { skippedCount: 3, lastSkippedAt: second, lastSkipReason: OVERLAP_SKIP_REASON, lastEnqueuedAt: null, nextRunAt: at(180_000) });
     });
 
     kit.test("periodicRecordError records why a periodic could not fire until its next fire clears it; false when gone", async () => {

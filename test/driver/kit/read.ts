@@ -4,7 +4,7 @@ import type { JobState } from "../../../src/core/types.ts";
 import { T0, at, claimJob, discardItem, jobFixture, retryItem, row } from "./factory.ts";
 import type { Kit } from "./harness.ts";
 
-/** Reads: jobGet, jobIdsByPrefix, jobList, runList, jobCountByKind, queueStatsGet, jobListFailures. */
+/** Reads: jobGet, jobIdsByPrefix, jobList, jobListByKeyPrefix, runList, jobCountByKind, queueStatsGet, jobListFailures. */
 export function readArea(kit: Kit): void {
   describe("reads", () => {
     kit.test("jobGet: null for an unknown id", async () => {
@@ -44,6 +44,30 @@ export function readArea(kit: Kit): void {
       expect(await ids({ kind: "a", queue: "q1", state: "available", limit: 10 })).toEqual([a1.id]);
       expect(await ids({ kind: "none", limit: 10 })).toEqual([]);
       expect(await driver.jobList({ kind: "b", state: "running", limit: 10 })).toEqual([b2]);
+    });
+
+    kit.test("jobListByKeyPrefix: jobs whose unique key starts with the prefix, newest first, newer than `after`", async () => {
+      const { driver } = await kit.open();
+      const keyed = (uniqueKey: string | null) => row({ uniqueKey });
+      // Neighbours of the prefix in every direction: a longer slug, a shorter one, the next character, no key.
+      const jobs = [
+        keyed("periodic:nightly@100"),
+        keyed("periodic:nightly-2@100"),
+        keyed("periodic:nightly@manual:5"),
+        keyed("periodic:nightl@100"),
+        keyed("periodic:nightlyA"),
+        keyed(null),
+        keyed("periodic:nightly@200"),
+      ];
+      await driver.jobInsert({ jobs });
+      const ids = async (p: Parameters<typeof driver.jobListByKeyPrefix>[0]) => (await driver.jobListByKeyPrefix(p)).map((j) => j.id);
+      const [a, , b, , , , c] = jobs.map((j) => j.id);
+      expect(await ids({ prefix: "periodic:nightly@", limit: 10 })).toEqual([c!, b!, a!]);
+      expect(await ids({ prefix: "periodic:nightly@", limit: 2 })).toEqual([c!, b!]);
+      expect(await ids({ prefix: "periodic:nightly@", limit: 10, after: a! })).toEqual([c!, b!]);
+      expect(await ids({ prefix: "periodic:nightly@", limit: 10, after: c! })).toEqual([]);
+      expect(await ids({ prefix: "periodic:other@", limit: 10 })).toEqual([]);
+      expect((await driver.jobListByKeyPrefix({ prefix: "periodic:nightly@", limit: 1 }))[0]).toEqual((await driver.jobGet({ id: c! }))!);
     });
 
     kit.test("jobList: the before cursor pages through without gaps or repeats", async () => {
