@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
-import type { LimitRecord, LimitTarget } from "../core/types.ts";
+import type { LimitTarget } from "../core/types.ts";
+import { limitJson } from "../observe/json.ts";
 import { CONFIG_ARG, JSON_ARG, intFlag, withFlywheel } from "./context.ts";
 import { printJson, table } from "./render.ts";
 import { UsageError } from "./usage-error.ts";
@@ -15,11 +16,6 @@ const targetArgs = {
 function targetOf(args: { kind?: unknown; queue?: unknown }): LimitTarget {
   if ((args.kind === undefined) === (args.queue === undefined)) throw new UsageError("give exactly one of --kind <name> or --queue <name>");
   return args.kind !== undefined ? { kind: String(args.kind) } : { queue: String(args.queue) };
-}
-
-/** A limit as `--json` prints it. */
-export function limitJson(l: LimitRecord) {
-  return { scope: l.scope, name: l.name, concurrency: l.concurrency, rate: l.rate, created_at: l.createdAt.toISOString(), updated_at: l.updatedAt.toISOString() };
 }
 
 const ls = defineCommand({

@@ -1,4 +1,4 @@
-import type { BindingRecord, FailureRecord, HistoryRecord, JobRecord, NodeRecord, PeriodicRecord, QueueHealth, QueueRecord, RunRecord, StepRecord } from "../core/types.ts";
+import type { BindingRecord, FailureRecord, HistoryRecord, JobRecord, LimitRecord, NodeRecord, PeriodicRecord, QueueHealth, QueueRecord, RunRecord, StepRecord } from "../core/types.ts";
 import { parseSource } from "../periodic/source.ts";
 
 // Every record's JSON shape: what `--json` prints and what the HTTP API answers, one shape for both. Keys are
@@ -188,4 +188,9 @@ export function historyJson(h: HistoryRecord) {
 /** A topic binding as `--json` and the API print it. */
 export function bindingJson(b: BindingRecord) {
   return { pattern: b.pattern, kind: b.kind, queue: b.queue, args: b.args, source: b.source, created_at: iso(b.createdAt), updated_at: iso(b.updatedAt) };
+}
+
+/** A limit as `--json` and the API print it. */
+export function limitJson(l: LimitRecord) {
+  return { scope: l.scope, name: l.name, concurrency: l.concurrency, rate: l.rate, created_at: iso(l.createdAt), updated_at: iso(l.updatedAt) };
 }
