@@ -88,6 +88,7 @@ export function periodicJson(p: PeriodicRecord) {
     max_attempts: p.maxAttempts,
     priority: p.priority,
     timeout_ms: p.timeoutMs,
+    jitter_ms: p.jitterMs,
     // `source` keeps its meaning (api, config, cli); which config a schedule came from is a field of its own.
     ...sourceJson(p.source),
     active: p.isActive,
