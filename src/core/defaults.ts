@@ -168,6 +168,16 @@ export const HTTP_API_DEFAULTS = {
    * reconnects and reloads, and the node's memory stays bounded whatever the client does.
    */
   sseClientBufferBytes: 1_048_576,
+  /**
+   * The overview's counts come from one sample of the jobs table shared by every client. A sample younger than
+   * this is served as it is; an older one is served while the next is taken in the background.
+   */
+  overviewSampleMinAgeMs: 2_000,
+  /**
+   * …and a sample that took `t` to take is kept at least `t` times this, so a large table's census costs the node
+   * at most about a tenth of one core however many dashboards are open.
+   */
+  overviewSampleCostFactor: 10,
   /** The throughput sparkline: finished attempts counted per bucket, over this many buckets. */
   throughputBucketMs: 60_000,
   throughputBuckets: 60,

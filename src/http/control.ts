@@ -23,6 +23,7 @@ export type ControlPlane = Pick<
   | "deletePeriodic"
   | "queueHealth"
   | "overview"
+  | "jobCensus"
   | "recentFailures"
   | "listQueues"
   | "pauseQueue"

@@ -1,6 +1,7 @@
 import { JOB_DEFAULTS } from "../../core/defaults.ts";
 import type { ControlPlane, NodeInfo } from "../control.ts";
 import { jsonResponse } from "../errors.ts";
+import { censusByKind, censusHealth, type OverviewSample } from "../overview-sample.ts";
 import type { Route } from "../router.ts";
 import type { Throughput } from "../throughput.ts";
 import { failureJson, healthJson, kindJson, nodeJson, registryNodeJson, type OverviewResponse } from "../wire.ts";
@@ -12,6 +13,8 @@ export interface OverviewSources {
   throughput: Throughput;
   /** Whether the API takes writes (a token is configured). */
   writable: boolean;
+  /** The counts and queue health, one sample for every client. */
+  sample: OverviewSample;
 }
 
 /** `GET /api/v1/overview` (everything the dashboard's first screen shows, in one answer) and `GET /api/v1/nodes` (the registry). */
@@ -22,25 +25,21 @@ export function overviewRoutes(control: ControlPlane, sources: OverviewSources):
       method: "GET",
       pattern: "/api/v1/overview",
       async handler() {
-        const [schedules, health, counts, failures] = await Promise.all([
-          schedulesJson(control),
-          control.queueHealth(),
-          control.overview(),
-          control.recentFailures(),
-        ]);
+        const [schedules, sample, failures] = await Promise.all([schedulesJson(control), sources.sample.get(), control.recentFailures()]);
+        const now = control.clock.now();
         // The queues worth a row: this node's, its workers' and its schedules' (a queue list arrives with SPEC §18).
         const names = new Set([...sources.node.queues, JOB_DEFAULTS.queue, ...schedules.map((s) => s.queue)]);
         for (const kind of control.kinds) {
           const queue = control.worker(kind)?.queue;
           if (queue) names.add(queue);
         }
-        const queues = await Promise.all([...names].sort().map(async (name) => ({ name, ...healthJson(await control.queueHealth({ queues: [name] })) })));
+        const queues = [...names].sort().map((name) => ({ name, ...healthJson(censusHealth(sample, now, [name])) }));
         return jsonResponse({
           node: node(),
           kinds: control.kinds.map((kind) => kindJson(kind, control.worker(kind))),
-          health: healthJson(health),
+          health: healthJson(censusHealth(sample, now)),
           queues,
-          counts,
+          counts: censusByKind(sample),
           schedules,
           failures: failures.map(failureJson),
           throughput: sources.throughput.snapshot(),
