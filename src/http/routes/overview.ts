@@ -1,7 +1,7 @@
 import { JOB_DEFAULTS } from "../../core/defaults.ts";
 import type { ControlPlane, NodeInfo } from "../control.ts";
 import { jsonResponse } from "../errors.ts";
-import { censusByKind, censusHealth, type OverviewSample } from "../overview-sample.ts";
+import { censusByKind, censusHealth, type OverviewSamples } from "../overview-sample.ts";
 import type { Route } from "../router.ts";
 import type { Throughput } from "../throughput.ts";
 import { failureJson, healthJson, kindJson, nodeJson, registryNodeJson, type OverviewResponse } from "../wire.ts";
@@ -13,8 +13,8 @@ export interface OverviewSources {
   throughput: Throughput;
   /** Whether the API takes writes (a token is configured). */
   writable: boolean;
-  /** The counts and queue health, one sample for every client. */
-  sample: OverviewSample;
+  /** The counts, queue health and recent failures: one sample of each for every client. */
+  samples: OverviewSamples;
 }
 
 /** `GET /api/v1/overview` (everything the dashboard's first screen shows, in one answer) and `GET /api/v1/nodes` (the registry). */
@@ -25,7 +25,7 @@ export function overviewRoutes(control: ControlPlane, sources: OverviewSources):
       method: "GET",
       pattern: "/api/v1/overview",
       async handler() {
-        const [schedules, sample, failures] = await Promise.all([schedulesJson(control), sources.sample.get(), control.recentFailures()]);
+        const [schedules, sample, failures] = await Promise.all([schedulesJson(control), sources.samples.census.get(), sources.samples.failures.get()]);
         const now = control.clock.now();
         // The queues worth a row: this node's, its workers' and its schedules' (a queue list arrives with SPEC §18).
         const names = new Set([...sources.node.queues, JOB_DEFAULTS.queue, ...schedules.map((s) => s.queue)]);
@@ -41,7 +41,7 @@ export function overviewRoutes(control: ControlPlane, sources: OverviewSources):
           queues,
           counts: censusByKind(sample),
           schedules,
-          failures: failures.map(failureJson),
+          failures: failures.value.map(failureJson),
           throughput: sources.throughput.snapshot(),
         } satisfies OverviewResponse);
       },
