@@ -234,7 +234,8 @@ export function skip(reason: string): Error {
 /** One workload: runs against a system (which it sets up) and returns its metrics. */
 export type Workload = (system: BenchSystem, params: Params) => Promise<Record<string, number>>;
 
-const WORKLOADS: Record<string, Workload> = {
+/** The workloads every system runs (a system file may wrap one, adding what only it measures). */
+export const WORKLOADS: Record<string, Workload> = {
   "enqueue-single": async (s, p) => {
     await s.setup();
     const n = p.jobs ?? 2000;
