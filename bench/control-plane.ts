@@ -209,6 +209,7 @@ function report(drains: DrainRow[], overviews: OverviewRow[], unavailable: strin
       const runs = (rs: Result[]) => rs.map((r) => (r.ok ? int(r.metrics.jobsPerSec) : "failed")).join(" / ");
       const dash = d.dashboard.filter((r) => r.ok);
       const pick = (k: string) => median(dash.map((r) => r.metrics[k]!));
+      const cpu = (rs: Result[]) => median(rs.filter((r) => r.ok).map((r) => r.metrics.cpuMsPerKJob!));
       return [
         `flywheel-${d.dialect}`,
         int(jobs(d.plain)),
@@ -216,13 +217,22 @@ function report(drains: DrainRow[], overviews: OverviewRow[], unavailable: strin
         ratio(jobs(d.dashboard), jobs(d.plain)),
         runs(d.plain),
         runs(d.dashboard),
+        `${int(cpu(d.plain))} / ${int(cpu(d.dashboard))}`,
+        ratio(cpu(d.dashboard), cpu(d.plain)),
+        int((pick("clientCpuMs") / drainJobs) * 1000),
         int(pick("sseEvents")),
         int(pick("overviews")),
         `${ms(pick("overviewP50Ms"), 1)} / ${ms(pick("overviewP99Ms"), 1)}`,
       ];
     });
-    out.push(table(["system", "plain", "dashboard", "dashboard ÷ plain", "plain runs", "dashboard runs", "events streamed", "overviews", "overview p50 / p99 ms"], body));
+    out.push(
+      table(
+        ["system", "plain", "dashboard", "dashboard ÷ plain", "plain runs", "dashboard runs", "node CPU ms/1k jobs plain / dashboard", "CPU ratio", "client CPU ms/1k jobs", "events streamed", "overviews", "overview p50 / p99 ms"],
+        body,
+      ),
+    );
     out.push("dashboard = a second node of the same client serving the API and dashboard, and a client process reading GET /api/v1/events and asking for GET /api/v1/overview every second (medians of the dashboard runs).");
+    out.push("node CPU = user + system time of the node's process (all threads) over the timed drain, per 1,000 jobs; the client's CPU is its own process's, on the same 2 cores.");
     out.push("");
   }
   if (overviews.length > 0) {

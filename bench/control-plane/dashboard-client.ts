@@ -19,6 +19,7 @@ const stop = new AbortController();
 let events = 0;
 let errors = 0;
 const latencies: number[] = [];
+let cpuSinceReady = () => 0;
 let helloSeen: () => void;
 const hello = new Promise<void>((resolve) => (helloSeen = resolve));
 
@@ -64,6 +65,7 @@ process.once("SIGTERM", () => {
     overviewP50Ms: percentile(sorted, 50),
     overviewP99Ms: percentile(sorted, 99),
     overviewMaxMs: sorted.at(-1) ?? Number.NaN,
+    clientCpuMs: cpuSinceReady(),
   };
   process.stdout.write(`${CLIENT_MARK} ${JSON.stringify(summary)}\n`, () => process.exit(0));
 });
@@ -78,6 +80,11 @@ await hello;
 await overview();
 // The first overview waited for the node's first census, before anything was timed: not counted.
 latencies.length = 0;
+const cpuAtReady = process.cpuUsage();
+cpuSinceReady = () => {
+  const c = process.cpuUsage(cpuAtReady);
+  return (c.user + c.system) / 1000;
+};
 process.stdout.write(`${CLIENT_MARK} ready\n`);
 void poll().catch((error: unknown) => {
   if (!stop.signal.aborted) process.stderr.write(`dashboard client: overview: ${(error as Error).message}\n`);

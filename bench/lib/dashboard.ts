@@ -30,6 +30,8 @@ export interface ClientSummary {
   overviewP50Ms: number;
   overviewP99Ms: number;
   overviewMaxMs: number;
+  /** The client process's own CPU from ready to the summary (reading the stream, asking for overviews). */
+  clientCpuMs: number;
 }
 
 /** The open dashboard: `finish()` ends the client and returns what it saw; `close()` stops the node (idempotent). */

@@ -170,9 +170,10 @@ export const HTTP_API_DEFAULTS = {
   sseClientBufferBytes: 1_048_576,
   /**
    * The overview's counts come from one sample of the jobs table shared by every client. A sample younger than
-   * this is served as it is; an older one is served while the next is taken in the background.
+   * this is served as it is; an older one is served while the next is taken in the background. A dashboard
+   * reloads within half a second of an event, so under load it would otherwise count the table every time.
    */
-  overviewSampleMinAgeMs: 2_000,
+  overviewSampleMinAgeMs: 5_000,
   /**
    * …and a sample that took `t` to take is kept at least `t` times this, so a large table's census costs the node
    * at most about a tenth of one core however many dashboards are open.
