@@ -7,8 +7,8 @@
  * groups of five per domain `dK`: `dK.*.paid`, `dK.eu.*`, `dK.#`, `dK.us.created`, `dK.apac.shipped`, each to its
  * own kind. Publishes cycle over the domains and over `eu.paid` (matches 3 bindings), `us.created` (2) and
  * `apac.shipped` (2): a fan-out of about 2.3 jobs whatever B is, so the figures show what the number of bindings
- * costs. `fw.publish(topic, payload)` is awaited one at a time (after 50 unmeasured), N times (2,000 with --quick,
- * 5,000 without); the same store then times N single `fw.insert` calls, the baseline a publish is compared with.
+ * costs. `fw.publish(topic, payload)` is awaited one at a time (after 50 unmeasured), N times (1,000 with --quick,
+ * 2,000 without); the same store then times N single `fw.insert` calls, the baseline a publish is compared with.
  * B values alternate which goes first; the median of --reps (default 3) is reported.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -41,7 +41,7 @@ const dialects = (flag("--only")?.split(",").map((s) => s.trim()) ?? ["sqlite", 
 for (const d of dialects) if (d !== "sqlite" && d !== "postgres") usage(`--only: no ${d} (known: sqlite, postgres)`);
 const bindingCounts = (flag("--bindings") ?? "10,1000").split(",").map(Number);
 if (bindingCounts.some((b) => !Number.isInteger(b) || b < 5 || b % 5 !== 0)) usage("--bindings must be multiples of 5 (five bindings per domain)");
-const publishes = Number(flag("--publishes") ?? (quick ? 2_000 : 5_000));
+const publishes = Number(flag("--publishes") ?? (quick ? 1_000 : 2_000));
 const reps = Number(flag("--reps") ?? 3);
 if (!Number.isInteger(publishes) || publishes < 100) usage("--publishes must be an integer ≥ 100");
 if (!Number.isInteger(reps) || reps < 1) usage("--reps must be a positive integer");

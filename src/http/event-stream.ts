@@ -42,8 +42,8 @@ export class EventStream {
   #nextId = 1;
   /**
    * Events emitted since the last flush, already formatted. A busy node emits several events per job; they go out
-   * together once per turn of the event loop, one encode and one write per client instead of one per event (on
-   * SQLite, where the runners share the thread, a write per event cost the drain a quarter of its CPU).
+   * together once per turn of the event loop, one encode and one write per client instead of one per event: the
+   * runners share this thread, and on SQLite their database work too.
    */
   #pending = "";
   #flushing: ReturnType<typeof setImmediate> | null = null;
