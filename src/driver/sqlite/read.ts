@@ -83,7 +83,7 @@ export function getQueueStats(db: Database, p: { now: Date; queues?: string[] })
  * Rows per census chunk. A chunk is one short read (tens of milliseconds on a slow machine); between chunks the
  * driver yields to the event loop, so a census of a million jobs never stalls the runners or the HTTP server.
  */
-export const CENSUS_CHUNK_ROWS = 25_000;
+export const CENSUS_CHUNK_ROWS = 5_000;
 
 /** The highest rowid in `jobs` (0 when empty): where a census stops. Jobs inserted after it are the next census's. */
 export function lastJobRowid(db: Database): number {
