@@ -3,6 +3,7 @@ import { parseDuration, type Duration } from "./core/duration.ts";
 import { AlreadyEnqueuedError, FlywheelError, JobNotFoundError, PeriodicNotFoundError, ValidationError } from "./core/errors.ts";
 import {
   isTerminal,
+  type CensusRow,
   type FailureRecord,
   type InsertOptions,
   type JobRecord,
@@ -292,6 +293,15 @@ export class Flywheel<Tx = unknown> {
   /** Counts by state, ready, in-flight, scheduled ahead and lag, sampled now. */
   queueHealth(filter: { queues?: string[] } = {}): Promise<QueueHealth> {
     return sampleQueueHealth(this.runtime, filter.queues);
+  }
+
+  /**
+   * Live jobs counted per kind × queue × state, with ready, scheduled-ahead and oldest-ready figures per group, in
+   * one pass over the table: every count the dashboard's overview shows. The pass reads the whole table, so sample
+   * it (the HTTP API keeps one sample for all its clients) rather than poll it.
+   */
+  jobCensus(): Promise<CensusRow[]> {
+    return this.driver.jobCensus({ now: this.clock.now() });
   }
 
   /** Discarded jobs with the error of their last attempt. `{}` means the last 24 h, at most 50. */

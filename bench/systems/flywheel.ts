@@ -13,16 +13,23 @@
  * Workflows (`defineWorkflow`, see bench/lib/workflows.ts): `wf_drain` runs its no-op steps (`ctx.step`),
  * `wf_sleep` sleeps (`ctx.sleep`) then runs a step, `wf_wait` waits for event `go` (`ctx.waitForEvent`, sent
  * with `fw.emit`) then runs a step. They run on the same node settings as the no-op jobs.
+ * With `dashboard: true` (bench/control-plane.ts), setup also opens a dashboard on the client (bench/lib/dashboard.ts:
+ * a second node serving the HTTP API, a client process holding the event stream and polling the overview every
+ * second), and the drain's metrics add what that client saw.
  */
 import postgres from "postgres";
 import { connect, defineWorker, defineWorkflow, type Flywheel, type WorkflowContext } from "../../src/index.ts";
 import type { ClaimedJob, FinalizeItem } from "../../src/driver/types.ts";
 import { newId } from "../../src/core/id.ts";
 import { VERSION } from "../../src/core/version.ts";
-import { runSystem, runtimeName, skip, until, wallNow, type BenchSystem, type Handler, type Location, type Params, registerStop } from "../lib/harness.ts";
+import { WORKLOADS, runSystem, runtimeName, skip, until, wallNow, type BenchSystem, type Handler, type Location, type Params, registerStop } from "../lib/harness.ts";
+import { openDashboard, type OpenDashboard } from "../lib/dashboard.ts";
 import { WORKFLOW_WORKLOADS, type WorkflowHooks } from "../lib/workflows.ts";
 import { DEFAULT_PG_URL, pgSchema, sqliteDir } from "../lib/stores.ts";
 import { Database } from "bun:sqlite";
+
+/** The dashboard `dashboard: true` opened in setup, until teardown. */
+let dashboard: OpenDashboard | null = null;
 
 function system(params: Params): BenchSystem {
   const dialect = params.dialect === "postgres" ? "postgres" : "sqlite";
@@ -146,7 +153,9 @@ function system(params: Params): BenchSystem {
       version: `flywheel ${VERSION}`,
       runtime: runtimeName(),
       durability,
-      config: "defaults: runner concurrency as given, 250 ms idle poll (backing off to 2 s), 30 s lease; audit trail (job_runs) on; scheduler off",
+      config:
+        "defaults: runner concurrency as given, 250 ms idle poll (backing off to 2 s), 30 s lease; audit trail (job_runs) on; scheduler off" +
+        (params.dashboard ? "; a dashboard open: HTTP API node + client on the event stream, overview every 1 s" : ""),
     }),
     async setup(): Promise<Location> {
       if (dialect === "sqlite") {
@@ -156,6 +165,7 @@ function system(params: Params): BenchSystem {
       fw = await open();
       await fw.migrate();
       counter = openCounter();
+      if (params.dashboard) dashboard = await openDashboard(fw);
       return { file, schema: schemaName };
     },
     async attach(location) {
@@ -166,6 +176,7 @@ function system(params: Params): BenchSystem {
     async teardown() {
       for (const stop of stops) await stop();
       stops = [];
+      await dashboard?.close();
       await counter?.close();
       await fw?.close();
       await ownSql?.end({ timeout: 5 });
@@ -271,4 +282,10 @@ function success(job: ClaimedJob): FinalizeItem {
 }
 
 const params = JSON.parse(process.argv[3] ?? "{}") as Params;
-await runSystem(params.dialect === "postgres" ? "flywheel-pg" : "flywheel-sqlite", system, WORKFLOW_WORKLOADS);
+await runSystem(params.dialect === "postgres" ? "flywheel-pg" : "flywheel-sqlite", system, {
+  ...WORKFLOW_WORKLOADS,
+  async drain(s, p) {
+    const metrics = await WORKLOADS.drain!(s, p);
+    return dashboard ? { ...metrics, ...(await dashboard.finish()) } : metrics;
+  },
+});

@@ -284,6 +284,20 @@ export interface QueueHealth {
   sampledAt: Date;
 }
 
+/**
+ * Live jobs of one kind, queue and state: how many, and of those how many are ready now, how many wait for a
+ * future time, and the oldest ready one's `scheduledAt` (what {@link QueueHealth} is computed from).
+ */
+export interface CensusRow {
+  kind: string;
+  queue: string;
+  state: JobState;
+  count: number;
+  ready: number;
+  scheduledAhead: number;
+  oldestReadyAt: Date | null;
+}
+
 /** A discarded job with the error of its last attempt. */
 export interface FailureRecord {
   jobId: string;

@@ -1,4 +1,5 @@
 import type {
+  CensusRow,
   EventRecord,
   FailureRecord,
   JobRecord,
@@ -87,6 +88,12 @@ export interface Driver<Tx = unknown> {
   jobCountByKind(p: { kind?: string }): Promise<Array<{ kind: string; state: JobState; count: number }>>;
   /** Counts by state, plus ready/scheduled-ahead and the oldest ready `scheduled_at`. */
   queueStatsGet(p: { now: Date; queues?: string[] }): Promise<QueueStats>;
+  /**
+   * Live jobs counted per (kind, queue, state), with the ready figures `queueStatsGet` gives, as of `now`: one
+   * pass over the table for every count the overview shows. A pass costs a read of the whole table, so callers
+   * sample it rather than poll it; on SQLite the pass goes in chunks that yield to the event loop between them.
+   */
+  jobCensus(p: { now: Date }): Promise<CensusRow[]>;
   /** Discarded jobs finalized since `since`, newest first, with their last attempt's error. */
   jobListFailures(p: { since: Date; limit: number }): Promise<FailureRecord[]>;
 

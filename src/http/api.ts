@@ -9,6 +9,7 @@ import { HTTP_API_DEFAULTS } from "../core/defaults.ts";
 import type { ControlPlaneSettings } from "./options.ts";
 import { matchRoute, type Route } from "./router.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { overviewSamples } from "./overview-sample.ts";
 import { overviewRoutes } from "./routes/overview.ts";
 import { queueRoutes } from "./routes/queues.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
@@ -46,7 +47,7 @@ export function createControlPlane(
   const events = new EventStream(control.events, streamOptions);
   const throughput = new Throughput(control.events, control.clock);
   const routes: Route[] = [
-    ...overviewRoutes(control, { node, throughput, writable: guard.writable }),
+    ...overviewRoutes(control, { node, throughput, writable: guard.writable, samples: overviewSamples(control) }),
     ...jobRoutes(control),
     ...scheduleRoutes(control),
     ...queueRoutes(control),

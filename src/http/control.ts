@@ -24,6 +24,7 @@ export type ControlPlane = Pick<
   | "deletePeriodic"
   | "queueHealth"
   | "overview"
+  | "jobCensus"
   | "recentFailures"
   | "listQueues"
   | "pauseQueue"

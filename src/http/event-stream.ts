@@ -6,6 +6,8 @@ import { EVENT_JSON, type StreamedEvent } from "./wire.ts";
 /** Cadence and bounds of an {@link EventStream}. `{}` means {@link HTTP_API_DEFAULTS}. */
 export interface EventStreamOptions {
   keepAliveMs?: number;
+  /** How long events gather before they go out together. */
+  batchMs?: number;
   retryMs?: number;
   /** Bytes held for a client that does not read before its stream is closed. */
   clientBufferBytes?: number;
@@ -36,20 +38,30 @@ export class EventStream {
   readonly #clients = new Set<Client>();
   readonly #unsubscribe: Array<() => void>;
   readonly #keepAliveMs: number;
+  readonly #batchMs: number;
   readonly #retryMs: number;
   readonly #bufferBytes: number;
   #keepAlive: ReturnType<typeof setInterval> | null = null;
   #nextId = 1;
+  /**
+   * Events emitted since the last flush, already formatted. A busy node emits three events per job; they go out
+   * together `batchMs` after the first, one encode and one write per client instead of one per event: the runners
+   * share this thread, and on SQLite their database work too.
+   */
+  #pending = "";
+  #flushing: ReturnType<typeof setTimeout> | null = null;
 
   constructor(events: EventBus, options: EventStreamOptions = {}) {
     this.#keepAliveMs = options.keepAliveMs ?? HTTP_API_DEFAULTS.sseKeepAliveMs;
+    this.#batchMs = options.batchMs ?? HTTP_API_DEFAULTS.sseBatchMs;
     this.#retryMs = options.retryMs ?? HTTP_API_DEFAULTS.sseRetryMs;
     this.#bufferBytes = options.clientBufferBytes ?? HTTP_API_DEFAULTS.sseClientBufferBytes;
     this.#unsubscribe = (Object.keys(EVENT_JSON) as StreamedEvent[]).map((name) =>
       events.on(name, (payload) => {
         if (this.#clients.size === 0) return;
         const data = (EVENT_JSON[name] as (p: typeof payload) => unknown)(payload);
-        this.#broadcast(encoder.encode(`id: ${this.#nextId++}\nevent: ${name}\ndata: ${JSON.stringify(data)}\n\n`));
+        this.#pending += `id: ${this.#nextId++}\nevent: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+        this.#flushing ??= setTimeout(() => this.#flush(), this.#batchMs);
       }),
     );
   }
@@ -94,10 +106,20 @@ export class EventStream {
   /** Ends every stream and stops listening to the bus. */
   close(): void {
     for (const off of this.#unsubscribe) off();
+    if (this.#flushing !== null) clearTimeout(this.#flushing);
+    this.#flushing = null;
+    this.#pending = "";
     for (const client of [...this.#clients]) {
       this.#forget(client);
       client.controller.close();
     }
+  }
+
+  #flush(): void {
+    this.#flushing = null;
+    const text = this.#pending;
+    this.#pending = "";
+    if (text !== "" && this.#clients.size > 0) this.#broadcast(encoder.encode(text));
   }
 
   #broadcast(bytes: Uint8Array): void {

@@ -209,6 +209,7 @@ describe("overview and nodes", () => {
     expect(body.failures).toContainEqual(expect.objectContaining({ job_id: bad, kind: "broken", error_message: "broken on purpose" }));
     expect(Array.isArray(body.schedules)).toBe(true);
     expect(body.throughput.buckets).toHaveLength(60);
+    expect((await node.call("/api/v1/overview")).headers.get("server-timing")).toMatch(/^overview;dur=\d+\.\d$/);
     const last = body.throughput.buckets.at(-1);
     expect(last.succeeded).toBeGreaterThan(0);
     expect(last.failed).toBeGreaterThan(0);

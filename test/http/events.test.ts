@@ -80,6 +80,25 @@ test("a stream that sees nothing gets keep-alive comments", async () => {
   }
 });
 
+test("events emitted close together go out in one write, in order, batchMs after the first", async () => {
+  const bus = new EventBus(silentLogger);
+  const events = new EventStream(bus, { batchMs: 30 });
+  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req, srv) => events.open(req, srv) });
+  try {
+    const body = (await fetch(server.url)).body!.getReader();
+    const decoder = new TextDecoder();
+    expect(decoder.decode((await body.read()).value)).toContain("event: hello");
+    for (const id of ["a", "b", "c"]) bus.emit("job:cancelled", { jobId: id });
+    const chunk = decoder.decode((await body.read()).value);
+    expect([...chunk.matchAll(/"job_id":"(\w)"/g)].map((m) => m[1])).toEqual(["a", "b", "c"]);
+    expect([...chunk.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))).toEqual([1, 2, 3]);
+    await body.cancel();
+  } finally {
+    events.close();
+    await server.stop(true);
+  }
+});
+
 test("a client that stops reading is dropped once its queue passes the bound; a reading one stays", async () => {
   const bus = new EventBus(silentLogger);
   const events = new EventStream(bus, { clientBufferBytes: 64 * 1024 });

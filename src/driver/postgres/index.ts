@@ -1,6 +1,6 @@
 import type postgres from "postgres";
 import { FlywheelError } from "../../core/errors.ts";
-import type { BindingRecord, EventRecord, FailureRecord, HistoryRecord, JobRecord, JobState, NodeRecord, PeriodicRecord, RunRecord, StepRecord } from "../../core/types.ts";
+import type { BindingRecord, CensusRow, EventRecord, FailureRecord, HistoryRecord, JobRecord, JobState, NodeRecord, PeriodicRecord, RunRecord, StepRecord } from "../../core/types.ts";
 import type {
   ClaimParams,
   ClaimedJob,
@@ -191,6 +191,9 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   }
   queueStatsGet(p: { now: Date; queues?: string[] }): Promise<QueueStats> {
     return this.#call("queueStatsGet", (c) => read.queueStatsGet(c, p));
+  }
+  jobCensus(p: { now: Date }): Promise<CensusRow[]> {
+    return this.#call("jobCensus", (c) => read.jobCensus(c, p));
   }
   jobListFailures(p: { since: Date; limit: number }): Promise<FailureRecord[]> {
     return this.#call("jobListFailures", (c) => read.jobListFailures(c, p));

@@ -1,4 +1,4 @@
-import { JOB_STATES, type FailureRecord, type JobRecord, type JobState, type RunRecord } from "../../core/types.ts";
+import { JOB_STATES, type CensusRow, type FailureRecord, type JobRecord, type JobState, type RunRecord } from "../../core/types.ts";
 import { failedIndexHint } from "../sql.ts";
 import type { JobListParams, QueueStats } from "../types.ts";
 import { decode } from "./codec.ts";
@@ -94,6 +94,19 @@ export async function queueStatsGet(ctx: PgContext, p: { now: Date; queues?: str
     if (row.oldest && (oldestReadyAt === null || row.oldest < oldestReadyAt)) oldestReadyAt = row.oldest;
   }
   return { counts, ready, scheduledAhead, oldestReadyAt };
+}
+
+/** Live jobs per (kind, queue, state) with their ready figures, from one snapshot (see `Driver.jobCensus`). */
+export async function jobCensus(ctx: PgContext, p: { now: Date }): Promise<CensusRow[]> {
+  const rows = await ctx.query(
+    `SELECT kind, queue, state, count(*)::int AS n,
+       count(*) FILTER (WHERE ${READY_PREDICATE} AND scheduled_at <= $1)::int AS ready,
+       min(scheduled_at) FILTER (WHERE ${READY_PREDICATE} AND scheduled_at <= $1) AS oldest,
+       count(*) FILTER (WHERE ${READY_PREDICATE} AND scheduled_at > $1 AND state <> 'waiting')::int AS ahead
+     FROM ${ctx.t.jobs} WHERE deleted_at IS NULL GROUP BY kind, queue, state`,
+    [p.now],
+  );
+  return rows.map((r) => ({ kind: r.kind, queue: r.queue, state: r.state, count: r.n, ready: r.ready, scheduledAhead: r.ahead, oldestReadyAt: r.oldest ?? null }));
 }
 
 /** Discarded jobs finalized since `since`, newest first, with their last attempt's error. */

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { SQLITE_DEFAULTS } from "../../core/defaults.ts";
 import { FlywheelError } from "../../core/errors.ts";
-import type { BindingRecord, EventRecord, FailureRecord, HistoryRecord, JobRecord, JobState, NodeRecord, PeriodicRecord, RunRecord, StepRecord } from "../../core/types.ts";
+import type { BindingRecord, CensusRow, EventRecord, FailureRecord, HistoryRecord, JobRecord, JobState, NodeRecord, PeriodicRecord, RunRecord, StepRecord } from "../../core/types.ts";
 import type {
   ClaimParams,
   ClaimedJob,
@@ -65,7 +65,7 @@ import {
 import { deleteLimit, listLimits, saveLimit } from "./limits.ts";
 import { listQueues, setQueuePaused } from "./queues.ts";
 import { deleteBinding, listBindings, listHistory, matchBindings, saveBinding } from "./topics.ts";
-import { countJobsByKind, getJob, getQueueStats, jobIdsByPrefix, listFailures, listJobs, listJobsByKeyPrefix, listRuns } from "./read.ts";
+import { CENSUS_CHUNK_ROWS, censusChunk, countJobsByKind, getJob, getQueueStats, jobIdsByPrefix, lastJobRowid, listFailures, listJobs, listJobsByKeyPrefix, listRuns } from "./read.ts";
 import { emitEvent, loadWorkflow, saveStep } from "./workflow.ts";
 
 /** Options for {@link SqliteDriver}. `{}` means {@link SQLITE_DEFAULTS}: WAL, `synchronous=NORMAL`, 5 s busy timeout, 10 ms wake poll. */
@@ -218,6 +218,15 @@ export class SqliteDriver implements Driver<Database> {
     return this.#run("queueStatsGet", (db) => getQueueStats(db, p));
   }
 
+  async jobCensus(p: { now: Date }): Promise<CensusRow[]> {
+    const census = new Map<string, CensusRow>();
+    const last = this.#run("jobCensus", lastJobRowid);
+    for (let after = 0; after < last; after += CENSUS_CHUNK_ROWS) {
+      if (after > 0) await new Promise((resolve) => setImmediate(resolve));
+      this.#run("jobCensus", (db) => censusChunk(db, { now: p.now, afterRowid: after, throughRowid: after + CENSUS_CHUNK_ROWS }, census));
+    }
+    return [...census.values()];
+  }
   async jobListFailures(p: { since: Date; limit: number }): Promise<FailureRecord[]> {
     return this.#run("jobListFailures", (db) => listFailures(db, p));
   }

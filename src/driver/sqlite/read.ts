@@ -1,5 +1,5 @@
 import type { Database, SQLQueryBindings } from "bun:sqlite";
-import { JOB_STATES, type FailureRecord, type JobRecord, type JobState, type RunRecord } from "../../core/types.ts";
+import { JOB_STATES, type CensusRow, type FailureRecord, type JobRecord, type JobState, type RunRecord } from "../../core/types.ts";
 import type { Row } from "../decode.ts";
 import { CLAIMABLE_SQL, failedIndexHint } from "../sql.ts";
 import type { JobListParams, QueueStats } from "../types.ts";
@@ -90,6 +90,47 @@ export function getQueueStats(db: Database, p: { now: Date; queues?: string[] })
     .query(`SELECT count(*) AS n FROM jobs WHERE ${claimable} AND state <> 'waiting' AND scheduled_at > ?${queueFilter}`)
     .get(p.now.getTime(), ...queues) as Row;
   return { counts, ready: ready.n, scheduledAhead: ahead.n, oldestReadyAt: toDate(ready.oldest) };
+}
+
+/**
+ * Rows per census chunk. A chunk is one short read (tens of milliseconds on a slow machine); between chunks the
+ * driver yields to the event loop, so a census of a million jobs never stalls the runners or the HTTP server.
+ */
+export const CENSUS_CHUNK_ROWS = 5_000;
+
+/** The highest rowid in `jobs` (0 when empty): where a census stops. Jobs inserted after it are the next census's. */
+export function lastJobRowid(db: Database): number {
+  return ((db.query("SELECT max(rowid) AS last FROM jobs").get() as Row).last as number | null) ?? 0;
+}
+
+/**
+ * Adds the live jobs with `afterRowid < rowid <= throughRowid` to `into`, keyed by kind, queue and state: one
+ * range of the table's own b-tree, read in order. Each job is counted once, in the state its chunk saw.
+ */
+export function censusChunk(db: Database, p: { now: Date; afterRowid: number; throughRowid: number }, into: Map<string, CensusRow>): void {
+  const claimable = `state IN (${CLAIMABLE_SQL})`;
+  const rows = db
+    .query(
+      `SELECT kind, queue, state, count(*) AS n,
+         sum(${claimable} AND scheduled_at <= ?1) AS ready,
+         min(CASE WHEN ${claimable} AND scheduled_at <= ?1 THEN scheduled_at END) AS oldest,
+         sum(${claimable} AND state <> 'waiting' AND scheduled_at > ?1) AS ahead
+       FROM jobs WHERE rowid > ?2 AND rowid <= ?3 AND deleted_at IS NULL GROUP BY kind, queue, state`,
+    )
+    .all(p.now.getTime(), p.afterRowid, p.throughRowid) as Row[];
+  for (const r of rows) {
+    const key = JSON.stringify([r.kind, r.queue, r.state]);
+    const oldest = toDate(r.oldest);
+    const seen = into.get(key);
+    if (!seen) {
+      into.set(key, { kind: r.kind, queue: r.queue, state: r.state, count: r.n, ready: r.ready, scheduledAhead: r.ahead, oldestReadyAt: oldest });
+      continue;
+    }
+    seen.count += r.n;
+    seen.ready += r.ready;
+    seen.scheduledAhead += r.ahead;
+    if (oldest && (seen.oldestReadyAt === null || oldest < seen.oldestReadyAt)) seen.oldestReadyAt = oldest;
+  }
 }
 
 /** Discarded jobs finalized since `since`, newest first, with their last attempt's error. */

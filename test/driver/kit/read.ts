@@ -4,7 +4,7 @@ import type { JobState } from "../../../src/core/types.ts";
 import { T0, at, claimJob, discardItem, jobFixture, retryItem, row } from "./factory.ts";
 import type { Kit } from "./harness.ts";
 
-/** Reads: jobGet, jobIdsByPrefix, jobList, jobListByKeyPrefix, runList, jobCountByKind, queueStatsGet, jobListFailures. */
+/** Reads: jobGet, jobIdsByPrefix, jobList, jobListByKeyPrefix, runList, jobCountByKind, queueStatsGet, jobCensus, jobListFailures. */
 export function readArea(kit: Kit): void {
   describe("reads", () => {
     kit.test("jobGet: null for an unknown id", async () => {
@@ -149,6 +149,47 @@ export function readArea(kit: Kit): void {
         oldestReadyAt: at(-10_000),
       });
       expect(await driver.queueStatsGet({ now: T0, queues: ["none"] })).toEqual({ counts: zero, ready: 0, scheduledAhead: 0, oldestReadyAt: null });
+    });
+
+    kit.test("jobCensus: live jobs per kind, queue and state with ready, scheduled-ahead and oldest-ready figures; agrees with queueStatsGet", async () => {
+      const { driver } = await kit.open();
+      expect(await driver.jobCensus({ now: T0 })).toEqual([]);
+
+      const before = at(-60_000);
+      await jobFixture(driver, { state: "available", now: before, scheduledAt: at(-30_000), queue: "q1", kind: "a" });
+      await jobFixture(driver, { state: "available", now: before, scheduledAt: at(-40_000), queue: "q1", kind: "b" });
+      await jobFixture(driver, { state: "available", now: before, scheduledAt: at(-10_000), queue: "q2", kind: "a" });
+      await jobFixture(driver, { state: "scheduled", now: before, scheduledAt: at(60_000), queue: "q1", kind: "a" });
+      await jobFixture(driver, { state: "retryable", now: before, scheduledAt: at(-20_000), queue: "q1", kind: "a" });
+      await jobFixture(driver, { state: "retryable", now: before, scheduledAt: at(5_000), queue: "q1", kind: "a" });
+      await jobFixture(driver, { state: "running", now: before, queue: "q1", kind: "a" });
+      await jobFixture(driver, { state: "succeeded", now: before, queue: "q2", kind: "a" });
+      await jobFixture(driver, { state: "succeeded", now: before, queue: "q2", kind: "a" });
+      await jobFixture(driver, { state: "discarded", now: before, queue: "q1", kind: "b" });
+
+      const census = await driver.jobCensus({ now: T0 });
+      const key = (r: { kind: string; queue: string; state: string }) => `${r.kind}/${r.queue}/${r.state}`;
+      const row = (kind: string, queue: string, state: JobState, count: number, ready = 0, scheduledAhead = 0, oldestReadyAt: Date | null = null) =>
+        ({ kind, queue, state, count, ready, scheduledAhead, oldestReadyAt });
+      expect([...census].sort((x, y) => key(x).localeCompare(key(y)))).toEqual([
+        row("a", "q1", "available", 1, 1, 0, at(-30_000)),
+        row("a", "q1", "retryable", 2, 1, 1, at(-20_000)),
+        row("a", "q1", "running", 1),
+        row("a", "q1", "scheduled", 1, 0, 1),
+        row("a", "q2", "available", 1, 1, 0, at(-10_000)),
+        row("a", "q2", "succeeded", 2),
+        row("b", "q1", "available", 1, 1, 0, at(-40_000)),
+        row("b", "q1", "discarded", 1),
+      ]);
+
+      // The same figures queueStatsGet gives, summed over the census's groups.
+      for (const queues of [undefined, ["q1"], ["q2"]]) {
+        const stats = await driver.queueStatsGet({ now: T0, queues });
+        const rows = census.filter((r) => !queues || queues.includes(r.queue));
+        const counts = Object.fromEntries(Object.keys(stats.counts).map((s) => [s, rows.filter((r) => r.state === s).reduce((n, r) => n + r.count, 0)]));
+        const oldest = rows.map((r) => r.oldestReadyAt).filter((d) => d !== null).sort((x, y) => x.getTime() - y.getTime())[0] ?? null;
+        expect({ counts, ready: rows.reduce((n, r) => n + r.ready, 0), scheduledAhead: rows.reduce((n, r) => n + r.scheduledAhead, 0), oldestReadyAt: oldest }).toEqual(stats);
+      }
     });
 
     kit.test("jobListFailures: discarded jobs finalized since a time, newest first, with their last attempt's error", async () => {
