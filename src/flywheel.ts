@@ -606,6 +606,11 @@ export class Flywheel<Tx = unknown> {
     }));
   }
 
+  /** The paused queues, by name: who paused each and when. Reads no job, so it is cheap at any table size. */
+  async pausedQueues(): Promise<Array<{ name: string; pausedAt: Date; pausedBy: string | null }>> {
+    return this.driver.queuePausedList({});
+  }
+
   // ---- limits ------------------------------------------------------------------------------------------
 
   /**

@@ -183,6 +183,8 @@ export interface Driver<Tx = unknown> {
    * by state and the oldest ready job's `scheduled_at`. Reads every job once: an operator's read, not a hot path.
    */
   queueList(p: { now: Date }): Promise<QueueListRow[]>;
+  /** The paused queues, by name, from the queue rows alone (no count of jobs): cheap enough for every request. */
+  queuePausedList(p: Record<string, never>): Promise<QueuePauseRow[]>;
 
   /**
    * Creates or replaces the limit of a kind or queue (SPEC §18). From then on every claim, on every node, keeps to
@@ -465,6 +467,13 @@ export interface LimitUsage {
   rateCount: number | null;
   running: number;
   started: number;
+}
+
+/** A row of {@link Driver.queuePausedList}: a paused queue, when and by whom. */
+export interface QueuePauseRow {
+  name: string;
+  pausedAt: Date;
+  pausedBy: string | null;
 }
 
 /** A row of {@link Driver.queueList}. */

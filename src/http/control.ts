@@ -27,6 +27,7 @@ export type ControlPlane = Pick<
   | "jobCensus"
   | "recentFailures"
   | "listQueues"
+  | "pausedQueues"
   | "pauseQueue"
   | "resumeQueue"
   | "listNodes"

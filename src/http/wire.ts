@@ -132,7 +132,8 @@ export interface OverviewResponse {
   node: ReturnType<typeof nodeJson>;
   kinds: Array<ReturnType<typeof kindJson>>;
   health: HealthJson;
-  queues: Array<{ name: string } & HealthJson>;
+  /** Every queue this node serves, its workers' and schedules' use, that holds jobs, or that is paused. */
+  queues: Array<{ name: string; paused: boolean; paused_by: string | null } & HealthJson>;
   counts: Array<{ kind: string; state: JobJson["state"]; count: number }>;
   schedules: ScheduleJson[];
   failures: FailureJson[];

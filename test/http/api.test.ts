@@ -214,6 +214,12 @@ describe("overview and nodes", () => {
     expect(last.succeeded).toBeGreaterThan(0);
     expect(last.failed).toBeGreaterThan(0);
     expect(body.nodes).toEqual([expect.objectContaining({ executor_id: node.fw.executorId, pid: process.pid, self: true })]);
+    // A paused queue no one serves still has a row, paused, read fresh rather than from the sampled counts.
+    await node.fw.pauseQueue("overview-parked", { by: "test" });
+    const again = await node.json("/api/v1/overview");
+    expect(again.body.queues.find((q: { name: string }) => q.name === "overview-parked")).toMatchObject({ paused: true, paused_by: "test", ready: 0 });
+    expect(again.body.queues.find((q: { name: string }) => q.name === "default")).toMatchObject({ paused: false, paused_by: null });
+    await node.fw.resumeQueue("overview-parked");
   });
 
   test("GET /api/v1/nodes lists the registry's live nodes, this one marked self", async () => {

@@ -24,6 +24,7 @@ import type {
   PeriodicRunParams,
   PeriodicSaveRow,
   QueueListRow,
+  QueuePauseRow,
   QueueStats,
   StepWrite,
 } from "../types.ts";
@@ -272,6 +273,10 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   }
   queueList(p: { now: Date }): Promise<QueueListRow[]> {
     return this.#call("queueList", (c) => queues.queueList(c, p));
+  }
+
+  queuePausedList(_p: Record<string, never>): Promise<QueuePauseRow[]> {
+    return this.#call("queuePausedList", (c) => queues.queuePausedList(c));
   }
 
   limitSave(p: LimitSaveRow): Promise<LimitStored> {

@@ -1,5 +1,5 @@
 import { foldQueues } from "../decode.ts";
-import type { QueueListRow } from "../types.ts";
+import type { QueueListRow, QueuePauseRow } from "../types.ts";
 import type { PgContext } from "./context.ts";
 import { READY_PREDICATE } from "./tables.ts";
 
@@ -25,6 +25,17 @@ export async function queueSetPaused(ctx: PgContext, p: { name: string; by: stri
   return rows.length > 0;
 }
 
+/** The paused queues, by name in byte order (as SQLite sorts). */
+export async function queuePausedList(ctx: PgContext): Promise<QueuePauseRow[]> {
+  return (await queueRows(ctx, "WHERE paused_at IS NOT NULL")) as QueuePauseRow[];
+}
+
+/** Queue rows (a queue has one once it was paused, or a limit names it), by name. */
+async function queueRows(ctx: PgContext, where = ""): Promise<Array<{ name: string; pausedAt: Date | null; pausedBy: string | null }>> {
+  const rows = await ctx.query(`SELECT name, paused_at, paused_by FROM ${ctx.t.queues} ${where} ORDER BY name COLLATE "C"`);
+  return rows.map((r) => ({ name: r.name, pausedAt: (r.paused_at as Date | null) ?? null, pausedBy: r.paused_by ?? null }));
+}
+
 /** Every queue with jobs or a row, by name: counts by state and the oldest ready job's time. */
 export async function queueList(ctx: PgContext, p: { now: Date }): Promise<QueueListRow[]> {
   const counts = await ctx.query(
@@ -32,9 +43,8 @@ export async function queueList(ctx: PgContext, p: { now: Date }): Promise<Queue
      FROM ${ctx.t.jobs} WHERE deleted_at IS NULL GROUP BY queue, state`,
     [p.now],
   );
-  const states = await ctx.query(`SELECT name, paused_at, paused_by FROM ${ctx.t.queues}`);
   return foldQueues(
     counts.map((r) => ({ queue: r.queue, state: r.state, count: r.n, oldestReady: (r.oldest as Date | null) ?? null })),
-    states.map((r) => ({ name: r.name, pausedAt: (r.paused_at as Date | null) ?? null, pausedBy: r.paused_by ?? null })),
+    await queueRows(ctx),
   );
 }

@@ -25,6 +25,7 @@ import type {
   PeriodicRunParams,
   PeriodicSaveRow,
   QueueListRow,
+  QueuePauseRow,
   QueueStats,
   StepWrite,
 } from "../types.ts";
@@ -63,7 +64,7 @@ import {
   setPeriodicActive,
 } from "./periodic.ts";
 import { deleteLimit, listLimits, saveLimit } from "./limits.ts";
-import { listQueues, setQueuePaused } from "./queues.ts";
+import { listPausedQueues, listQueues, setQueuePaused } from "./queues.ts";
 import { deleteBinding, listBindings, listHistory, matchBindings, saveBinding } from "./topics.ts";
 import { CENSUS_CHUNK_ROWS, censusChunk, countJobsByKind, getJob, getQueueStats, jobIdsByPrefix, lastJobRowid, listFailures, listJobs, listJobsByKeyPrefix, listRuns } from "./read.ts";
 import { emitEvent, loadWorkflow, saveStep } from "./workflow.ts";
@@ -327,6 +328,10 @@ export class SqliteDriver implements Driver<Database> {
 
   async queueList(p: { now: Date }): Promise<QueueListRow[]> {
     return this.#run("queueList", (db) => listQueues(db, p));
+  }
+
+  async queuePausedList(_p: Record<string, never>): Promise<QueuePauseRow[]> {
+    return this.#run("queuePausedList", (db) => listPausedQueues(db));
   }
 
   async limitSave(p: LimitSaveRow): Promise<LimitStored> {

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { foldQueues, type Row } from "../decode.ts";
 import { CLAIMABLE_SQL } from "../sql.ts";
-import type { QueueListRow } from "../types.ts";
+import type { QueueListRow, QueuePauseRow } from "../types.ts";
 import { toDate } from "./codec.ts";
 
 /** Pauses (`by` given) or resumes a queue; true when its state changed. */
@@ -27,6 +27,17 @@ export function pausedQueues(db: Database): Set<string> {
   return new Set(rows.map((r) => r.name as string));
 }
 
+/** The paused queues, by name. */
+export function listPausedQueues(db: Database): QueuePauseRow[] {
+  return queueRows(db, "WHERE paused_at IS NOT NULL") as QueuePauseRow[];
+}
+
+/** Queue rows (a queue has one once it was paused, or a limit names it), by name. */
+function queueRows(db: Database, where = ""): Array<{ name: string; pausedAt: Date | null; pausedBy: string | null }> {
+  const rows = db.query(`SELECT name, paused_at, paused_by FROM job_queues ${where} ORDER BY name`).all() as Row[];
+  return rows.map((r) => ({ name: r.name, pausedAt: toDate(r.paused_at), pausedBy: r.paused_by ?? null }));
+}
+
 /** Every queue with jobs or a row, by name: counts by state and the oldest ready job's time. */
 export function listQueues(db: Database, p: { now: Date }): QueueListRow[] {
   const counts = db
@@ -36,9 +47,8 @@ export function listQueues(db: Database, p: { now: Date }): QueueListRow[] {
        FROM jobs WHERE deleted_at IS NULL GROUP BY queue, state`,
     )
     .all(p.now.getTime()) as Row[];
-  const states = db.query("SELECT name, paused_at, paused_by FROM job_queues").all() as Row[];
   return foldQueues(
     counts.map((r) => ({ queue: r.queue, state: r.state, count: r.n, oldestReady: toDate(r.oldest) })),
-    states.map((r) => ({ name: r.name, pausedAt: toDate(r.paused_at), pausedBy: r.paused_by ?? null })),
+    queueRows(db),
   );
 }

@@ -1,22 +1,22 @@
 import { JOB_DEFAULTS } from "../../core/defaults.ts";
-import type { OverviewResponse, QueueJson } from "../wire.ts";
+import type { OverviewResponse } from "../wire.ts";
 import { api, noteServerWritable } from "./api.ts";
 import { duration, shortId } from "./format.ts";
 import { NodeTable } from "./nodes.tsx";
-import { QueueTable, queueRows } from "./queues.tsx";
+import { QueueTable } from "./queues.tsx";
 import { ScheduleTable } from "./schedules.tsx";
 import { Loading, Section, Sparkline, TableHead, useLoad, When } from "./ui.tsx";
 
 /** The first screen: queues, throughput, schedules, recent failures, nodes and kinds. */
 export function Overview({ tick, reload }: { tick: number; reload: () => void }) {
   const loaded = useLoad(async () => {
-    const [overview, listed] = await Promise.all([api<OverviewResponse>("/api/v1/overview"), api<{ queues: QueueJson[] }>("/api/v1/queues")]);
+    const overview = await api<OverviewResponse>("/api/v1/overview");
     noteServerWritable(overview.node.writable);
-    return { o: overview, queues: listed.queues };
+    return overview;
   }, [tick]);
   return (
     <Loading loaded={loaded}>
-      {({ o, queues }) => (
+      {(o) => (
         <>
           <div class="cards">
             <Card label="ready" value={o.health.ready} />
@@ -27,7 +27,7 @@ export function Overview({ tick, reload }: { tick: number; reload: () => void })
             <Sparkline throughput={o.throughput} />
           </div>
           <Section title="Queues" aside="a paused queue is skipped by every node's claim">
-            <QueueTable rows={queueRows(o.queues, queues)} changed={reload} />
+            <QueueTable rows={o.queues} changed={reload} />
           </Section>
           <Section title="Schedules">
             <ScheduleTable schedules={o.schedules} changed={reload} />

@@ -29,20 +29,29 @@ export function overviewRoutes(control: ControlPlane, sources: OverviewSources):
       pattern: "/api/v1/overview",
       async handler() {
         const started = performance.now();
-        const [schedules, sample, failures, nodes] = await Promise.all([
+        const [schedules, sample, failures, nodes, paused] = await Promise.all([
           schedulesJson(control),
           sources.samples.census.get(),
           sources.samples.failures.get(),
           registry(),
+          // Read fresh, not sampled: a pause from the dashboard shows on its next load.
+          control.pausedQueues(),
         ]);
         const now = control.clock.now();
-        // The queues worth a row: this node's, its workers' and its schedules' (a queue list arrives with SPEC §18).
-        const names = new Set([...sources.node.queues, JOB_DEFAULTS.queue, ...schedules.map((s) => s.queue)]);
+        // The queues worth a row: this node's, its workers' and schedules', every queue holding jobs, every paused one.
+        const names = new Set([...sources.node.queues, JOB_DEFAULTS.queue, ...schedules.map((s) => s.queue), ...sample.value.map((r) => r.queue)]);
         for (const kind of control.kinds) {
           const queue = control.worker(kind)?.queue;
           if (queue) names.add(queue);
         }
-        const queues = [...names].sort().map((name) => ({ name, ...healthJson(censusHealth(sample, now, [name])) }));
+        const pausedBy = new Map(paused.map((q) => [q.name, q.pausedBy]));
+        for (const name of pausedBy.keys()) names.add(name);
+        const queues = [...names].sort().map((name) => ({
+          name,
+          paused: pausedBy.has(name),
+          paused_by: pausedBy.get(name) ?? null,
+          ...healthJson(censusHealth(sample, now, [name])),
+        }));
         const response = jsonResponse({
           node: node(),
           kinds: control.kinds.map((kind) => kindJson(kind, control.worker(kind))),

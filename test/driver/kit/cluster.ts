@@ -8,7 +8,7 @@ function nodeRow(id: string, over: Partial<NodeRow> = {}): NodeRow {
   return { id, executorId: `exec-${id}`, host: "kit-host", pid: 4242, version: "0.0.0-kit", queues: ["default", "mail"], kinds: ["email", "report"], heartbeatMs: 10_000, startedAt: T0, ...over };
 }
 
-/** The node registry (nodeHeartbeat, nodeList, nodeRemove) and queue pause (queueSetPaused, queueList, the claim). */
+/** The node registry (nodeHeartbeat, nodeList, nodeRemove) and queue pause (queueSetPaused, queueList, queuePausedList, the claim). */
 export function clusterArea(kit: Kit): void {
   describe("nodes", () => {
     kit.test("nodeHeartbeat registers and refreshes a node; nodeList shows it with everything it wrote", async () => {
@@ -74,6 +74,21 @@ export function clusterArea(kit: Kit): void {
       expect(Object.values(empty!.counts).every((n) => n === 0)).toBe(true);
       expectFields(mail, { pausedAt: null, oldestReadyAt: at(-5_000) });
       expect(mail!.counts.available + mail!.counts.scheduled).toBe(3);
+    });
+
+    kit.test("queuePausedList: only the paused queues, by name, with when and by whom; a resumed one leaves it", async () => {
+      const { driver } = await kit.open();
+      await driver.jobInsert({ jobs: [row({ queue: "mail" })] });
+      expect(await driver.queuePausedList({})).toEqual([]);
+      await driver.queueSetPaused({ name: "zeta", by: "ann", now: at(1) });
+      await driver.queueSetPaused({ name: "Mail", by: null, now: at(2) });
+      await driver.queueSetPaused({ name: "alpha", by: "config:a", now: at(3) });
+      await driver.queueSetPaused({ name: "beta", by: "bob", now: at(4) });
+      await driver.queueSetPaused({ name: "beta", by: null, now: at(5) });
+      expect(await driver.queuePausedList({})).toEqual([
+        { name: "alpha", pausedAt: at(3), pausedBy: "config:a" },
+        { name: "zeta", pausedAt: at(1), pausedBy: "ann" },
+      ]);
     });
   });
 }
