@@ -1,6 +1,6 @@
 /**
  * What an open dashboard asks of a node, as its own process: `bun bench/control-plane/dashboard-client.ts <url>`
- * holds `GET /api/v1/events` open (reading every event, as the page's stream reader does) and asks for
+ * holds `GET /api/v1/events?summary` open (as the page does: one event per batch) and asks for
  * `GET /api/v1/overview` every second, one at a time, as a page reloading its first screen would. It prints
  * `@@CLIENT@@ ready` once the stream said hello and the first overview arrived, and on SIGTERM
  * `@@CLIENT@@ {json}`: events read, overviews answered (all 200) and their latency, then exits.
@@ -24,7 +24,7 @@ let helloSeen: () => void;
 const hello = new Promise<void>((resolve) => (helloSeen = resolve));
 
 async function follow(): Promise<void> {
-  const res = await fetch(new URL("/api/v1/events", base), { headers: { accept: "text/event-stream" }, signal: stop.signal });
+  const res = await fetch(new URL("/api/v1/events?summary", base), { headers: { accept: "text/event-stream" }, signal: stop.signal });
   if (!res.ok || !res.body) throw new Error(`GET /api/v1/events answered ${res.status}`);
   let pending = "";
   for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {

@@ -19,6 +19,8 @@ export interface EventStreamOptions {
  */
 interface Client {
   controller: ReadableStreamDefaultController<Uint8Array>;
+  /** `?summary`: one `summary` event per batch (how many of each event) instead of every event. */
+  summary: boolean;
   queue: Uint8Array[];
   queuedBytes: number;
   /** The response asked for data while the queue was empty: the next chunk goes straight through. */
@@ -31,7 +33,10 @@ const encoder = new TextEncoder();
  * `GET /api/v1/events`: job and schedule changes as server-sent events, fed by the node's event bus. Each event
  * is encoded once and handed to every open stream, so a client costs no database read. A stream's queue is
  * bounded: a client that stops reading is dropped once `clientBufferBytes` wait for it (it reconnects and
- * reloads), so no client can make the node's memory grow. Ids count up per server; missed events are not
+ * reloads), so no client can make the node's memory grow. A client that only needs to know that something
+ * happened (the dashboard, which reloads on any event) asks with `?summary` for one `summary` event per batch
+ * holding how many of each event there were: while only such clients listen, an event costs a counter, not an
+ * encode, so a dashboard left open does not tax a busy node. Ids count up per server; missed events are not
  * replayed, a reconnecting client reloads what it shows instead.
  */
 export class EventStream {
@@ -49,6 +54,10 @@ export class EventStream {
    * share this thread, and on SQLite their database work too.
    */
   #pending = "";
+  /** Events emitted since the last flush, counted by name, for summary clients. */
+  #counts: Partial<Record<StreamedEvent, number>> = {};
+  /** Open streams that take every event (the rest take summaries). */
+  #full = 0;
   #flushing: ReturnType<typeof setTimeout> | null = null;
 
   constructor(events: EventBus, options: EventStreamOptions = {}) {
@@ -59,8 +68,11 @@ export class EventStream {
     this.#unsubscribe = (Object.keys(EVENT_JSON) as StreamedEvent[]).map((name) =>
       events.on(name, (payload) => {
         if (this.#clients.size === 0) return;
-        const data = (EVENT_JSON[name] as (p: typeof payload) => unknown)(payload);
-        this.#pending += `id: ${this.#nextId++}\nevent: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+        if (this.#full > 0) {
+          const data = (EVENT_JSON[name] as (p: typeof payload) => unknown)(payload);
+          this.#pending += `id: ${this.#nextId++}\nevent: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+        }
+        if (this.#clients.size > this.#full) this.#counts[name] = (this.#counts[name] ?? 0) + 1;
         this.#flushing ??= setTimeout(() => this.#flush(), this.#batchMs);
       }),
     );
@@ -76,11 +88,13 @@ export class EventStream {
     // Bun closes a connection idle for 10 s by default; a quiet stream is idle between keep-alives.
     server.timeout(request, 0);
     let client: Client;
+    const summary = new URL(request.url).searchParams.has("summary");
     const stream = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          client = { controller, queue: [], queuedBytes: 0, wanting: false };
+          client = { controller, summary, queue: [], queuedBytes: 0, wanting: false };
           this.#clients.add(client);
+          if (!summary) this.#full++;
           this.#send(client, encoder.encode(`retry: ${this.#retryMs}\n\nevent: hello\ndata: {}\n\n`));
           this.#keepAlive ??= setInterval(() => this.#broadcast(encoder.encode(": keep-alive\n\n")), this.#keepAliveMs);
         },
@@ -109,6 +123,7 @@ export class EventStream {
     if (this.#flushing !== null) clearTimeout(this.#flushing);
     this.#flushing = null;
     this.#pending = "";
+    this.#counts = {};
     for (const client of [...this.#clients]) {
       this.#forget(client);
       client.controller.close();
@@ -118,12 +133,16 @@ export class EventStream {
   #flush(): void {
     this.#flushing = null;
     const text = this.#pending;
+    const counts = this.#counts;
     this.#pending = "";
-    if (text !== "" && this.#clients.size > 0) this.#broadcast(encoder.encode(text));
+    this.#counts = {};
+    if (text !== "") this.#broadcast(encoder.encode(text), false);
+    if (Object.keys(counts).length > 0) this.#broadcast(encoder.encode(`id: ${this.#nextId++}\nevent: summary\ndata: ${JSON.stringify(counts)}\n\n`), true);
   }
 
-  #broadcast(bytes: Uint8Array): void {
-    for (const client of this.#clients) this.#send(client, bytes);
+  /** Sends `bytes` to every client, or only to the summary clients (`true`) or the full ones (`false`). */
+  #broadcast(bytes: Uint8Array, summary?: boolean): void {
+    for (const client of this.#clients) if (summary === undefined || client.summary === summary) this.#send(client, bytes);
   }
 
   #send(client: Client, bytes: Uint8Array): void {
@@ -143,7 +162,7 @@ export class EventStream {
   }
 
   #forget(client: Client): void {
-    this.#clients.delete(client);
+    if (this.#clients.delete(client) && !client.summary) this.#full--;
     if (this.#clients.size === 0 && this.#keepAlive !== null) {
       clearInterval(this.#keepAlive);
       this.#keepAlive = null;

@@ -99,6 +99,34 @@ test("events emitted close together go out in one write, in order, batchMs after
   }
 });
 
+test("?summary: one summary event per batch, counting each event, beside a full client that gets every event", async () => {
+  const bus = new EventBus(silentLogger);
+  const events = new EventStream(bus, { batchMs: 30 });
+  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req, srv) => events.open(req, srv) });
+  const decoder = new TextDecoder();
+  try {
+    const summary = (await fetch(new URL("/?summary", server.url))).body!.getReader();
+    const full = (await fetch(server.url)).body!.getReader();
+    expect(decoder.decode((await summary.read()).value)).toContain("event: hello");
+    expect(decoder.decode((await full.read()).value)).toContain("event: hello");
+    for (const id of ["a", "b", "c"]) bus.emit("job:cancelled", { jobId: id });
+    bus.emit("periodic:failed", { slug: "s", error: "boom" });
+    const counted = decoder.decode((await summary.read()).value);
+    expect(counted).toMatch(/^id: \d+\nevent: summary\ndata: \{"job:cancelled":3,"periodic:failed":1\}\n\n$/);
+    const every = decoder.decode((await full.read()).value);
+    expect([...every.matchAll(/^event: (.+)$/gm)].map((m) => m[1])).toEqual(["job:cancelled", "job:cancelled", "job:cancelled", "periodic:failed"]);
+    await full.cancel();
+    // With only summary clients left, the next batch is still counted and sent.
+    while (events.clients > 1) await Bun.sleep(1);
+    bus.emit("job:cancelled", { jobId: "d" });
+    expect(decoder.decode((await summary.read()).value)).toContain('data: {"job:cancelled":1}');
+    await summary.cancel();
+  } finally {
+    events.close();
+    await server.stop(true);
+  }
+});
+
 test("a client that stops reading is dropped once its queue passes the bound; a reading one stays", async () => {
   const bus = new EventBus(silentLogger);
   const events = new EventStream(bus, { clientBufferBytes: 64 * 1024 });
