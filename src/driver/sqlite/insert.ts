@@ -116,6 +116,14 @@ function outcomes(db: Database, jobs: JobInsertRow[], inserted: ReadonlySet<stri
 }
 
 /**
+ * Whether inserting `jobs` is one write statement, atomic without a transaction around it: a lone row with no
+ * unique key (a keyed one may read the holder of its key after the insert).
+ */
+export function isOneStatement(jobs: JobInsertRow[]): boolean {
+  return jobs.length === 1 && jobs[0]!.uniqueKey === null && jobs[0]!.uniqueActiveKey === null;
+}
+
+/**
  * {@link insertJobs} as one unit: a batch commits together, in its own `BEGIN IMMEDIATE` transaction unless
  * one is already open on `db` (the runtime's own write, or the caller's for an outbox insert).
  */
