@@ -175,11 +175,14 @@ export class Flywheel<Tx = unknown> {
 
   /** Wakes this process's runners for `rows`: at once for the runnable, at their time for the earliest scheduled. */
   #wakeFor(rows: JobInsertRow[]): void {
+    // One wake-up for a batch: each sets its listener's flag, so a thousand say no more than one.
+    let now = false;
     let later: Date | null = null;
     for (const row of rows) {
-      if (row.state === "available") this.runtime.wake.wake();
+      if (row.state === "available") now = true;
       else if (later === null || row.scheduledAt < later) later = row.scheduledAt;
     }
+    if (now) this.runtime.wake.wake();
     if (later) this.runtime.wake.at(later);
   }
 
