@@ -18,6 +18,7 @@
  * --only    dialects; PostgreSQL is skipped when it does not answer (this script does not start it).
  * --out     JSON results (default bench/results/control-plane-<timestamp>.json; the processes' stderr in a .log beside it).
  */
+import { benchArgs } from "./lib/args.ts";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NODE_MARK, type NodeReady } from "./lib/dashboard.ts";
@@ -30,22 +31,7 @@ import { int, ms, ratio, table } from "./lib/table.ts";
 type Dialect = "sqlite" | "postgres";
 type Part = "drain" | "overview";
 
-const argv = process.argv.slice(2);
-function usage(message: string): never {
-  console.error(
-    `bench:control-plane: ${message}\nusage: bun bench/control-plane.ts [--quick] [--parts drain,overview] [--only sqlite,postgres] [--jobs N] [--reps N] [--rows N] [--requests N] [--out file.json]`,
-  );
-  process.exit(2);
-}
-function flag(name: string): string | undefined {
-  const i = argv.indexOf(name);
-  if (i === -1) return undefined;
-  const value = argv[i + 1];
-  if (value === undefined || value.startsWith("--")) usage(`${name} needs a value`);
-  return value;
-}
-const KNOWN = new Set(["--quick", "--parts", "--only", "--jobs", "--reps", "--rows", "--requests", "--out"]);
-for (const a of argv) if (a.startsWith("--") && !KNOWN.has(a)) usage(`unknown flag ${a}`);
+const { argv, usage, flag } = benchArgs("bench:control-plane", "bun bench/control-plane.ts [--quick] [--parts drain,overview] [--only sqlite,postgres] [--jobs N] [--reps N] [--rows N] [--requests N] [--out file.json]", ["--quick", "--parts", "--only", "--jobs", "--reps", "--rows", "--requests", "--out"]);
 const list = <T extends string>(name: string, known: readonly T[]): T[] => {
   const given = flag(name)?.split(",").map((s) => s.trim()).filter(Boolean) ?? [...known];
   for (const g of given) if (!known.includes(g as T)) usage(`${name}: no ${g} (known: ${known.join(", ")})`);

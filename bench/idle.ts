@@ -20,6 +20,7 @@
  * the reason, when its server does not answer (this script starts neither PostgreSQL nor Redis; `bench/run.ts`
  * does) or its peer is not in bench/node_modules (`bench/run.ts` installs them).
  */
+import { benchArgs } from "./lib/args.ts";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -63,20 +64,7 @@ function daemonNote(store: Store): string {
 
 // ---- arguments -------------------------------------------------------------------------------------------
 
-const argv = process.argv.slice(2);
-function usage(message: string): never {
-  console.error(`bench:idle: ${message}\nusage: bun bench/idle.ts [--seconds N] [--warmup N] [--only a,b] [--out file.json]`);
-  process.exit(2);
-}
-function flag(name: string): string | undefined {
-  const i = argv.indexOf(name);
-  if (i === -1) return undefined;
-  const value = argv[i + 1];
-  if (value === undefined || value.startsWith("--")) usage(`${name} needs a value`);
-  return value;
-}
-const KNOWN = new Set(["--seconds", "--warmup", "--only", "--out"]);
-for (const a of argv) if (a.startsWith("--") && !KNOWN.has(a)) usage(`unknown flag ${a}`);
+const { argv, usage, flag } = benchArgs("bench:idle", "bun bench/idle.ts [--seconds N] [--warmup N] [--only a,b] [--out file.json]", ["--seconds", "--warmup", "--only", "--out"]);
 
 const seconds = Number(flag("--seconds") ?? 20);
 const warmup = Number(flag("--warmup") ?? 5);

@@ -11,6 +11,7 @@
  * 2,000 without); the same store then times N single `fw.insert` calls, the baseline a publish is compared with.
  * B values alternate which goes first; the median of --reps (default 3) is reported.
  */
+import { benchArgs } from "./lib/args.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type Flywheel } from "../src/index.ts";
@@ -22,20 +23,7 @@ import { int, ratio, table } from "./lib/table.ts";
 
 type Dialect = "sqlite" | "postgres";
 
-const argv = process.argv.slice(2);
-function usage(message: string): never {
-  console.error(`bench:publish: ${message}\nusage: bun bench/publish.ts [--quick] [--only sqlite,postgres] [--bindings 10,1000] [--publishes N] [--reps N] [--out file.json]`);
-  process.exit(2);
-}
-function flag(name: string): string | undefined {
-  const i = argv.indexOf(name);
-  if (i === -1) return undefined;
-  const value = argv[i + 1];
-  if (value === undefined || value.startsWith("--")) usage(`${name} needs a value`);
-  return value;
-}
-const KNOWN = new Set(["--quick", "--only", "--bindings", "--publishes", "--reps", "--out"]);
-for (const a of argv) if (a.startsWith("--") && !KNOWN.has(a)) usage(`unknown flag ${a}`);
+const { argv, usage, flag } = benchArgs("bench:publish", "bun bench/publish.ts [--quick] [--only sqlite,postgres] [--bindings 10,1000] [--publishes N] [--reps N] [--out file.json]", ["--quick", "--only", "--bindings", "--publishes", "--reps", "--out"]);
 const quick = argv.includes("--quick");
 const dialects = (flag("--only")?.split(",").map((s) => s.trim()) ?? ["sqlite", "postgres"]) as Dialect[];
 for (const d of dialects) if (d !== "sqlite" && d !== "postgres") usage(`--only: no ${d} (known: sqlite, postgres)`);

@@ -19,6 +19,7 @@
  * (Over 400 lines: it is the one script that orders the whole run; the workloads, the formatting and the
  * workflow tables live in bench/lib/.)
  */
+import { benchArgs } from "./lib/args.ts";
 import { existsSync, mkdirSync, readdirSync, readFileSync, appendFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,20 +83,7 @@ const BASELINE: Record<Dialect, string> = { sqlite: "flywheel-sqlite", postgres:
 
 // ---- arguments -------------------------------------------------------------------------------------------
 
-const argv = process.argv.slice(2);
-function flag(name: string): string | undefined {
-  const i = argv.indexOf(name);
-  if (i === -1) return undefined;
-  const value = argv[i + 1];
-  if (value === undefined || value.startsWith("--")) usage(`${name} needs a value`);
-  return value;
-}
-function usage(message: string): never {
-  console.error(`bench: ${message}\nusage: bun bench/run.ts [--quick] [--only a,b] [--workloads w,…] [--jobs N] [--reps N] [--out file.json]`);
-  process.exit(2);
-}
-const KNOWN = new Set(["--quick", "--only", "--workloads", "--jobs", "--reps", "--out"]);
-for (const a of argv) if (a.startsWith("--") && !KNOWN.has(a)) usage(`unknown flag ${a}`);
+const { argv, usage, flag } = benchArgs("bench", "bun bench/run.ts [--quick] [--only a,b] [--workloads w,…] [--jobs N] [--reps N] [--out file.json]", ["--quick", "--only", "--workloads", "--jobs", "--reps", "--out"]);
 
 const quick = argv.includes("--quick");
 const only = flag("--only")?.split(",").map((s) => s.trim()).filter(Boolean);

@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { AlertRule } from "../../src/alerts/index.ts";
-import { ConfigError, loadConfig, parseConfig } from "../../src/daemon/config/index.ts";
+import { loadConfig, parseConfig } from "../../src/daemon/config/index.ts";
 import { hasAlerts, nodeOptions } from "../../src/daemon/node-options.ts";
+import { configIssues } from "../support/config.ts";
 
 const file = "/etc/flywheel/flywheel.yaml";
 const schedule = (slug: string, extra = "") => `  - slug: ${slug}\n    every: 1h\n    worker: shell\n    shell: { inline: "true" }\n${extra}`;
@@ -10,13 +11,7 @@ const parse = (yaml: string) => parseConfig(yaml, { file, env: {} });
 
 /** The config's problems, each as `file:line: key: message`. */
 function problems(yaml: string): string[] {
-  try {
-    parse(yaml);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map((i) => `${i.line ?? "?"}: ${i.path}: ${i.message}`);
-    throw error;
-  }
-  return [];
+  return configIssues(yaml, { file, env: {} }).map((i) => `${i.line ?? "?"}: ${i.path}: ${i.message}`);
 }
 
 describe("alerts:, ping: and grace:", () => {

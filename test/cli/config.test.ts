@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { ConfigError, loadConfig, locate, parseConfig } from "../../src/daemon/config/index.ts";
+import { loadConfig, locate, parseConfig } from "../../src/daemon/config/index.ts";
 import { cli, sandbox, type Sandbox } from "./helpers.ts";
 import { MIGRATIONS } from "../../src/driver/sqlite/migrate.ts";
+import { configIssues } from "../support/config.ts";
 
 let box: Sandbox;
 beforeAll(async () => {
@@ -243,15 +244,7 @@ describe("examples/flywheel.yaml", () => {
 
 describe("config loader", () => {
   const file = "/etc/flywheel/flywheel.yaml";
-  const issuesOf = (text: string) => {
-    try {
-      parseConfig(text, { file });
-    } catch (error) {
-      if (error instanceof ConfigError) return error.issues;
-      throw error;
-    }
-    return [];
-  };
+  const issuesOf = (text: string) => configIssues(text, { file });
 
   test("resolves defaults, durations and paths against the config's directory", () => {
     const config = parseConfig(

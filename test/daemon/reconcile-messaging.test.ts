@@ -1,25 +1,17 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { createLogger } from "../../src/core/logger.ts";
-import { ConfigError, parseConfig } from "../../src/daemon/config/index.ts";
+import { parseConfig } from "../../src/daemon/config/index.ts";
 import { reconcileMessaging } from "../../src/daemon/reconcile-messaging.ts";
 import { reloadConfig } from "../../src/daemon/reload.ts";
 import { connect, type Flywheel } from "../../src/index.ts";
 import { commandWorkers } from "../../src/workers/index.ts";
+import { configIssues } from "../support/config.ts";
 import { tempDir } from "../support/helpers.ts";
 
 const file = "/etc/flywheel/flywheel.yaml";
 
-/** The issues a config text is refused with; [] when it loads. */
-function issuesOf(text: string) {
-  try {
-    parseConfig(text, { file });
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues;
-    throw error;
-  }
-  return [];
-}
+const issuesOf = (text: string) => configIssues(text, { file });
 
 describe("bindings: and queues: in flywheel.yaml", () => {
   test("resolve into bindings with their worker args and queues with their pause", () => {

@@ -4,25 +4,11 @@ import { PostgresDriver } from "../../src/driver/postgres/index.ts";
 import type { ClaimParams } from "../../src/driver/types.ts";
 import { newId } from "../../src/core/id.ts";
 import { pgAvailable, throwawaySchema, type ThrowawaySchema } from "../support/postgres.ts";
-import { explainClaim } from "../support/postgres-explain.ts";
+import { explainClaim, type PlanNode, walkPlan as walk } from "../support/postgres-explain.ts";
 
 const missing = !(await pgAvailable());
 const BACKLOG = 100_000;
 
-/** A node of PostgreSQL's JSON plan. */
-interface PlanNode {
-  "Node Type": string;
-  "Relation Name"?: string;
-  "Index Name"?: string;
-  "Parent Relationship"?: string;
-  "Subplan Name"?: string;
-  Plans?: PlanNode[];
-}
-
-function* walk(node: PlanNode): Generator<PlanNode> {
-  yield node;
-  for (const child of node.Plans ?? []) yield* walk(child);
-}
 
 /** Scans of `jobs` feeding `node` through its input (not its CTEs and sub-plans) without a Limit in between. */
 function unboundedJobScans(node: PlanNode): PlanNode[] {

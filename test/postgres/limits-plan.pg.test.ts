@@ -12,22 +12,11 @@ import { schemaNames } from "../../src/driver/postgres/tables.ts";
 import type { ClaimParams } from "../../src/driver/types.ts";
 import { newId } from "../../src/core/id.ts";
 import { pgAvailable, throwawaySchema, type ThrowawaySchema } from "../support/postgres.ts";
-import { explainStatement } from "../support/postgres-explain.ts";
+import { explainStatement, type PlanNode, walkPlan as walk } from "../support/postgres-explain.ts";
 
 const missing = !(await pgAvailable());
 const BACKLOG = 30_000;
 
-interface PlanNode {
-  "Node Type": string;
-  "Relation Name"?: string;
-  "Index Name"?: string;
-  Plans?: PlanNode[];
-}
-
-function* walk(node: PlanNode): Generator<PlanNode> {
-  yield node;
-  for (const child of node.Plans ?? []) yield* walk(child);
-}
 
 describe.skipIf(missing)(`postgres: the claim under limits and a paused queue reads a ${BACKLOG.toLocaleString("en")}-row backlog through indexes`, () => {
   let schema: ThrowawaySchema;

@@ -53,3 +53,19 @@ function sqlLiteral(value: unknown): string {
   if (typeof value === "number") return String(Math.trunc(value));
   return `'${String(value).replaceAll("'", "''")}'`;
 }
+
+/** A node of PostgreSQL's JSON plan (`EXPLAIN (FORMAT JSON)`), the fields the plan tests read. */
+export interface PlanNode {
+  "Node Type": string;
+  "Relation Name"?: string;
+  "Index Name"?: string;
+  "Parent Relationship"?: string;
+  "Subplan Name"?: string;
+  Plans?: PlanNode[];
+}
+
+/** Every node of a plan, depth first from `node`. */
+export function* walkPlan(node: PlanNode): Generator<PlanNode> {
+  yield node;
+  for (const child of node.Plans ?? []) yield* walkPlan(child);
+}
