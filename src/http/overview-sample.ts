@@ -50,6 +50,11 @@ export class SharedSample<T> {
     return this.#sample;
   }
 
+  /** Resolves once no read is in flight (a background refresh has landed or failed): for a clean stop, and tests. */
+  async settled(): Promise<void> {
+    await this.#taking?.catch(() => {});
+  }
+
   #take(): Promise<Sample<T>> {
     this.#taking ??= (async () => {
       const started = this.#control.clock.now();

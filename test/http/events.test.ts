@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect as tcpConnect } from "node:net";
 import { EventBus, silentLogger } from "../../src/index.ts";
 import { EventStream } from "../../src/http/event-stream.ts";
+import { eventually } from "../support/helpers.ts";
 import { startNode, type TestNode } from "./helpers.ts";
 
 let node: TestNode;
@@ -117,7 +118,7 @@ test("?summary: one summary event per batch, counting each event, beside a full 
     expect([...every.matchAll(/^event: (.+)$/gm)].map((m) => m[1])).toEqual(["job:cancelled", "job:cancelled", "job:cancelled", "periodic:failed"]);
     await full.cancel();
     // With only summary clients left, the next batch is still counted and sent.
-    while (events.clients > 1) await Bun.sleep(1);
+    await eventually("the full client to be gone", () => events.clients === 1 || null);
     bus.emit("job:cancelled", { jobId: "d" });
     expect(decoder.decode((await summary.read()).value)).toContain('data: {"job:cancelled":1}');
     await summary.cancel();

@@ -54,7 +54,7 @@ test("a census that fails keeps the last sample", async () => {
   await fw.close();
   clock.advance(5_000);
   expect(await sample.get()).toBe(first);
-  await Bun.sleep(20);
+  await sample.settled();
   expect(await sample.get()).toBe(first);
 });
 
@@ -94,7 +94,7 @@ test("a sample that cost t is kept fresh for costFactor × t when that is longer
   // Cost ≥ 50 ms × 100: still fresh 4.9 s later, where the minimum age alone would have expired.
   clock.advance(4_900);
   expect((await slow.get()).value).toBe(1);
-  await Bun.sleep(80);
+  await slow.settled();
   expect(reads).toBe(1);
   clock.advance(60_000);
   await slow.get();
