@@ -29,6 +29,9 @@ import type {
  *   only reads and writes.
  * - Only {@link FlywheelError}s leave a method: unique violations become `conflict`, values the database
  *   refuses `validation`, lost or refused connections `unavailable`, a damaged file `corrupt`, the rest `database`.
+ *
+ * (Over 400 lines on purpose: the whole contract, every method with its TSDoc and the row shapes it takes and
+ * returns, reads in one place; splitting it would scatter the seam both dialects implement.)
  */
 export interface Driver<Tx = unknown> {
   readonly dialect: Dialect;
