@@ -80,9 +80,9 @@ export interface SqliteDriverOptions extends ConnectionOptions {
 /**
  * The bun:sqlite implementation of {@link Driver}: wiring only (over 400 lines because the interface has that
  * many methods, each a few lines of transaction choice around a module's statements). Each method runs one
- * operation's statements (the modules beside this file) on the runtime's connection, opens the transaction the operation needs, and
- * turns whatever SQLite throws into a FlywheelError, here and nowhere else. bun:sqlite is synchronous, so
- * every method completes before it returns its promise.
+ * operation's statements (the modules beside this file) on the runtime's connection, opens the transaction the
+ * operation needs, and turns whatever SQLite throws into a FlywheelError, here and nowhere else. bun:sqlite is
+ * synchronous, so every method completes before it returns its promise.
  *
  * On an application's Database (`connect({ sqlite: db })`) the runtime never runs on the application's
  * connection, where its statements would join whatever transaction the application holds open and an
