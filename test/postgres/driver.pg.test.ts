@@ -167,4 +167,22 @@ describe.skipIf(missing)("postgres: driver specifics", () => {
     expect((await fw.listRuns(a))[0]).toMatchObject({ outcome: "success", output: { stdout: "x\ufffdy\ufffdz", ok: "\u{1F600}" } });
     expect((await fw.listRuns(b))[0]).toMatchObject({ outcome: "error", errorMessage: "bad\ufffdbyte" });
   });
+  test("claims and finalizes keep to two connections of their own however wide other reads have made the pool", async () => {
+    const fw = await fresh();
+    await fw.migrate();
+    fw.register(defineWorker({ kind: "lane", work: () => {} }));
+    const pool = (fw.driver as PostgresDriver).sql;
+    // Ten reads at once open all ten of the pool's connections; postgres.js then hands out the one idle longest.
+    await Promise.all(Array.from({ length: 10 }, () => pool`SELECT pg_sleep(0.05)`));
+    await fw.insertMany(Array.from({ length: 30 }, (_, i) => ({ kind: "lane", args: { i } })));
+    expect(await fw.runUntilIdle()).toBe(30);
+    // Each backend shows its last statement. Had the job path's 30-odd statements gone through the pool, they
+    // would have visited every one of its connections in turn; as it is, only the one that took the insert moved.
+    const backends = await sql<Array<{ query: string }>>`
+      SELECT query FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'flywheel'`;
+    expect(backends.filter((b) => b.query === "SELECT pg_sleep(0.05)").length).toBe(9);
+    // The pool's ten, LISTEN's one, and the lane's (at most two).
+    expect(backends.length).toBeGreaterThanOrEqual(12);
+    expect(backends.length).toBeLessThanOrEqual(13);
+  });
 });

@@ -327,10 +327,14 @@ describe.skipIf(missing)("postgres: workflow support in the driver", () => {
     const id = await insertJob(d, T0);
     const attempt = await claimJob(d, id, T0);
     const emit = deferred();
+    const emitted = deferred();
     const emitting = d.sql.begin(async (tx) => {
       expect(await d.eventEmit({ jobId: id, name: "go", payloadJson: "1", now: at(50), tx })).toEqual({ state: "running", stored: true, woke: false });
+      emitted.resolve();
       await emit.promise;
     });
+    // The emit holds the row before the finalize is sent: the finalize runs on the job lane, its own connections.
+    await emitted.promise;
     const finalized = d.jobFinalize({ items: [suspendItem(attempt, at(60), { reason: "event", names: ["go"] })], now: at(60) });
     await eventually("the finalize to wait for the emit's row lock", blockedOnLock);
     emit.resolve();

@@ -150,7 +150,7 @@ export async function jobClaim(ctx: PgContext, p: ClaimParams): Promise<ClaimedJ
   if (p.limit <= 0) return [];
   if (ctx.gates.limited) return claimWithinLimits(ctx, p);
   const { text, params } = claimStatement(ctx, p);
-  const rows = await ctx.query(text, params, { growing: true });
+  const rows = await ctx.query(text, params, { jobPath: true });
   if (rows[0]?.gated) {
     ctx.gates.limited = true;
     return claimWithinLimits(ctx, p);
@@ -186,7 +186,7 @@ export async function claimWithinLimits(ctx: PgContext, p: ClaimParams): Promise
       const claimed: ClaimedJob[] = [];
       const claim = async (q: ClaimParams) => {
         const { text, params } = claimStatement(tx, q, { gate: false });
-        claimed.push(...claimedRows(tx, await tx.query(text, params, { growing: true }), p.now));
+        claimed.push(...claimedRows(tx, await tx.query(text, params, { jobPath: true }), p.now));
       };
       if (usage.length === 0 && breakers.length === 0) {
         ctx.gates.limited = false;
@@ -197,7 +197,7 @@ export async function claimWithinLimits(ctx: PgContext, p: ClaimParams): Promise
       do {
         const left = p.limit - claimed.length;
         const walk = limitCandidatesStatement(tx, { ...p, limit: left }, plan.exclusions());
-        const ids = plan.take((await tx.query(walk.text, walk.params, { growing: true })) as unknown as LimitCandidate[], left);
+        const ids = plan.take((await tx.query(walk.text, walk.params, { jobPath: true })) as unknown as LimitCandidate[], left);
         if (ids.length > 0) await claim({ ...p, ids, limit: ids.length });
       } while (plan.more(p.limit - claimed.length));
       await recordLimitStarts(tx, plan.starts(claimed), p.now, db);

@@ -11,10 +11,12 @@ import { schemaNames, type SchemaNames, type Scope } from "./tables.ts";
  */
 export type PostgresExecutor = postgres.Sql<any> | postgres.TransactionSql<any>;
 
-/** What every operation module runs on: the names, the pool, and one way to send a statement. */
+/** What every operation module runs on: the names, the pools, and one way to send a statement. */
 export interface PgContext extends SchemaNames {
-  /** The pool every statement without a caller's `tx` runs on. */
+  /** The pool every statement off the job path, and without a caller's `tx`, runs on. */
   readonly sql: postgres.Sql<any>;
+  /** The job path's own connections (see `lane.ts`); `sql` itself for a pool of two or fewer. */
+  readonly lane: postgres.Sql<any>;
   /** How far this driver's writes grew the tables; see {@link PlanEpoch}. */
   readonly epoch: PlanEpoch;
   /**
@@ -25,27 +27,29 @@ export interface PgContext extends SchemaNames {
   /** A fresh scope (names plus empty parameters) for building one statement. */
   scope(): Scope;
   /**
-   * Runs one statement on `db` (default the pool). Statement texts carry the (validated, quoted) schema and
-   * depend only on the shape of a call, so they run as prepared statements unless the pool was opened with
-   * `prepare: false` (PgBouncer in transaction mode). `growing` tags the text with the plan epoch.
+   * Runs one statement on `db` (default: the lane for `jobPath`, else the pool). Statement texts carry the
+   * (validated, quoted) schema and depend only on the shape of a call, so they run as prepared statements unless
+   * the pool was opened with `prepare: false` (PgBouncer in transaction mode). `jobPath` (claim, finalize, lease
+   * renewal: statements over tables that grow) also tags the text with the plan epoch.
    */
-  query(text: string, params?: any[], options?: { growing?: boolean; db?: PostgresExecutor }): Promise<Row[]>;
+  query(text: string, params?: any[], options?: { jobPath?: boolean; db?: PostgresExecutor }): Promise<Row[]>;
 }
 
-/** The context for a driver on `sql` whose tables live in `schema` (already validated). */
-export function pgContext(sql: postgres.Sql<any>, schema: string): PgContext {
+/** The context for a driver on `sql` (and its job path on `lane`) whose tables live in `schema` (already validated). */
+export function pgContext(sql: postgres.Sql<any>, schema: string, lane: postgres.Sql<any> = sql): PgContext {
   const names = schemaNames(schema);
   const prepare = sql.options?.prepare !== false;
   const epoch = new PlanEpoch();
   return {
     ...names,
     sql,
+    lane,
     epoch,
     gates: { limited: false },
     scope: () => ({ ...names, ps: new Params() }),
     query(text, params = [], options = {}) {
-      const db = options.db ?? sql;
-      return db.unsafe(options.growing ? epoch.tag(text) : text, params, { prepare }) as unknown as Promise<Row[]>;
+      const db = options.db ?? (options.jobPath ? lane : sql);
+      return db.unsafe(options.jobPath ? epoch.tag(text) : text, params, { prepare }) as unknown as Promise<Row[]>;
     },
   };
 }
@@ -59,7 +63,7 @@ export function pgContext(sql: postgres.Sql<any>, schema: string): PgContext {
  * transaction with the session.
  */
 export async function inTransaction<T>(ctx: PgContext, fn: (tx: PgContext, db: PostgresExecutor) => Promise<T>, begin = "BEGIN"): Promise<T> {
-  const db = await ctx.sql.reserve();
+  const db = await ctx.lane.reserve();
   try {
     await db.unsafe(begin);
     const tx: PgContext = { ...ctx, query: (text, params, options = {}) => ctx.query(text, params, { ...options, db: options.db ?? db }) };

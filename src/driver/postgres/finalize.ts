@@ -121,7 +121,7 @@ export async function jobFinalize(ctx: PgContext, p: { items: FinalizeItem[]; no
   if (p.items.some((i) => i.breaker)) return finalizeWithBreakers(ctx, p);
   const s = ctx.scope();
   const fin = finalizeSql(s, p.items, p.now);
-  const [row] = await ctx.query(`WITH ${fin.ctes} ${fin.select}`, s.ps.values, { growing: true });
+  const [row] = await ctx.query(`WITH ${fin.ctes} ${fin.select}`, s.ps.values, { jobPath: true });
   return finalizeOutcomes(ctx, p.items, row!);
 }
 
@@ -134,7 +134,7 @@ async function finalizeWithBreakers(ctx: PgContext, p: { items: FinalizeItem[]; 
   return inTransaction(ctx, async (tx, db) => {
     const s = tx.scope();
     const fin = finalizeSql(s, p.items, p.now);
-    const [row] = await tx.query(`WITH ${fin.ctes} ${fin.select}`, s.ps.values, { growing: true });
+    const [row] = await tx.query(`WITH ${fin.ctes} ${fin.select}`, s.ps.values, { jobPath: true });
     const outcomes = await finalizeOutcomes(tx, p.items, row!);
     return applyBreakers(tx, { items: p.items, outcomes, advanced: new Set<string>(row!.applied as string[]), now: p.now }, db);
   });
@@ -169,7 +169,7 @@ export async function jobFinalizeAndClaim(
      SELECT ${["applied", "kids"].map(first).join(", ")}, c.*, ${claim.gated} AS gated
      FROM (${fin.select}) f LEFT JOIN (${claim.select}) c ON true ORDER BY c.rn`,
     s.ps.values,
-    { growing: true },
+    { jobPath: true },
   );
   const outcomes = await finalizeOutcomes(ctx, p.items, rows[0]!);
   if (rows[0]!.gated) {

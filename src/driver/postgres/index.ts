@@ -36,6 +36,7 @@ import { closedError, toFlywheelError } from "./errors.ts";
 import * as finalize from "./finalize.ts";
 import * as insert from "./insert.ts";
 import * as lease from "./lease.ts";
+import { openLane } from "./lane.ts";
 import * as limits from "./limits.ts";
 import { WakeListener } from "./listen.ts";
 import * as migrate from "./migrate.ts";
@@ -56,6 +57,7 @@ export interface PostgresDriverOptions {
   schema?: string;
   /** End the pool on `close()`; true when the driver opened it. */
   ownsSql?: boolean;
+
 }
 
 /**
@@ -70,8 +72,9 @@ export interface PostgresOpenOptions {
    * Pool size (default 10). Per node, at most these statements run at once: one claim and one lease renewal
    * per runner, one finalize batch, and up to four scheduler statements (tick, sweep, retention, health), plus
    * reads such as `/metrics`. 10 serves a node of up to three runners without queueing; beyond that use about
-   * 2 × runners + 5. A statement that finds the pool busy waits for a connection, it does not fail. `LISTEN`
-   * uses one more connection, outside the pool.
+   * 2 × runners + 5. A statement that finds the pool busy waits for a connection, it does not fail. Outside the
+   * pool: one connection for `LISTEN`, and for a pool of more than two, two more that claims, finalizes and lease
+   * renewals keep to themselves (`lane.ts`).
    */
   max?: number;
 }
@@ -116,7 +119,7 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
     }
     this.sql = sql;
     this.schema = schema;
-    this.#ctx = pgContext(sql, schema);
+    this.#ctx = pgContext(sql, schema, openLane(sql));
     this.channel = this.#ctx.channel;
     this.#wake = new WakeListener(sql, this.channel);
     this.#ownsSql = options.ownsSql ?? false;
@@ -147,6 +150,8 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
     this.#closed = true;
     try {
       await this.#wake.close();
+      // The job lane is always the driver's own, whoever opened the pool.
+      if (this.#ctx.lane !== this.sql) await this.#ctx.lane.end({ timeout: 5 });
       if (this.#ownsSql) await this.sql.end({ timeout: 5 });
     } catch (error) {
       throw toFlywheelError(error, "close");
@@ -317,6 +322,7 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   async #call<T>(method: keyof Driver, operation: (ctx: PgContext) => Promise<T>): Promise<T> {
     try {
       if (this.#closed) throw closedError();
+      if (process.env.XCOUNT) { const g = globalThis as any; g.__calls ??= new Map(); g.__calls.set(method, (g.__calls.get(method) ?? 0) + 1); if (!g.__hooked) { g.__hooked = true; process.on("exit", () => process.stderr.write("CALLS " + JSON.stringify([...g.__calls]) + "\n")); } }
       return await operation(this.#ctx);
     } catch (error) {
       // A statement cut off by close() fails with a connection error; the cause is the close, not the network.

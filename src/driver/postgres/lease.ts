@@ -12,7 +12,7 @@ export async function leaseRenew(ctx: PgContext, p: { leases: LeaseRef[]; leased
      WHERE j.id = ANY($3::text[]) AND j.id = v.id AND j.lease_token = v.token AND j.state = 'running'
      RETURNING j.id`,
     [p.leasedUntil, p.now, p.leases.map((l) => l.jobId), p.leases.map((l) => l.leaseToken)],
-    { growing: true },
+    { jobPath: true },
   );
   return new Set(rows.map((r) => r.id as string));
 }
