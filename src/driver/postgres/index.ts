@@ -57,7 +57,6 @@ export interface PostgresDriverOptions {
   schema?: string;
   /** End the pool on `close()`; true when the driver opened it. */
   ownsSql?: boolean;
-
 }
 
 /**
@@ -322,7 +321,6 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   async #call<T>(method: keyof Driver, operation: (ctx: PgContext) => Promise<T>): Promise<T> {
     try {
       if (this.#closed) throw closedError();
-      if (process.env.XCOUNT) { const g = globalThis as any; g.__calls ??= new Map(); g.__calls.set(method, (g.__calls.get(method) ?? 0) + 1); if (!g.__hooked) { g.__hooked = true; process.on("exit", () => process.stderr.write("CALLS " + JSON.stringify([...g.__calls]) + "\n")); } }
       return await operation(this.#ctx);
     } catch (error) {
       // A statement cut off by close() fails with a connection error; the cause is the close, not the network.
