@@ -100,6 +100,9 @@ export class Node {
     try {
       const parts: Promise<unknown>[] = this.#runners.map((r) => r.run(signal, { drainTimeoutMs: this.#drainTimeoutMs }));
       if (this.#scheduler) parts.push(this.#scheduler.run(signal));
+      // A node of no runners and no scheduler (one that only serves the dashboard and API) still runs until told
+      // to stop, as every other node does.
+      parts.push(aborted(signal));
       let failure: unknown = null;
       for (const part of parts) {
         part.catch((error) => {
@@ -117,4 +120,12 @@ export class Node {
       events.emit("node:stopped", { executorId });
     }
   }
+}
+
+/** Resolves once `signal` aborts. */
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
 }

@@ -222,6 +222,19 @@ describe("overview and nodes", () => {
     await node.fw.resumeQueue("overview-parked");
   });
 
+  test("a node of no runners and no scheduler serves the API until its signal aborts, then closes the server", async () => {
+    const only = await startNode({ runners: false });
+    try {
+      await Bun.sleep(50);
+      const { status, body } = await only.json("/api/v1/overview");
+      expect(status).toBe(200);
+      expect(body.node.queues).toEqual([]);
+    } finally {
+      await only.stop();
+    }
+    await expect(fetch(`${only.url}/healthz`)).rejects.toThrow();
+  });
+
   test("GET /api/v1/nodes lists the registry's live nodes, this one marked self", async () => {
     const { status, body } = await node.json("/api/v1/nodes");
     expect(status).toBe(200);

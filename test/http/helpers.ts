@@ -46,8 +46,8 @@ export async function startNode(options: { http?: HttpOptions; runners?: boolean
   const fw = await connect(`sqlite:${join(dir.path, "jobs.db")}`);
   await fw.migrate();
   fw.register(echo, broken, ...commandWorkers());
-  // A node with no part running ends at once; `runners: false` keeps one runner on a queue no test fills.
-  const runners = [{ queues: options.runners === false ? ["untouched"] : ["default", "periodic"], pollInterval: 20 }];
+  // `runners: false`: a node that only serves the API, as a dashboard-only node would.
+  const runners = options.runners === false ? [] : [{ queues: ["default", "periodic"], pollInterval: 20 }];
   const node = fw.node({ runners, scheduler: false, http: { port: 0, apiToken: TOKEN, ...options.http } });
   const stop = new AbortController();
   const running = node.run(stop.signal);
