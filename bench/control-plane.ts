@@ -9,8 +9,10 @@
  *           no-op jobs at concurrency 10, twice per repetition: plain, and with a dashboard open (a second node of
  *           the same client serving the HTTP API and dashboard, and a client process holding `GET /api/v1/events`
  *           open and asking for `GET /api/v1/overview` every second; bench/lib/dashboard.ts). The two alternate
- *           which goes first, each in its own process on a fresh store; the median of --reps runs (default 3) is
- *           reported with the ratio. N: 10,000 with --quick, 20,000 without (as `npm run bench`).
+ *           which goes first, each in its own process on a fresh store; the median of --reps runs (default 10,
+ *           6 with --quick) is reported with the ratio, the CPU of the node, the server and the client, and the
+ *           exact signed-rank test over the repetitions' pairs (bench/lib/stats.ts): whether the difference is
+ *           beyond the machine's noise. N: 10,000 with --quick, 20,000 without (as `npm run bench`).
  * overview  a node serving the API over a table of --rows jobs (default 1,000,000; bench/lib/fill.ts: a week's
  *           mix of states, 12 kinds, 4 queues, the runs of failures and of a tenth of the successes), its runners
  *           on an empty queue; then --requests overview requests (default 200), one at a time, 100 ms apart, from
@@ -25,31 +27,28 @@ import { NODE_MARK, type NodeReady } from "./lib/dashboard.ts";
 import { describeMachine, pgReachable } from "./lib/environment.ts";
 import { median, percentile, type Result } from "./lib/harness.ts";
 import { loadLine, pgCheckpoint, runResultProcess } from "./lib/spawn.ts";
+import { signedRankP } from "./lib/stats.ts";
 import { DEFAULT_PG_URL } from "./lib/stores.ts";
 import { int, ms, ratio, table } from "./lib/table.ts";
 
 type Dialect = "sqlite" | "postgres";
 type Part = "drain" | "overview";
 
-const { argv, usage, flag } = benchArgs("bench:control-plane", "bun bench/control-plane.ts [--quick] [--parts drain,overview] [--only sqlite,postgres] [--jobs N] [--reps N] [--rows N] [--requests N] [--out file.json]", ["--quick", "--parts", "--only", "--jobs", "--reps", "--rows", "--requests", "--out"]);
+const { argv, usage, flag, integer } = benchArgs("bench:control-plane", "bun bench/control-plane.ts [--quick] [--parts drain,overview] [--only sqlite,postgres] [--jobs N] [--reps N] [--rows N] [--requests N] [--out file.json]", ["--quick", "--parts", "--only", "--jobs", "--reps", "--rows", "--requests", "--out"]);
 const list = <T extends string>(name: string, known: readonly T[]): T[] => {
   const given = flag(name)?.split(",").map((s) => s.trim()).filter(Boolean) ?? [...known];
   for (const g of given) if (!known.includes(g as T)) usage(`${name}: no ${g} (known: ${known.join(", ")})`);
   return given as T[];
 };
-const positive = (name: string, fallback: number, min: number): number => {
-  const v = Number(flag(name) ?? fallback);
-  if (!Number.isInteger(v) || v < min) usage(`${name} must be an integer ≥ ${min}`);
-  return v;
-};
 
 const quick = argv.includes("--quick");
 const parts = list<Part>("--parts", ["drain", "overview"]);
 const dialects = list<Dialect>("--only", ["sqlite", "postgres"]);
-const drainJobs = positive("--jobs", quick ? 10_000 : 20_000, 100);
-const reps = positive("--reps", 3, 1);
-const rows = positive("--rows", 1_000_000, 1_000);
-const requests = positive("--requests", 200, 10);
+const drainJobs = integer("--jobs", quick ? 10_000 : 20_000, 100);
+// Six pairs at least: with fewer, even every pair one way is within noise (p ≥ 2 / 2^5).
+const reps = integer("--reps", quick ? 6 : 10, 1);
+const rows = integer("--rows", 1_000_000, 1_000);
+const requests = integer("--requests", 200, 10);
 const GAP_MS = 100;
 const OVERVIEW_TARGET_MS = 50;
 
@@ -210,16 +209,28 @@ function report(drains: DrainRow[], overviews: OverviewRow[], unavailable: strin
       const runs = (rs: Result[]) => rs.map((r) => (r.ok ? int(r.metrics.jobsPerSec) : "failed")).join(" / ");
       const dash = d.dashboard.filter((r) => r.ok);
       const pick = (k: string) => median(dash.map((r) => r.metrics[k]!));
-      const cpu = (rs: Result[]) => median(rs.filter((r) => r.ok).map((r) => r.metrics.cpuMsPerKJob!));
+      const cpu = (rs: Result[], key = "cpuMsPerKJob") => median(rs.filter((r) => r.ok).map((r) => r.metrics[key]!));
+      const server = (rs: Result[]) => cpu(rs, "serverCpuMsPerKJob");
+      // Each repetition's two runs, back to back: the pairs the noise test compares.
+      const pairs = d.plain.flatMap((p, i) => {
+        const b = d.dashboard[i];
+        return p.ok && b?.ok ? [[p.metrics.jobsPerSec!, b.metrics.jobsPerSec!] as const] : [];
+      });
+      const p = signedRankP(pairs);
+      const lean = median(pairs.map(([a, b]) => b / a));
+      const verdict = Number.isNaN(p) ? "-" : `${p.toFixed(2)} (${pairs.length < 6 ? "too few pairs to tell" : p >= 0.05 ? "noise" : lean < 1 ? "slower" : "faster"})`;
       return [
         `flywheel-${d.dialect}`,
         int(jobs(d.plain)),
         int(jobs(d.dashboard)),
         ratio(jobs(d.dashboard), jobs(d.plain)),
+        ratio(lean, 1),
+        verdict,
         runs(d.plain),
         runs(d.dashboard),
         `${int(cpu(d.plain))} / ${int(cpu(d.dashboard))}`,
         ratio(cpu(d.dashboard), cpu(d.plain)),
+        d.dialect === "postgres" ? `${int(server(d.plain))} / ${int(server(d.dashboard))}` : "-",
         int((pick("clientCpuMs") / drainJobs) * 1000),
         int(pick("sseEvents")),
         int(pick("overviews")),
@@ -228,12 +239,19 @@ function report(drains: DrainRow[], overviews: OverviewRow[], unavailable: strin
     });
     out.push(
       table(
-        ["system", "plain", "dashboard", "dashboard ÷ plain", "plain runs", "dashboard runs", "node CPU ms/1k jobs plain / dashboard", "CPU ratio", "client CPU ms/1k jobs", "events streamed", "overviews", "overview p50 / p99 ms"],
+        ["system", "plain", "dashboard", "dashboard ÷ plain", "pairs ÷ (median)", "signed-rank p", "plain runs", "dashboard runs", "node CPU ms/1k jobs plain / dashboard", "CPU ratio", "server CPU ms/1k jobs plain / dashboard", "client CPU ms/1k jobs", "events streamed", "overviews", "overview p50 / p99 ms"],
         body,
       ),
     );
-    out.push("dashboard = a second node of the same client serving the API and dashboard, and a client process reading GET /api/v1/events and asking for GET /api/v1/overview every second (medians of the dashboard runs).");
-    out.push("node CPU = user + system time of the node's process (all threads) over the timed drain, per 1,000 jobs; the client's CPU is its own process's, on the same 2 cores.");
+    out.push("dashboard = a second node of the same client serving the API and dashboard (no runner of its own), and a client process reading GET /api/v1/events and asking for GET /api/v1/overview every second (medians of the dashboard runs).");
+    out.push(
+      "pairs ÷ = each repetition's dashboard run over its plain run; signed-rank p = the exact Wilcoxon test on those pairs: " +
+        "below 0.05 the dashboard made the drain slower (or faster) beyond this machine's noise, else the difference is noise.",
+    );
+    out.push(
+      "node CPU = user + system time of the node's process (all threads) over the timed drain, per 1,000 jobs; server CPU = the same for every postgres process on the machine; " +
+        "the client's CPU is its own process's. All of them share the machine's cores.",
+    );
     out.push("");
   }
   if (overviews.length > 0) {

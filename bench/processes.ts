@@ -11,52 +11,24 @@
  * the CPU spent over the timed window by the server (every `postgres` process on the machine) and by the
  * workers, as cores: on a 2-core machine that runs both, their sum says how much room there was.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { connect } from "../src/index.ts";
 import { benchArgs } from "./lib/args.ts";
 import { describeMachine, pgReachable } from "./lib/environment.ts";
 import { median } from "./lib/harness.ts";
-import { clockTicks, groupTicks } from "./lib/proc.ts";
+import { clockTicks, groupTicks, serverTicks, ticksSpent } from "./lib/proc.ts";
 import { loadLine, pgCheckpoint } from "./lib/spawn.ts";
 import { DEFAULT_PG_URL, pgSchema } from "./lib/stores.ts";
 import { int, ratio, table } from "./lib/table.ts";
 
-const { usage, flag } = benchArgs("bench:processes", "bun bench/processes.ts [--procs 1,2,4] [--jobs N] [--reps N]", ["--procs", "--jobs", "--reps"]);
-const positive = (value: string, what: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) usage(`${what} must be a positive integer, not ${JSON.stringify(value)}`);
-  return n;
-};
-const procCounts = (flag("--procs") ?? "1,2,4").split(",").map((p) => positive(p.trim(), "--procs"));
-const jobs = positive(flag("--jobs") ?? "20000", "--jobs");
-const reps = positive(flag("--reps") ?? "3", "--reps");
+const { usage, integer, integers } = benchArgs("bench:processes", "bun bench/processes.ts [--procs 1,2,4] [--jobs N] [--reps N]", ["--procs", "--jobs", "--reps"]);
+const procCounts = integers("--procs", [1, 2, 4], 1);
+const jobs = integer("--jobs", 20_000, 1);
+const reps = integer("--reps", 3, 1);
 const PG_URL = process.env.BENCH_PG_URL ?? DEFAULT_PG_URL;
 const WORKER = join(import.meta.dir, "processes", "worker.ts");
 const POLL_MS = 50;
-
-/** `utime + stime` ticks of every `postgres` process now, by pid. */
-function serverTicks(): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "postgres") continue;
-      out.set(Number(entry), groupTicks(Number(entry)));
-    } catch {
-      // Gone between the listing and the read.
-    }
-  }
-  return out;
-}
-
-/** Ticks spent between two samples; a process first seen in `after` started inside the window. */
-function spent(before: Map<number, number>, after: Map<number, number>): number {
-  let sum = 0;
-  for (const [pid, ticks] of after) if (Number.isFinite(ticks)) sum += ticks - (before.get(pid) ?? 0);
-  return sum;
-}
 
 interface Run {
   procs: number;
@@ -106,7 +78,7 @@ async function once(procs: number): Promise<Run> {
     while ((await count()) < jobs) await Bun.sleep(POLL_MS);
     const seconds = (performance.now() - t0) / 1000;
     const tick = clockTicks();
-    const serverCores = spent(server0, serverTicks()) / tick / seconds;
+    const serverCores = ticksSpent(server0, serverTicks()) / tick / seconds;
     const workerCores = pids.reduce((sum, pid, i) => sum + (groupTicks(pid) - workers0[i]!), 0) / tick / seconds;
     return { procs, jobsPerSec: jobs / seconds, serverCores, workerCores };
   } finally {

@@ -5,6 +5,10 @@ export interface BenchArgs {
   usage(message: string): never;
   /** The value after `name`, or undefined when the flag is absent; a flag without a value is a usage error. */
   flag(name: string): string | undefined;
+  /** The integer after `name` (`fallback` when absent); one below `min` or not an integer is a usage error. */
+  integer(name: string, fallback: number, min: number): number;
+  /** The comma-separated integers after `name` (`fallback` when absent), each at least `min`. */
+  integers(name: string, fallback: readonly number[], min: number): number[];
 }
 
 /**
@@ -24,7 +28,20 @@ export function benchArgs(command: string, usageLine: string, known: readonly st
     if (value === undefined || value.startsWith("--")) usage(`${name} needs a value`);
     return value;
   };
+  const checked = (name: string, text: string, min: number): number => {
+    const n = Number(text.trim());
+    if (text.trim() === "" || !Number.isInteger(n) || n < min) usage(`${name} must be an integer ≥ ${min}, not ${JSON.stringify(text)}`);
+    return n;
+  };
+  const integer = (name: string, fallback: number, min: number): number => {
+    const value = flag(name);
+    return value === undefined ? fallback : checked(name, value, min);
+  };
+  const integers = (name: string, fallback: readonly number[], min: number): number[] => {
+    const value = flag(name);
+    return value === undefined ? [...fallback] : value.split(",").map((part) => checked(name, part, min));
+  };
   const allowed = new Set(known);
   for (const a of argv) if (a.startsWith("--") && !allowed.has(a)) usage(`unknown flag ${a}`);
-  return { argv, usage, flag };
+  return { argv, usage, flag, integer, integers };
 }

@@ -1,9 +1,10 @@
 /**
  * A dashboard open on a flywheel client, for drains that measure what it costs the job path: a second node of the
- * same client serving the HTTP API and dashboard (`http: { port: 0 }`, its one runner on an empty queue, no
- * scheduler), and `bench/control-plane/dashboard-client.ts` in its own process holding the event stream open and
- * asking for the overview every second. Both are up (stream open, first overview answered) before it returns, so
- * a timed drain after it pays for serving them, not for starting them.
+ * same client serving the HTTP API and dashboard (`http: { port: 0 }`; no runner and no scheduler, since the
+ * drain's own node does the work, as it would in one node serving both), and
+ * `bench/control-plane/dashboard-client.ts` in its own process holding the event stream open and asking for the
+ * overview every second. Both are up (stream open, first overview answered) before it returns, so a timed drain
+ * after it pays for serving them, not for starting them.
  */
 import { join } from "node:path";
 import type { Flywheel } from "../../src/index.ts";
@@ -57,7 +58,7 @@ async function lines(stream: ReadableStream<Uint8Array>, onLine: (line: string) 
 /** Starts the dashboard node on `fw` and its client; resolves once the client is served. */
 export async function openDashboard(fw: Flywheel, timeoutMs = 30_000): Promise<OpenDashboard> {
   const controller = new AbortController();
-  const node = fw.node({ runners: [{ queues: ["bench-dashboard-idle"], concurrency: 1 }], scheduler: false, http: { port: 0 } });
+  const node = fw.node({ runners: [], scheduler: false, http: { port: 0 } });
   const running = node.run(controller.signal);
   const url = node.url!.href;
   const client = Bun.spawn([process.execPath, join(import.meta.dir, "..", "control-plane", "dashboard-client.ts"), url], {

@@ -21,6 +21,7 @@
  * has workflows implements {@link BenchSystem.workflows} and passes them to {@link runSystem}.
  */
 import { readFileSync } from "node:fs";
+import { clockTicks, serverTicks, ticksSpent } from "./proc.ts";
 import type { WorkflowBench } from "./workflows.ts";
 
 /** Where a system's store lives; handed to a producer process so it can attach to the same store. */
@@ -369,6 +370,8 @@ export async function timedDrain(s: BenchSystem, n: number, c: number, p: Params
     startupMs: drained.startupMs,
     persistLagMs: drained.persistLagMs,
     cpuMsPerKJob: (drained.cpuMs / drained.persisted) * 1000,
+    // The database server's CPU over the same window when it runs on this machine (0 for embedded stores).
+    serverCpuMsPerKJob: (drained.serverCpuMs / drained.persisted) * 1000,
   };
 }
 
@@ -383,9 +386,10 @@ export async function timedUntilPersisted(o: {
   persisted(): Promise<number>;
   target: number;
   timeoutMs: number;
-}): Promise<{ perSec: number; persisted: number; ms: number; startupMs: number; persistLagMs: number; cpuMs: number }> {
+}): Promise<{ perSec: number; persisted: number; ms: number; startupMs: number; persistLagMs: number; cpuMs: number; serverCpuMs: number }> {
   let handled = 0;
   let firstAt = 0;
+  const server0 = serverTicks();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const stop = await o.start(() => {
@@ -397,6 +401,7 @@ export async function timedUntilPersisted(o: {
   await until("all completions to be persisted", async () => (persisted = await o.persisted()) >= o.target, 60_000, 1);
   const t1 = performance.now();
   const cpu = process.cpuUsage(cpu0);
+  const serverCpuMs = (ticksSpent(server0, serverTicks()) / clockTicks()) * 1000;
   await stop();
-  return { perSec: (persisted / (t1 - t0)) * 1000, persisted, ms: t1 - t0, startupMs: firstAt - t0, persistLagMs: t1 - handledAt, cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { perSec: (persisted / (t1 - t0)) * 1000, persisted, ms: t1 - t0, startupMs: firstAt - t0, persistLagMs: t1 - handledAt, cpuMs: (cpu.user + cpu.system) / 1000, serverCpuMs };
 }

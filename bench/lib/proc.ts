@@ -92,6 +92,29 @@ export function groupTicks(pid: number): number {
   return f ? Number(f[11]) + Number(f[12]) : Number.NaN;
 }
 
+/**
+ * `utime + stime` ticks of every `postgres` process on this machine now, by pid: the server's whole cost when it
+ * runs here (backends, the WAL writer, the checkpointer), whoever's connections they serve.
+ */
+export function serverTicks(): Map<number, number> {
+  const out = new Map<number, number>();
+  if (process.platform !== "linux") return out;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    if (read(`/proc/${entry}/comm`)?.trim() !== "postgres") continue;
+    const ticks = groupTicks(Number(entry));
+    if (Number.isFinite(ticks)) out.set(Number(entry), ticks);
+  }
+  return out;
+}
+
+/** Ticks spent between two {@link serverTicks} samples; a process first seen in `after` started in between. */
+export function ticksSpent(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, ticks] of after) sum += ticks - (before.get(pid) ?? 0);
+  return sum;
+}
+
 /** Clock ticks per second (`getconf CLK_TCK`), 100 on every Linux this runs on. */
 export function clockTicks(): number {
   const out = Bun.spawnSync(["getconf", "CLK_TCK"], { stdout: "pipe", stderr: "ignore" });
