@@ -38,8 +38,7 @@ export interface TestNode {
 
 /**
  * Starts a real node (runners on `default` and `periodic`, no scheduler loop: tests fire schedules with
- * `fw.tick()`) serving the API on a free loopback port. The node is given the client as its control plane the
- * way the daemon gives it (`fw.node()` does not yet).
+ * `fw.tick()`) serving the API on a free loopback port.
  */
 export async function startNode(options: { http?: HttpOptions; runners?: boolean } = {}): Promise<TestNode> {
   const dir = await tempDir("flywheel-http-");
