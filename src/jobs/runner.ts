@@ -1,7 +1,7 @@
 import { NODE_DEFAULTS, RUNNER_DEFAULTS } from "../core/defaults.ts";
 import { FlywheelError, isDataRefusal } from "../core/errors.ts";
 import { newId } from "../core/id.ts";
-import { RetryLadder, sleep } from "../core/retry-ladder.ts";
+import { RetryLadder } from "../core/retry-ladder.ts";
 import { FAR_FUTURE, type ClaimParams, type ClaimedJob, type FinalizeOutcome } from "../driver/types.ts";
 import { reportBreaker, withBreaker } from "../messaging/breakers.ts";
 import { jobLogFields } from "../observe/job-log.ts";
@@ -304,12 +304,14 @@ export class Runner {
       this.#kicked = false;
       return;
     }
-    const controller = new AbortController();
-    const woken = new Promise<void>((resolve) => (this.#wake = resolve));
-    const waits: Promise<void>[] = [woken];
-    if (timeoutMs !== null) waits.push(sleep(timeoutMs, controller.signal));
-    await Promise.race(waits);
-    controller.abort();
+    // The idle poll is a plain timer, cleared on a kick: an abortable sleep cost an AbortController and an abort()
+    // (which builds an AbortError) on every turn of the loop.
+    let poll: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      if (timeoutMs !== null) poll = setTimeout(resolve, timeoutMs);
+    });
+    clearTimeout(poll);
     this.#wake = null;
     // Let every completion of this turn land first, so the next claim fills all the slots they freed at once.
     await new Promise<void>((resolve) => setImmediate(resolve));
