@@ -27,7 +27,9 @@ export interface RunnerOptions {
    * Opt-in: claim up to this many jobs beyond the free slots and keep them in memory until a slot frees, so
    * claims come in larger batches (the buffer is refilled once it has run down to half). Buffered jobs hold
    * leases (renewed like running ones) and their run stub's `started_at` is the claim time; on shutdown the
-   * unstarted ones are released with their attempt refunded. Default 0.
+   * unstarted ones are released with their attempt refunded. Default 0. A runner has one claim in flight at a
+   * time; on PostgreSQL, two runners on the same queues, each with half the slots and half the prefetch, overlap
+   * their round trips (about 1.3× the jobs per second of one, docs/BENCHMARKS.md).
    */
   prefetch?: number;
 }
