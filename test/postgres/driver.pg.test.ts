@@ -185,4 +185,44 @@ describe.skipIf(missing)("postgres: driver specifics", () => {
     expect(backends.length).toBeGreaterThanOrEqual(12);
     expect(backends.length).toBeLessThanOrEqual(13);
   });
+
+  test("connections the driver opens after its first statement skip postgres.js's read of the array types", async () => {
+    // That read's promise has no handler in postgres.js: a connection killed during it (an outage, a restart)
+    // was an unhandled rejection, and the node's process exited 1 after a clean stop.
+    schema = throwawaySchema();
+    const app = `fw_types_${schema.name.slice(-12)}`;
+    const typeReads: Array<"pool" | "lane"> = [];
+    // The app's own pool, wide enough to have a lane beside it. The lane is opened from a copy of its options, debug
+    // hook included, and postgres.js calls the hook on the options object: `this` tells the two apart.
+    const appSql: postgres.Sql<any> = postgres(PG_URL, {
+      max: 4,
+      onnotice: () => {},
+      connection: { application_name: app },
+      debug(this: unknown, _connection: number, query: string) {
+        if (query.includes("pg_catalog.pg_type")) typeReads.push(this === appSql.options ? "pool" : "lane");
+      },
+    });
+    const again = <T>(call: () => Promise<T>) => call().catch(() => call());
+    try {
+      const fw = await connect({ postgres: appSql }, { schema: schema.name });
+      fw.register(defineWorker({ kind: "typed", work: () => {} }));
+      await fw.migrate();
+      await fw.insertMany(Array.from({ length: 5 }, (_, i) => ({ kind: "typed", args: { i } })));
+      expect(await fw.runUntilIdle()).toBe(5);
+      // The pool's first connection read the types; by the lane's first, the driver had turned the reads off.
+      expect(typeReads).toEqual(["pool"]);
+      // Every connection of the app goes; the job path's next statements open the lane's afresh.
+      const killed = await sql`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = ${app}`;
+      expect(killed.length).toBeGreaterThanOrEqual(2);
+      await again(() => fw.insertMany(Array.from({ length: 5 }, (_, i) => ({ kind: "typed", args: { i } }))));
+      // Claims and finalizes on new connections still read arrays right (a finalize's outcomes come back as text[]).
+      expect(await fw.runUntilIdle()).toBe(5);
+      expect((await fw.listJobs({ kind: "typed", state: "succeeded" })).length).toBe(10);
+      // The app's pool is left as the app set it and may read them again; the lane never does.
+      expect(typeReads.filter((who) => who === "lane")).toEqual([]);
+      await fw.close();
+    } finally {
+      await appSql.end({ timeout: 1 });
+    }
+  });
 });

@@ -29,6 +29,7 @@ import type {
   StepWrite,
 } from "../types.ts";
 import * as admin from "./admin.ts";
+import { skipTypeReadsOnceKnown } from "./array-types.ts";
 import * as breakers from "./breakers.ts";
 import * as claim from "./claim.ts";
 import { pgContext, type PgContext, type PostgresExecutor } from "./context.ts";
@@ -104,6 +105,8 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   readonly #wake: WakeListener;
   readonly #ownsSql: boolean;
   #closed = false;
+  /** The array types are read, so the connections this driver opens no longer read them (see array-types.ts). */
+  #typesKnown = false;
 
   /** Wraps an open postgres.js pool; `close()` ends it only with `ownsSql`. Does not touch the database. */
   constructor(sql: postgres.Sql<any>, options: PostgresDriverOptions = {}) {
@@ -318,10 +321,18 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
   }
 
   /** The seam: runs one operation unless closed, and lets only FlywheelErrors out. */
+  /** The pools this driver opened: the job lane, and the pool itself unless the caller owns it. */
+  #ownConnections(): Array<postgres.Sql<any>> {
+    const own = this.#ownsSql ? [this.sql] : [];
+    return this.#ctx.lane === this.sql ? own : [...own, this.#ctx.lane];
+  }
+
   async #call<T>(method: keyof Driver, operation: (ctx: PgContext) => Promise<T>): Promise<T> {
     try {
       if (this.#closed) throw closedError();
-      return await operation(this.#ctx);
+      const result = await operation(this.#ctx);
+      if (!this.#typesKnown) this.#typesKnown = skipTypeReadsOnceKnown(this.sql, this.#ownConnections());
+      return result;
     } catch (error) {
       // A statement cut off by close() fails with a connection error; the cause is the close, not the network.
       throw this.#closed && !(error instanceof FlywheelError) ? closedError(error) : toFlywheelError(error, method);
