@@ -9,6 +9,13 @@ import { scheduleFixture } from "./schedule-fixture.ts";
 
 let box: Sandbox;
 const HOUR = 3_600_000;
+// The daily schedule fires four hours after this hour on Berlin's wall clock, so its next fire after the runs (two
+// hours ago) is still ahead whenever the test runs; a fixed 03:00 was already overdue from 03:00 to 05:00 Berlin.
+const berlinHour = Number(new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Berlin", hour: "2-digit", hourCycle: "h23" }).format(new Date()));
+const FIRE_HOUR = (berlinHour + 4) % 24;
+const CRON = `0 ${FIRE_HOUR} * * *`;
+const CRON_RE = CRON.replaceAll("*", "\\*");
+const FIRE_AT = `${String(FIRE_HOUR).padStart(2, "0")}:00:00`;
 
 beforeAll(async () => {
   box = await sandbox();
@@ -17,7 +24,7 @@ beforeAll(async () => {
   const fixture = await scheduleFixture(join(box.dir, "fw.db"), new Date(Date.now() - 2 * HOUR));
   try {
     const { fw } = fixture;
-    await fw.upsertPeriodic({ slug: "backup", kind: "shell", cron: "0 3 * * *", timezone: "Europe/Berlin", args: { inline: "echo saving; exit 3" }, maxAttempts: 1 });
+    await fw.upsertPeriodic({ slug: "backup", kind: "shell", cron: CRON, timezone: "Europe/Berlin", args: { inline: "echo saving; exit 3" }, maxAttempts: 1 });
     await fw.upsertPeriodic({ slug: "tidy", kind: "shell", every: "10m", args: { inline: "echo tidy" } });
     await fw.upsertPeriodic({ slug: "held", kind: "shell", every: "1h", args: { inline: "true" } });
     await fw.setPeriodicActive("held", false);
@@ -37,8 +44,8 @@ describe("per-schedule state", () => {
     const { code, stdout } = await cli(box, ["schedule", "ls"]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^SLUG +SCHEDULE +LAST +RESULT +EXIT +DURATION +NEXT +FAILS +SOURCE$/m);
-    // Two failed runs in a row, exit 3; its next fire is 03:00 on Berlin's wall clock, in the future.
-    expect(rowOf(stdout, "backup")).toMatch(/^backup +0 3 \* \* \* +(?:1h59m|2h(?:\d+s)?) ago +failed +3 +\d+m?s +\d{4}-\d\d-\d\d 03:00:00 CES?T \(in [^)]+\) +2 +api$/);
+    // Two failed runs in a row, exit 3; its next fire is FIRE_HOUR on Berlin's wall clock, in the future.
+    expect(rowOf(stdout, "backup")).toMatch(new RegExp(`^backup +${CRON_RE} +(?:1h59m|2h(?:\\d+s)?) ago +failed +3 +\\d+m?s +\\d{4}-\\d\\d-\\d\\d ${FIRE_AT} CES?T \\(in [^)]+\\) +2 +api$`));
     // Its next fire was due between 1h50m and 2h ago: overdue, not "in …" and not a past time passed off as the next one.
     expect(rowOf(stdout, "tidy")).toMatch(/^tidy +every 10m +(?:1h59m|2h(?:\d+s)?) ago +succeeded +0 +\d+m?s +overdue (?:1h\d+m|2h(?:\d+s)?) +0 +api$/);
     expect(rowOf(stdout, "held")).toMatch(/^held +every 1h +- +- +- +- +paused +0 +api$/);
@@ -49,7 +56,7 @@ describe("per-schedule state", () => {
     expect(code).toBe(0);
     expect(stdout).toStartWith("warning: no node is running: 1 schedule is overdue (tidy)\n");
     expect(stdout).toMatch(/^SLUG +SCHEDULE +LAST +RESULT +EXIT +DURATION +NEXT +FAILS$/m);
-    expect(rowOf(stdout, "backup")).toMatch(/^backup +0 3 \* \* \* +(?:1h59m|2h(?:\d+s)?) ago +failed +3 +\d+m?s +\d{4}.+ CES?T \(in [^)]+\) +2$/);
+    expect(rowOf(stdout, "backup")).toMatch(new RegExp(`^backup +${CRON_RE} +(?:1h59m|2h(?:\\d+s)?) ago +failed +3 +\\d+m?s +\\d{4}.+ CES?T \\(in [^)]+\\) +2$`));
     expect(rowOf(stdout, "tidy")).toMatch(/ overdue (?:1h\d+m|2h(?:\d+s)?) +0$/);
   });
 
