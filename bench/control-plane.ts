@@ -27,7 +27,7 @@ import { NODE_MARK, type NodeReady } from "./lib/dashboard.ts";
 import { describeMachine, pgReachable } from "./lib/environment.ts";
 import { median, percentile, type Result } from "./lib/harness.ts";
 import { loadLine, pgCheckpoint, runResultProcess } from "./lib/spawn.ts";
-import { signedRankP } from "./lib/stats.ts";
+import { MIN_PAIRS, pairedVerdict } from "./lib/stats.ts";
 import { DEFAULT_PG_URL } from "./lib/stores.ts";
 import { int, ms, ratio, table } from "./lib/table.ts";
 
@@ -45,8 +45,7 @@ const quick = argv.includes("--quick");
 const parts = list<Part>("--parts", ["drain", "overview"]);
 const dialects = list<Dialect>("--only", ["sqlite", "postgres"]);
 const drainJobs = integer("--jobs", quick ? 10_000 : 20_000, 100);
-// Six pairs at least: with fewer, even every pair one way is within noise (p ≥ 2 / 2^5).
-const reps = integer("--reps", quick ? 6 : 10, 1);
+const reps = integer("--reps", quick ? MIN_PAIRS : 10, 1);
 const rows = integer("--rows", 1_000_000, 1_000);
 const requests = integer("--requests", 200, 10);
 const GAP_MS = 100;
@@ -205,32 +204,28 @@ function report(drains: DrainRow[], overviews: OverviewRow[], unavailable: strin
   if (drains.length > 0) {
     out.push(`── Drain: ${int(drainJobs)} pre-filled no-op jobs, concurrency 10, plain and with a dashboard open (jobs/s, median of ${reps}, alternating)`);
     const body = drains.map((d) => {
-      const jobs = (rs: Result[]) => median(rs.filter((r) => r.ok).map((r) => r.metrics.jobsPerSec!));
+      // The median of one metric over the runs that finished.
+      const med = (rs: Result[], key: string) => median(rs.filter((r) => r.ok).map((r) => r.metrics[key]!));
       const runs = (rs: Result[]) => rs.map((r) => (r.ok ? int(r.metrics.jobsPerSec) : "failed")).join(" / ");
-      const dash = d.dashboard.filter((r) => r.ok);
-      const pick = (k: string) => median(dash.map((r) => r.metrics[k]!));
-      const cpu = (rs: Result[], key = "cpuMsPerKJob") => median(rs.filter((r) => r.ok).map((r) => r.metrics[key]!));
-      const server = (rs: Result[]) => cpu(rs, "serverCpuMsPerKJob");
+      const pick = (key: string) => med(d.dashboard, key);
       // Each repetition's two runs, back to back: the pairs the noise test compares.
       const pairs = d.plain.flatMap((p, i) => {
         const b = d.dashboard[i];
         return p.ok && b?.ok ? [[p.metrics.jobsPerSec!, b.metrics.jobsPerSec!] as const] : [];
       });
-      const p = signedRankP(pairs);
-      const lean = median(pairs.map(([a, b]) => b / a));
-      const verdict = Number.isNaN(p) ? "-" : `${p.toFixed(2)} (${pairs.length < 6 ? "too few pairs to tell" : p >= 0.05 ? "noise" : lean < 1 ? "slower" : "faster"})`;
+      const paired = pairedVerdict(pairs);
       return [
         `flywheel-${d.dialect}`,
-        int(jobs(d.plain)),
-        int(jobs(d.dashboard)),
-        ratio(jobs(d.dashboard), jobs(d.plain)),
-        ratio(lean, 1),
-        verdict,
+        int(med(d.plain, "jobsPerSec")),
+        int(med(d.dashboard, "jobsPerSec")),
+        ratio(med(d.dashboard, "jobsPerSec"), med(d.plain, "jobsPerSec")),
+        ratio(paired.ratio, 1),
+        paired.text,
         runs(d.plain),
         runs(d.dashboard),
-        `${int(cpu(d.plain))} / ${int(cpu(d.dashboard))}`,
-        ratio(cpu(d.dashboard), cpu(d.plain)),
-        d.dialect === "postgres" ? `${int(server(d.plain))} / ${int(server(d.dashboard))}` : "-",
+        `${int(med(d.plain, "cpuMsPerKJob"))} / ${int(pick("cpuMsPerKJob"))}`,
+        ratio(pick("cpuMsPerKJob"), med(d.plain, "cpuMsPerKJob")),
+        d.dialect === "postgres" ? `${int(med(d.plain, "serverCpuMsPerKJob"))} / ${int(pick("serverCpuMsPerKJob"))}` : "-",
         int((pick("clientCpuMs") / drainJobs) * 1000),
         int(pick("sseEvents")),
         int(pick("overviews")),

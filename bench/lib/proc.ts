@@ -115,12 +115,16 @@ export function ticksSpent(before: Map<number, number>, after: Map<number, numbe
   return sum;
 }
 
-/** Clock ticks per second (`getconf CLK_TCK`), 100 on every Linux this runs on. */
+/** Clock ticks per second (`getconf CLK_TCK`), 100 on every Linux this runs on; asked once per process. */
 export function clockTicks(): number {
-  const out = Bun.spawnSync(["getconf", "CLK_TCK"], { stdout: "pipe", stderr: "ignore" });
-  const n = Number(out.stdout.toString().trim());
-  return Number.isFinite(n) && n > 0 ? n : 100;
+  if (ticksPerSecond === undefined) {
+    const out = Bun.spawnSync(["getconf", "CLK_TCK"], { stdout: "pipe", stderr: "ignore" });
+    const n = Number(out.stdout.toString().trim());
+    ticksPerSecond = Number.isFinite(n) && n > 0 ? n : 100;
+  }
+  return ticksPerSecond;
 }
+let ticksPerSecond: number | undefined;
 
 /** Resident memory of `pid` now (`VmRSS`), KiB; 0 once it is gone. */
 export function rssKiB(pid: number): number {

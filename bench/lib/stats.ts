@@ -4,6 +4,7 @@
  * a machine getting busier or quieter moves both; the test asks whether the pairs' ratios lean one way more often
  * and by more than chance would make them.
  */
+import { median } from "./harness.ts";
 
 /**
  * The two-sided p-value of the exact signed-rank test on `pairs` of `[a, b]` (positive numbers, such as rates),
@@ -40,4 +41,19 @@ export function signedRankP(pairs: ReadonlyArray<readonly [number, number]>): nu
     if (Math.abs(2 * s - total) >= distance) extreme += count;
   });
   return Math.min(1, extreme / 2 ** n);
+}
+
+/** The fewest pairs that can show a difference: with five, even all five one way gives p = 2 / 2^5 > 0.05. */
+export const MIN_PAIRS = 6;
+
+/**
+ * The report's reading of paired runs `[a, b]`: the median of `b / a`, the exact p ({@link signedRankP}) and a
+ * word for it: `noise` at p ≥ 0.05, else `slower` or `faster` (b against a), or `too few pairs to tell`.
+ */
+export function pairedVerdict(pairs: ReadonlyArray<readonly [number, number]>): { ratio: number; p: number; text: string } {
+  const ratio = median(pairs.map(([a, b]) => b / a));
+  const p = signedRankP(pairs);
+  if (Number.isNaN(p)) return { ratio, p, text: "-" };
+  const word = pairs.length < MIN_PAIRS ? "too few pairs to tell" : p >= 0.05 ? "noise" : ratio < 1 ? "slower" : "faster";
+  return { ratio, p, text: `${p.toFixed(2)} (${word})` };
 }

@@ -1,7 +1,7 @@
 // The noise test the benchmarks use to say whether two variants differ (bench/lib/stats.ts), against values
 // from scipy.stats.wilcoxon (exact, two-sided).
 import { expect, test } from "bun:test";
-import { signedRankP } from "../../bench/lib/stats.ts";
+import { pairedVerdict, signedRankP } from "../../bench/lib/stats.ts";
 
 /** Pairs whose log-ratios are `diffs / 100`: the test ranks the differences, so these behave as `diffs`. */
 const pairsOf = (diffs: number[]) => diffs.map((d) => [1, Math.exp(d / 100)] as const);
@@ -18,4 +18,11 @@ test("equal pairs carry no sign; tied magnitudes share a rank; nothing to compar
   // Halved, doubled and quartered: magnitudes log 2, log 2, log 4, ranked 1.5, 1.5, 3.
   expect(signedRankP([[2, 1], [1, 2], [4, 1]])).toBeCloseTo(0.75, 12);
   expect(signedRankP([[5, 5]])).toBeNaN();
+});
+
+test("the report's reading: the median ratio, and a word only where the pairs can tell", () => {
+  expect(pairedVerdict([[100, 90], [100, 80], [100, 95], [100, 85], [100, 70], [100, 99]])).toEqual({ ratio: 0.875, p: 2 / 64, text: "0.03 (slower)" });
+  expect(pairedVerdict([[100, 90], [100, 80], [100, 95], [100, 85], [100, 70]]).text).toBe("0.06 (too few pairs to tell)");
+  expect(pairedVerdict([[100, 110], [100, 90], [100, 105], [100, 95], [100, 101], [100, 99]]).text).toMatch(/ \(noise\)$/);
+  expect(pairedVerdict([]).text).toBe("-");
 });

@@ -320,13 +320,13 @@ export class PostgresDriver implements Driver<PostgresExecutor> {
     return this.#wake.subscribe(p.listener);
   }
 
-  /** The seam: runs one operation unless closed, and lets only FlywheelErrors out. */
   /** The pools this driver opened: the job lane, and the pool itself unless the caller owns it. */
   #ownConnections(): Array<postgres.Sql<any>> {
     const own = this.#ownsSql ? [this.sql] : [];
     return this.#ctx.lane === this.sql ? own : [...own, this.#ctx.lane];
   }
 
+  /** The seam: runs one operation unless closed, and lets only FlywheelErrors out. */
   async #call<T>(method: keyof Driver, operation: (ctx: PgContext) => Promise<T>): Promise<T> {
     try {
       if (this.#closed) throw closedError();
